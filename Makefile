@@ -1,0 +1,56 @@
+# Stream Lines infrastructure. `make help` lists the targets.
+# The Makefile makes its own virtualenvs; nothing needs installing by hand beyond Python 3.11+ and make.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+OUT ?= build
+PROFILE ?= all
+
+INSTALLED := $(VENV)/.installed
+CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
+export BC_SKIP_MAPPING := TRUE
+
+.DEFAULT_GOAL := help
+.PHONY: help templates lint checkov test snapshots bench-templates clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(CHECKOV_INSTALLED): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+templates: $(INSTALLED) ## render every template into build/ and lint it with cfn-lint
+	$(BIN)/streamlines templates --profile $(PROFILE) --out $(OUT)
+	$(BIN)/cfn-lint -- $(OUT)/*.json
+
+checkov: $(CHECKOV_INSTALLED) templates ## run checkov (offline) on the rendered templates
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation -d $(OUT)
+
+lint: templates checkov ## cfn-lint and checkov on every rendered template
+
+test: $(INSTALLED) $(CHECKOV_INSTALLED) ## the whole test suite (CI runs exactly this)
+	$(BIN)/pytest
+
+snapshots: $(INSTALLED) ## accept the current renders as the template snapshots (review the diff first)
+	UPDATE_SNAPSHOTS=1 $(BIN)/pytest -q tests/test_snapshots.py
+
+bench-templates: $(INSTALLED) ## time `make templates` (render + cfn-lint) on a warm virtualenv, 5 runs
+	$(BIN)/python -c 'import statistics, subprocess, time; runs = []; \
+	[runs.append(-time.perf_counter() + (subprocess.run(["make", "-s", "templates", "OUT=$(OUT)"], check=True, capture_output=True) and time.perf_counter())) for _ in range(5)]; \
+	print("make templates: " + ", ".join(f"{r:.2f}" for r in runs) + f" s; median {statistics.median(runs):.2f} s")'
+
+clean: ## remove build output and caches (keeps the virtualenvs)
+	rm -rf $(OUT) .pytest_cache
+	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Stream Lines infrastructure: CloudFormation templates rendered with troposphere and awacs."""

@@ -1,0 +1,60 @@
+"""The `streamlines` command: render templates (and, later, operate the stacks)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .config import ConfigError, load_config
+from .render import DEPLOY_BODY_LIMIT, PROFILE_CHOICES, OutputError, render, write_all
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"streamlines: error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+        bodies = render(args.profile, config)
+        written = write_all(bodies, args.out)
+    except (ConfigError, OutputError) as error:
+        return fail(str(error))
+    for path in written:
+        size = path.stat().st_size
+        note = "" if size <= DEPLOY_BODY_LIMIT else f" (over {DEPLOY_BODY_LIMIT}: deploy with --s3-bucket)"
+        print(f"wrote {path} ({size} bytes){note}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="streamlines", description="Stream Lines infrastructure: templates and operations.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    templates = commands.add_parser("templates", help="render CloudFormation templates into a folder")
+    templates.add_argument("--profile", choices=PROFILE_CHOICES, default="all", help="which profile's stacks to render (default: all)")
+    templates.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
+    templates.add_argument("--config", type=Path, default=None, help="optional TOML build configuration (see templates_py/config.py)")
+    templates.set_defaults(handler=cmd_templates)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

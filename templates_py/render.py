@@ -1,0 +1,76 @@
+"""Render the stacks of a profile to JSON and write them without leaving half a build behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from troposphere import Template
+
+from . import foundations, lite
+from .config import BuildConfig
+
+# Which stack modules each profile renders, by output file name.
+PROFILES: dict[str, dict[str, Callable[[BuildConfig], Template]]] = {
+    "lite": {"foundations": foundations.build, "lite": lite.build},
+}
+PROFILE_CHOICES = (*PROFILES, "all")
+
+# `aws cloudformation deploy` refuses a template body over this size without --s3-bucket.
+DEPLOY_BODY_LIMIT = 51_200
+
+
+class OutputError(OSError):
+    """The output folder cannot be written; the message is one sentence for the user."""
+
+
+def stacks_for(profile: str) -> dict[str, Callable[[BuildConfig], Template]]:
+    if profile == "all":
+        merged: dict[str, Callable[[BuildConfig], Template]] = {}
+        for stacks in PROFILES.values():
+            merged.update(stacks)
+        return merged
+    return PROFILES[profile]
+
+
+def to_json(template: Template) -> str:
+    """Deterministic compact JSON (sorted keys, no whitespace): compact keeps the
+    templates under the size `aws cloudformation deploy` accepts inline. The
+    snapshot tests compare indented renders, so diffs stay readable."""
+    return json.dumps(template.to_dict(), sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def render(profile: str, config: BuildConfig) -> dict[str, str]:
+    """File name -> template body, for every stack of `profile`; nothing is written."""
+    return {f"{name}.json": to_json(build(config)) for name, build in sorted(stacks_for(profile).items())}
+
+
+def write_all(bodies: dict[str, str], out: Path) -> list[Path]:
+    """Write every body into `out`, all or nothing: each goes to a temporary file
+    first and is renamed into place only once all of them are written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create output folder {out}: {error.strerror}.") from None
+    if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {out} is not a writable directory.")
+    staged: list[tuple[str, Path]] = []
+    try:
+        for name, body in bodies.items():
+            handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            staged.append((name, Path(temporary)))
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(body)
+    except OSError as error:
+        for _, temporary in staged:
+            temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write to output folder {out}: {error.strerror}.") from None
+    written = []
+    for name, temporary in staged:
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, out / name)
+        written.append(out / name)
+    return written

@@ -1,0 +1,110 @@
+"""cfn-lint and checkov on every template, in every branch a parameter can switch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+from templates_py.render import write_all
+
+from .walk import nodes
+
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+CIDR = "203.0.113.10/32"
+
+# Parameter sets that together switch every Condition both ways (checked below).
+BRANCHES: dict[str, list[dict[str, str]]] = {
+    "foundations": [{}],
+    "lite": [
+        {},
+        {"AllowedCidr": CIDR},
+        {"AllowedCidr": CIDR, "CertificateArn": CERTIFICATE},
+        {"GrafanaExposure": "none"},
+        {"GrafanaExposure": "none", "CertificateArn": CERTIFICATE},
+    ],
+}
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
+
+
+def evaluate(condition, template: dict, values: dict[str, str]):
+    """Evaluate a Conditions entry for the given parameter values (defaults elsewhere)."""
+    parameters = template.get("Parameters", {})
+
+    def value(node):
+        if isinstance(node, dict) and "Ref" in node:
+            return values.get(node["Ref"], parameters[node["Ref"]].get("Default"))
+        if isinstance(node, dict) and "Condition" in node:
+            return evaluate(template["Conditions"][node["Condition"]], template, values)
+        if isinstance(node, dict):
+            (function, arguments), = node.items()
+            if function == "Fn::Equals":
+                return value(arguments[0]) == value(arguments[1])
+            if function == "Fn::Not":
+                return not value(arguments[0])
+            if function == "Fn::And":
+                return all(value(a) for a in arguments)
+            if function == "Fn::Or":
+                return any(value(a) for a in arguments)
+            raise ValueError(function)
+        return node
+
+    return value(condition)
+
+
+def branch_ids():
+    return [(stack, i) for stack, sets in BRANCHES.items() for i in range(len(sets))]
+
+
+@pytest.mark.parametrize("stack,index", branch_ids(), ids=[f"{s}-{i}" for s, i in branch_ids()])
+def test_cfn_lint_is_clean(bodies, stack, index):
+    parameters = BRANCHES[stack][index]
+    matches = lint(bodies[f"{stack}.json"], config=ManualArgs(regions=["us-east-1"], parameters=[parameters] if parameters else []))
+    findings = [f"{m.rule.id} {m.message}" for m in matches if m.rule.severity in ("error", "warning")]
+    assert findings == []
+
+
+def test_branches_switch_every_condition_both_ways(templates):
+    assert set(BRANCHES) == set(templates) or set(BRANCHES) <= set(templates)
+    for stack, template in templates.items():
+        assert stack in BRANCHES, f"no lint branches for {stack}"
+        for name, condition in template.get("Conditions", {}).items():
+            outcomes = {evaluate(condition, template, values) for values in BRANCHES[stack]}
+            assert outcomes == {True, False}, f"{stack}: condition {name} is always {outcomes}"
+
+
+def test_checkov_finds_nothing_unexplained(bodies, tmp_path):
+    assert CHECKOV.exists(), f"checkov is not installed at {CHECKOV}; run `make test`, which installs it"
+    write_all(bodies, tmp_path)
+    result = subprocess.run(
+        [str(CHECKOV), "--skip-download", "--quiet", "--compact", "--framework", "cloudformation", "-o", "json", "-d", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+        timeout=600,
+    )
+    report = json.loads(result.stdout) if result.stdout.strip() else {}
+    reports = report if isinstance(report, list) else [report]
+    failed = [
+        f"{check['check_id']} {check['resource']}"
+        for r in reports
+        for check in r.get("results", {}).get("failed_checks", [])
+    ]
+    assert failed == [], result.stderr[-2000:]
+    summary = {key: sum(r["summary"][key] for r in reports) for key in ("passed", "skipped", "parsing_errors", "resource_count")}
+    assert summary["parsing_errors"] == 0
+    assert summary["passed"] > 100 and summary["skipped"] > 0
+    assert summary["resource_count"] == sum(len(json.loads(body)["Resources"]) for body in bodies.values())
+
+
+def test_every_checkov_skip_gives_a_reason(templates):
+    for stack, template in templates.items():
+        for logical_id, resource in template["Resources"].items():
+            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                assert len(skip["comment"]) > 30, f"{stack}.{logical_id} skips {skip['id']} without a reason"
