@@ -13,7 +13,10 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help templates lint checkov test snapshots bench-templates clean
+.PHONY: help venv templates lint checkov test snapshots bench-templates lambdas upload-lambdas bench-lambdas clean
+
+LAMBDAS := $(patsubst lambdas/%/Makefile,%,$(wildcard lambdas/*/Makefile))
+STACK ?= streamlines-foundations
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -30,6 +33,8 @@ $(CHECKOV_INSTALLED): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
+
+venv: $(INSTALLED) ## create the virtualenv with the project and its test tools
 
 templates: $(INSTALLED) ## render every template into build/ and lint it with cfn-lint
 	$(BIN)/streamlines templates --profile $(PROFILE) --out $(OUT)
@@ -51,6 +56,15 @@ bench-templates: $(INSTALLED) ## time `make templates` (render + cfn-lint) on a 
 	[runs.append(-time.perf_counter() + (subprocess.run(["make", "-s", "templates", "OUT=$(OUT)"], check=True, capture_output=True) and time.perf_counter())) for _ in range(5)]; \
 	print("make templates: " + ", ".join(f"{r:.2f}" for r in runs) + f" s; median {statistics.median(runs):.2f} s")'
 
+lambdas: $(INSTALLED) ## build every Lambda zip into lambdas/<name>/dist/ (deterministic)
+	@for name in $(LAMBDAS); do $(MAKE) --no-print-directory -C lambdas/$$name || exit 1; done
+
+upload-lambdas: lambdas ## upload every Lambda zip to the foundations bucket (STACK=, REGION=); prints name=key lines
+	@for name in $(LAMBDAS); do echo "$$name=$$($(MAKE) --no-print-directory -s -C lambdas/$$name upload STACK=$(STACK) REGION=$(REGION))" || exit 1; done
+
+bench-lambdas: $(INSTALLED) ## results pusher: queries, posts and wall time for 1,000 records / 500 connections against moto
+	$(BIN)/python lambdas/bench.py
+
 clean: ## remove build output and caches (keeps the virtualenvs)
-	rm -rf $(OUT) .pytest_cache
+	rm -rf $(OUT) .pytest_cache lambdas/*/dist
 	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +

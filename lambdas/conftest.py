@@ -1,0 +1,57 @@
+"""Fixtures shared by the Lambda tests: import paths, moto, the connections
+table built from the foundations template itself, and the WebSocket management
+API double (see doubles.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+for folder in ("", "shared", "websocket_connection_handler", "results_stream_pusher"):
+    sys.path.insert(0, str(HERE / folder))
+
+import doubles  # noqa: E402
+
+AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": doubles.REGION,
+    "AWS_REGION": doubles.REGION,
+}
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    from moto import mock_aws
+
+    for name, value in AWS_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def table(aws):
+    return doubles.connections_table()
+
+
+@pytest.fixture
+def connections(aws, monkeypatch):
+    return doubles.management_api_double(monkeypatch.setattr)
+
+
+@pytest.fixture
+def stored(table):
+    """stored() -> the (connectionId, symbol) pairs in the table now."""
+    return lambda: {(item["connectionId"], item["symbol"]) for item in table.scan()["Items"]}
+
+
+@pytest.fixture
+def event():
+    """event(folder, name) -> a JSON event file from lambdas/<folder>/events/."""
+    return lambda folder, name: json.loads((HERE / folder / "events" / name).read_text())

@@ -1,0 +1,70 @@
+"""Pure functions of the results pusher, on sample Kinesis events."""
+
+from __future__ import annotations
+
+import pytest
+
+import connections_table
+from delivery import MalformedRecord, Post, Record, batch_item_failures, decode_batch, decode_record, distinct_symbols, plan_posts
+
+FOLDER = "results_stream_pusher"
+BASE = 49590338271490256608559692538361571095921575989136588800
+
+
+def seq(n: int) -> str:
+    return str(BASE + n)
+
+
+def test_malformed_records_are_reported_and_the_rest_kept(event):
+    malformed = []
+    records = decode_batch(event(FOLDER, "batch_mixed.json"), lambda number, error: malformed.append(number))
+    assert [r.sequence_number for r in records] == [seq(1), seq(2), seq(3), seq(5), seq(6), seq(11)]
+    assert malformed == [seq(4), seq(7), seq(8), seq(9), seq(10)]
+    assert distinct_symbols(records) == ["AAPL", "BTC/USD"]
+
+
+@pytest.mark.parametrize("index,words", [(3, "not base64-encoded JSON"), (6, "not base64"), (7, "not a JSON object"), (8, "'symbol'"), (9, "'symbol'")])
+def test_each_kind_of_malformed_record_has_its_reason(event, index, words):
+    with pytest.raises(MalformedRecord, match=words):
+        decode_record(event(FOLDER, "batch_mixed.json")["Records"][index])
+
+
+def records(*symbols: str) -> list[Record]:
+    return [Record(str(i), {"measure_id": str(i), "measurement": "m", "symbol": s}) for i, s in enumerate(symbols, start=1)]
+
+
+def test_posts_group_per_connection_in_stream_order():
+    posts = plan_posts(records("AAPL", "MSFT", "AAPL"), {"AAPL": ["c1", "c2"], "MSFT": ["c2"]})
+    assert [(p.connection_id, [r.sequence_number for r in p.records]) for p in posts] == [("c1", ["1", "3"]), ("c2", ["1", "2", "3"])]
+
+
+def test_posts_hold_at_most_seven_messages():
+    posts = plan_posts(records(*["AAPL"] * 16), {"AAPL": ["c1"]})
+    assert [len(p.records) for p in posts] == [7, 7, 2]
+
+
+def test_symbols_without_subscribers_post_nothing():
+    assert plan_posts(records("AAPL"), {"AAPL": []}) == []
+
+
+def test_failures_name_each_record_once_in_order():
+    r = records("A", "B", "C")
+    response = batch_item_failures([Post("c1", (r[2], r[0])), Post("c2", (r[0],))])
+    assert response == {"batchItemFailures": [{"itemIdentifier": "1"}, {"itemIdentifier": "3"}]}
+
+
+def test_subscriber_lookup_follows_pages():
+    class PagedTable:
+        def __init__(self):
+            self.calls = []
+
+        def query(self, **kwargs):
+            self.calls.append(kwargs)
+            if "ExclusiveStartKey" not in kwargs:
+                return {"Items": [{"connectionId": "b"}], "LastEvaluatedKey": {"k": 1}}
+            return {"Items": [{"connectionId": "a"}]}
+
+    table = PagedTable()
+    assert connections_table.subscribers(table, "AAPL") == ["a", "b"]
+    assert [c["IndexName"] for c in table.calls] == ["symbol", "symbol"]
+    assert table.calls[1]["ExclusiveStartKey"] == {"k": 1}

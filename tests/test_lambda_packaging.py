@@ -1,0 +1,139 @@
+"""Lambda packaging: deterministic zips with only their own sources, importable
+with nothing but boto3, uploaded under a content-addressed key."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS = ROOT / "lambdas"
+sys.path.insert(0, str(LAMBDAS))
+
+import package  # noqa: E402
+
+EXPECTED = {
+    "websocket_connection_handler": ({"connection_handler.py", "subscriptions.py", "wire.py", "connections_table.py"}, "connection_handler"),
+    "results_stream_pusher": ({"results_pusher.py", "delivery.py", "wire.py", "connections_table.py"}, "results_pusher"),
+}
+
+
+def makefile_sources(name: str) -> list[Path]:
+    """The SOURCES line of the Lambda's own Makefile, so the test builds what make builds."""
+    for line in (LAMBDAS / name / "Makefile").read_text().splitlines():
+        if line.startswith("SOURCES"):
+            return [LAMBDAS / name / part for part in line.split(":=", 1)[1].split()]
+    raise AssertionError(f"no SOURCES in lambdas/{name}/Makefile")
+
+
+def build(name: str, out: Path) -> Path:
+    return package.build_zip(name, makefile_sources(name), out)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_zip_holds_only_its_own_sources(name, tmp_path):
+    with zipfile.ZipFile(build(name, tmp_path)) as archive:
+        assert set(archive.namelist()) == EXPECTED[name][0]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_same_sources_same_bytes(name, tmp_path):
+    first = build(name, tmp_path / "a").read_bytes()
+    copies = []
+    for source in makefile_sources(name):
+        copy = tmp_path / "copies" / source.parent.name / source.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(source.read_bytes())
+        os.utime(copy, (1_800_000_000, 1_800_000_000))
+        copies.append(copy)
+    assert package.build_zip(name, copies, tmp_path / "b").read_bytes() == first
+
+
+def test_key_changes_with_the_content(tmp_path):
+    source = tmp_path / "handler.py"
+    source.write_text("X = 1\n")
+    first = package.content_key(package.build_zip("demo", [source], tmp_path / "a"))
+    source.write_text("X = 2\n")
+    second = package.content_key(package.build_zip("demo", [source], tmp_path / "b"))
+    assert first != second and first.startswith("lambdas/demo/") and first.endswith(".zip")
+
+
+def test_refuses_anything_but_python_sources(tmp_path):
+    data = tmp_path / "notes.txt"
+    data.write_text("x")
+    with pytest.raises(package.PackageError, match="not a Python file"):
+        package.build_zip("demo", [data], tmp_path / "out")
+    assert not (tmp_path / "out" / "demo.zip").exists()
+
+
+def boto3_only_path(tmp_path: Path) -> Path:
+    """A folder with boto3 and what it imports, and nothing else of the virtualenv."""
+    folder = tmp_path / "boto3-only"
+    folder.mkdir()
+    for module in ("boto3", "botocore", "jmespath", "s3transfer", "dateutil", "urllib3", "six"):
+        spec = importlib.util.find_spec(module)
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (folder / source.name).symlink_to(source)
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_zip_imports_in_a_fresh_interpreter_with_only_boto3(name, tmp_path):
+    archive = build(name, tmp_path)
+    module = EXPECTED[name][1]
+    code = (
+        "import sys; sys.path[:0] = sys.argv[1:3]\n"
+        "try:\n    import moto\nexcept ImportError:\n    pass\nelse:\n    raise SystemExit('moto is visible: not isolated')\n"
+        f"import {module}; assert callable({module}.handler); print({module}.__file__)"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(archive), str(boto3_only_path(tmp_path))],
+        capture_output=True, text=True, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith(str(archive))
+
+
+@pytest.fixture
+def foundations_bucket(monkeypatch):
+    from moto import mock_aws
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="app-bucket")
+        template = (
+            '{"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},'
+            ' "Outputs": {"AppBucketName": {"Value": "app-bucket", "Export": {"Name": "sl-foundations-AppBucketName"}}}}'
+        )
+        boto3.client("cloudformation").create_stack(StackName="sl-foundations", TemplateBody=template)
+        yield s3
+
+
+def test_upload_puts_the_zip_under_its_key_once(foundations_bucket, tmp_path, capsys):
+    archive = build("results_stream_pusher", tmp_path)
+    assert package.main(["upload", "--zip", str(archive), "--stack", "sl-foundations"]) == 0
+    key = capsys.readouterr().out.strip()
+    assert key == package.content_key(archive)
+    assert foundations_bucket.get_object(Bucket="app-bucket", Key=key)["Body"].read() == archive.read_bytes()
+    assert package.main(["upload", "--zip", str(archive), "--stack", "sl-foundations"]) == 0
+    second = capsys.readouterr()
+    assert second.out.strip() == key and "already there" in second.err
+
+
+def test_upload_to_an_unknown_stack_is_one_clear_line(foundations_bucket, tmp_path, capsys):
+    archive = build("results_stream_pusher", tmp_path)
+    assert package.main(["upload", "--zip", str(archive), "--stack", "nope"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "nope-AppBucketName" in captured.err
