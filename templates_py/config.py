@@ -79,6 +79,7 @@ class BuildConfig:
     influx_org: str = "streamlines"
     influx_bucket: str = "market-data"
     influx_retention_hours: int = 720
+    cloudfront_certificate_arn: str = ""
     influxdb_image: str = "influxdb:2.7.12"
     grafana_image: str = "grafana/grafana-oss:12.1.1"
     influxdb: TaskSize = field(default_factory=lambda: TaskSize(512, 1024, "ARM64"))
@@ -109,12 +110,28 @@ class BuildConfig:
                 raise ConfigError(f"{name} {image!r} must be an image reference with a pinned tag (not 'latest').")
         if not self.influxdb_image.split(":")[-1].startswith("2."):
             raise ConfigError(f"influxdb_image {self.influxdb_image!r} must be an InfluxDB 2.x tag; 3.x has another API.")
+        if self.cloudfront_certificate_arn:
+            region = _certificate_region(self.cloudfront_certificate_arn)
+            if region != "us-east-1":
+                raise ConfigError(
+                    f"cloudfront_certificate_arn is in {region}, but CloudFront only uses ACM certificates from us-east-1; request or import the certificate there."
+                )
         for size in _TASK_FIELDS:
             getattr(self, size).validate(size)
         return self
 
 
 _TASK_FIELDS = ("influxdb", "grafana", "ingest", "ripples", "backend", "dashboard")
+
+
+_CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+
+
+def _certificate_region(arn: str) -> str:
+    match = _CERTIFICATE.match(arn)
+    if not match:
+        raise ConfigError(f"{arn!r} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).")
+    return match.group(1)
 
 
 def _network(value: str, what: str) -> ipaddress.IPv4Network:

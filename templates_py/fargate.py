@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from awacs.aws import Statement
-from troposphere import AWSObject, GetAtt, If, Ref, Sub, Template
+from troposphere import GetAtt, Join, Ref, Sub, Template
 from troposphere import ecs, logs
 
 from . import policies
@@ -31,11 +31,29 @@ class EfsMount:
 
 
 @dataclass(frozen=True)
+class SecretKey:
+    """One JSON key of a Secrets Manager secret, for ECS `valueFrom`."""
+
+    secret_arn: Any
+    key: str
+
+
+def _value_from(secret: Any) -> Any:
+    if isinstance(secret, SecretKey):
+        return Join("", [secret.secret_arn, f":{secret.key}::"])
+    return secret
+
+
+def _secret_arn(secret: Any) -> Any:
+    return secret.secret_arn if isinstance(secret, SecretKey) else secret
+
+
+@dataclass(frozen=True)
 class Container:
-    """What runs in the task. Secrets map environment names to Secrets Manager ARNs."""
+    """What runs in the task. Secrets map environment names to Secrets Manager ARNs (or `SecretKey`s)."""
 
     image: Any
-    port: int
+    port: int | None
     cpu: Any
     memory: Any
     architecture: str
@@ -95,7 +113,11 @@ def fargate_service(
     if repository_arns:
         execution_statements += policies.ecr_pull(repository_arns)
     if container.secrets:
-        execution_statements.append(policies.read_secrets([arn for _, arn in sorted(container.secrets.items())]))
+        arns: list[Any] = []
+        for _, secret in sorted(container.secrets.items()):
+            if _secret_arn(secret) not in arns:
+                arns.append(_secret_arn(secret))
+        execution_statements.append(policies.read_secrets(arns))
     execution_role = t.add_resource(
         policies.role(f"{name}ExecutionRole", "ecs-tasks.amazonaws.com", execution_statements, "pull-image-read-secrets-write-logs")
     )
@@ -122,9 +144,9 @@ def fargate_service(
         Name=container_name,
         Image=container.image,
         Essential=True,
-        PortMappings=[ecs.PortMapping(ContainerPort=container.port, Protocol="tcp")],
+        PortMappings=[ecs.PortMapping(ContainerPort=container.port, Protocol="tcp")] if container.port else [],
         Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(container.environment.items())],
-        Secrets=[ecs.Secret(Name=k, ValueFrom=v) for k, v in sorted(container.secrets.items())],
+        Secrets=[ecs.Secret(Name=k, ValueFrom=_value_from(v)) for k, v in sorted(container.secrets.items())],
         MountPoints=mount_points,
         ReadonlyRootFilesystem=container.readonly_root,
         # An init process reaps the ECS Exec agent's children.
@@ -210,6 +232,3 @@ def fargate_service(
         execution_role=execution_role,
     )
 
-
-def conditional(value: AWSObject | Any, condition: str, otherwise: Any = Ref("AWS::NoValue")) -> Any:
-    return If(condition, value, otherwise)

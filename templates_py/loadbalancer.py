@@ -115,6 +115,8 @@ def public_load_balancer(
         )
         if rule_condition:
             rule.Condition = rule_condition
+        if port == 80:
+            skip_checkov(rule, CKV_AWS_260="The public listener of this ALB, limited to the AllowedCidr parameter; with a certificate it only redirects to HTTPS.")
         t.add_resource(rule)
     balancer = elb.LoadBalancer(
         f"{name}LoadBalancer",

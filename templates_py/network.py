@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from troposphere import Cidr, GetAtt, GetAZs, Ref, Select, Template
+from troposphere import Cidr, GetAtt, GetAZs, Ref, Select, Sub, Template
 from troposphere import ec2
 
 from .common import add_parameter
@@ -110,3 +110,89 @@ def allow_from_group(t: Template, logical_id: str, target: ec2.SecurityGroup, so
             **kwargs,
         )
     )
+
+
+# Interface endpoints private tasks need in `endpoints` mode: logical ID prefix -> service.
+INTERFACE_ENDPOINTS = {
+    "Logs": "logs",
+    "EcrApi": "ecr.api",
+    "EcrDkr": "ecr.dkr",
+    "SecretsManager": "secretsmanager",
+    "KinesisStreams": "kinesis-streams",
+    "ElasticFileSystem": "elasticfilesystem",
+    "SsmMessages": "ssmmessages",
+}
+
+
+def add_private_subnets(t: Template, network: Network, *, nat_condition: str, endpoints_condition: str) -> ec2.SecurityGroup:
+    """Private subnets in the same AZs, and what lets their tasks reach AWS:
+    a NAT gateway (`nat_condition`) or interface endpoints (`endpoints_condition`).
+    The S3 gateway endpoint is always there: it is free and carries ECR's image
+    layers. Returns the endpoints' security group; `admit_to_endpoints` opens it."""
+    route_table = t.add_resource(ec2.RouteTable("PrivateRouteTable", VpcId=Ref(network.vpc)))
+    for index in range(AZ_COUNT):
+        subnet = t.add_resource(
+            ec2.Subnet(
+                f"PrivateSubnet{index + 1}",
+                VpcId=Ref(network.vpc),
+                AvailabilityZone=Select(index, GetAZs("")),
+                CidrBlock=Select(AZ_COUNT + index, Cidr(GetAtt(network.vpc, "CidrBlock"), 4, 8)),
+                MapPublicIpOnLaunch=False,
+            )
+        )
+        t.add_resource(
+            ec2.SubnetRouteTableAssociation(
+                f"PrivateSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(route_table)
+            )
+        )
+        network.private_subnets.append(subnet)
+    network.private_route_table = route_table
+
+    address = t.add_resource(ec2.EIP("NatGatewayAddress", Condition=nat_condition, Domain="vpc"))
+    # One NAT gateway, not one per AZ: the earlier app's cost profile; an AZ outage
+    # then cuts private egress, which this platform tolerates.
+    nat = t.add_resource(
+        ec2.NatGateway(
+            "NatGateway",
+            Condition=nat_condition,
+            AllocationId=GetAtt(address, "AllocationId"),
+            SubnetId=Ref(network.public_subnets[0]),
+        )
+    )
+    t.add_resource(
+        ec2.Route(
+            "PrivateDefaultRoute",
+            Condition=nat_condition,
+            RouteTableId=Ref(route_table),
+            DestinationCidrBlock="0.0.0.0/0",
+            NatGatewayId=Ref(nat),
+        )
+    )
+    t.add_resource(
+        ec2.VPCEndpoint(
+            "S3GatewayEndpoint",
+            VpcId=Ref(network.vpc),
+            ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
+            VpcEndpointType="Gateway",
+            RouteTableIds=[Ref(route_table)],
+        )
+    )
+    group = security_group(t, "EndpointSecurityGroup", network, "Interface endpoints; admit HTTPS from the service security groups", Condition=endpoints_condition)
+    for prefix, service in INTERFACE_ENDPOINTS.items():
+        t.add_resource(
+            ec2.VPCEndpoint(
+                f"{prefix}Endpoint",
+                Condition=endpoints_condition,
+                VpcId=Ref(network.vpc),
+                ServiceName=Sub("com.amazonaws.${AWS::Region}." + service),
+                VpcEndpointType="Interface",
+                PrivateDnsEnabled=True,
+                SubnetIds=network.private_subnet_ids,
+                SecurityGroupIds=[GetAtt(group, "GroupId")],
+            )
+        )
+    return group
+
+
+def admit_to_endpoints(t: Template, name: str, endpoints: ec2.SecurityGroup, client: Any, condition: str) -> None:
+    allow_from_group(t, f"EndpointsFrom{name}", endpoints, client, 443, f"AWS APIs through interface endpoints for {name}", Condition=condition)

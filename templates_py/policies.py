@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from awacs import ecr, elasticfilesystem, logs, secretsmanager, ssmmessages
+from awacs import dynamodb, ecr, elasticfilesystem, execute_api, kinesis, logs, s3, secretsmanager, sqs, ssmmessages
 from awacs.aws import (
     Action,
     Allow,
@@ -20,6 +20,7 @@ from awacs.aws import (
     Principal,
     Statement,
     StringEquals,
+    StringLike,
 )
 from troposphere import Join, Sub, encode_to_dict
 from troposphere.iam import Policy, Role
@@ -111,6 +112,51 @@ def deny_insecure_transport(resources: Sequence[Any], actions: Sequence[Action])
         Resource=list(resources),
         Condition=Condition(Bool({"aws:SecureTransport": "false"})),
     )
+
+
+def kinesis_write(stream_arn: Any) -> Statement:
+    return allow([kinesis.PutRecord, kinesis.PutRecords, kinesis.DescribeStreamSummary, kinesis.ListShards], [stream_arn])
+
+
+def kinesis_read(stream_arn: Any) -> Statement:
+    """What a consumer (Flink source, Lambda event source mapping) needs on one stream."""
+    return allow(
+        [
+            kinesis.DescribeStream,
+            kinesis.DescribeStreamSummary,
+            kinesis.GetRecords,
+            kinesis.GetShardIterator,
+            kinesis.ListShards,
+            kinesis.SubscribeToShard,
+        ],
+        [stream_arn],
+    )
+
+
+def s3_prefix_read_write(bucket_arn: Any, prefix: str) -> list[Statement]:
+    """Objects under `prefix/` only, and listing of that prefix only."""
+    return [
+        allow([s3.GetObject, s3.PutObject, s3.DeleteObject], [Join("", [bucket_arn, f"/{prefix}/*"])]),
+        allow([s3.ListBucket], [bucket_arn], Condition(StringLike({"s3:prefix": [f"{prefix}/*", prefix]}))),
+    ]
+
+
+def connections_table_access(table_arn: Any) -> Statement:
+    return allow(
+        [dynamodb.Query, dynamodb.PutItem, dynamodb.DeleteItem, dynamodb.BatchWriteItem],
+        [table_arn, Join("", [table_arn, "/index/*"])],
+    )
+
+
+def manage_connections(api_id: Any, stage: str) -> Statement:
+    return allow(
+        [execute_api.ManageConnections],
+        [Sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/" + stage + "/POST/@connections/*", Api=api_id)],
+    )
+
+
+def send_to_queue(queue_arn: Any) -> Statement:
+    return allow([sqs.SendMessage], [queue_arn])
 
 
 def as_dict(policy: PolicyDocument) -> dict:

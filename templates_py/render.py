@@ -10,17 +10,20 @@ from typing import Callable
 
 from troposphere import Template
 
-from . import foundations, lite
+from . import cloudfront, foundations, full, lite
 from .config import BuildConfig
 
 # Which stack modules each profile renders, by output file name.
 PROFILES: dict[str, dict[str, Callable[[BuildConfig], Template]]] = {
     "lite": {"foundations": foundations.build, "lite": lite.build},
+    "full": {"foundations": foundations.build, "full": full.build, "cloudfront": cloudfront.build},
 }
 PROFILE_CHOICES = (*PROFILES, "all")
 
 # `aws cloudformation deploy` refuses a template body over this size without --s3-bucket.
 DEPLOY_BODY_LIMIT = 51_200
+# Stacks too big for that (the whole platform); `make deploy` uploads them through the app bucket.
+DEPLOY_THROUGH_S3 = frozenset({"full"})
 
 
 class OutputError(OSError):

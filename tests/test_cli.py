@@ -60,6 +60,8 @@ def test_unknown_profile(tmp_path):
         ('influxdb_image = "influxdb:latest"', ["influxdb_image", "pinned"]),
         ('influxdb_image = "influxdb:3.0"', ["InfluxDB 2.x"]),
         ("colour = 1", ["unknown configuration key", "colour"]),
+        ('cloudfront_certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"', ["eu-west-1", "us-east-1"]),
+        ('cloudfront_certificate_arn = "arn:aws:iam::123456789012:role/x"', ["not an ACM certificate ARN"]),
         ("vpc_cidr = ", ["not valid TOML"]),
     ],
 )

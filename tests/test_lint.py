@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,10 +13,27 @@ from cfnlint.api import ManualArgs, lint
 
 from templates_py.render import write_all
 
-from .walk import nodes
+from .walk import evaluate
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 CIDR = "203.0.113.10/32"
+
+FAKE_KEY = "0" * 64
+# Parameters full needs on every deploy (no defaults).
+FULL_REQUIRED = {
+    "IngestImageTag": "1.0.0",
+    "RipplesImageTag": "1.0.0",
+    "BackendImageTag": "1.0.0",
+    "DashboardImageTag": "1.0.0",
+    "ConnectionHandlerCodeKey": f"lambdas/websocket_connection_handler/{FAKE_KEY}.zip",
+    "ResultsPusherCodeKey": f"lambdas/results_stream_pusher/{FAKE_KEY}.zip",
+}
+DOMAINS = {
+    "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+    "BackendDomainName": "api.example.com",
+    "DashboardDomainName": "dashboard.example.com",
+    "WebSocketDomainName": "live.example.com",
+}
 
 # Parameter sets that together switch every Condition both ways (checked below).
 BRANCHES: dict[str, list[dict[str, str]]] = {
@@ -27,35 +45,23 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         {"GrafanaExposure": "none"},
         {"GrafanaExposure": "none", "CertificateArn": CERTIFICATE},
     ],
+    "full": [
+        FULL_REQUIRED,
+        {**FULL_REQUIRED, "NetworkMode": "nat"},
+        {**FULL_REQUIRED, "NetworkMode": "public", "StreamMode": "ON_DEMAND"},
+        {**FULL_REQUIRED, "CertificateArn": CERTIFICATE, **DOMAINS},
+        {**FULL_REQUIRED, "NetworkMode": "nat", **DOMAINS},
+        {**FULL_REQUIRED, "NetworkMode": "public", "CertificateArn": CERTIFICATE},
+    ],
+    "cloudfront": [
+        {},
+        {"DomainName": "dashboard.example.com", "CertificateArn": CERTIFICATE},
+        {"DomainName": "dashboard.example.com", "CertificateArn": CERTIFICATE, "HostedZoneId": "Z0123456789ABCDEFGHIJ"},
+    ],
 }
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
-
-
-def evaluate(condition, template: dict, values: dict[str, str]):
-    """Evaluate a Conditions entry for the given parameter values (defaults elsewhere)."""
-    parameters = template.get("Parameters", {})
-
-    def value(node):
-        if isinstance(node, dict) and "Ref" in node:
-            return values.get(node["Ref"], parameters[node["Ref"]].get("Default"))
-        if isinstance(node, dict) and "Condition" in node:
-            return evaluate(template["Conditions"][node["Condition"]], template, values)
-        if isinstance(node, dict):
-            (function, arguments), = node.items()
-            if function == "Fn::Equals":
-                return value(arguments[0]) == value(arguments[1])
-            if function == "Fn::Not":
-                return not value(arguments[0])
-            if function == "Fn::And":
-                return all(value(a) for a in arguments)
-            if function == "Fn::Or":
-                return any(value(a) for a in arguments)
-            raise ValueError(function)
-        return node
-
-    return value(condition)
 
 
 def branch_ids():
@@ -65,9 +71,21 @@ def branch_ids():
 @pytest.mark.parametrize("stack,index", branch_ids(), ids=[f"{s}-{i}" for s, i in branch_ids()])
 def test_cfn_lint_is_clean(bodies, stack, index):
     parameters = BRANCHES[stack][index]
-    matches = lint(bodies[f"{stack}.json"], config=ManualArgs(regions=["us-east-1"], parameters=[parameters] if parameters else []))
-    findings = [f"{m.rule.id} {m.message}" for m in matches if m.rule.severity in ("error", "warning")]
-    assert findings == []
+    assert lint_findings(bodies[f"{stack}.json"], parameters) == []
+
+
+def lint_findings(body: str, parameters: dict[str, str]) -> list[str]:
+    matches = lint(body, config=ManualArgs(regions=["us-east-1"], parameters=[parameters] if parameters else []))
+    return [f"{m.rule.id} {m.message}" for m in matches if m.rule.severity in ("error", "warning")]
+
+
+def test_cloudfront_parameter_refuses_a_certificate_outside_us_east_1(templates):
+    """CloudFormation checks AllowedPattern before it creates anything, and says the ConstraintDescription."""
+    parameter = templates["cloudfront"]["Parameters"]["CertificateArn"]
+    assert re.match(parameter["AllowedPattern"], CERTIFICATE)
+    assert re.match(parameter["AllowedPattern"], "")
+    assert not re.match(parameter["AllowedPattern"], CERTIFICATE.replace("us-east-1", "eu-west-1"))
+    assert "us-east-1" in parameter["ConstraintDescription"]
 
 
 def test_branches_switch_every_condition_both_ways(templates):
