@@ -5,14 +5,17 @@ API double (see doubles.py)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).parent
-for folder in ("", "shared", "websocket_connection_handler", "results_stream_pusher"):
+for folder in ("", "shared", "websocket_connection_handler", "results_stream_pusher", "influx_token_agent", "influx_token_provider"):
     sys.path.insert(0, str(HERE / folder))
+# crhelper makes its boto3 clients when the provider module is imported.
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 import doubles  # noqa: E402
 
@@ -55,3 +58,13 @@ def stored(table):
 def event():
     """event(folder, name) -> a JSON event file from lambdas/<folder>/events/."""
     return lambda folder, name: json.loads((HERE / folder / "events" / name).read_text())
+
+
+@pytest.fixture
+def influx(httpserver):
+    """An InfluxDB double with org 'streamlines' and bucket 'market-data'; .url is its base URL."""
+    from influx_double import InfluxDouble
+
+    double = InfluxDouble()
+    double.url = double.install(httpserver)
+    return double

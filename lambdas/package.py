@@ -28,8 +28,28 @@ class PackageError(Exception):
     """A user-facing problem, reported as one line."""
 
 
-def build_zip(name: str, sources: list[Path], out: Path) -> Path:
+def package_files(package: str) -> dict[str, Path]:
+    """Archive name -> file for an installed pure-Python package: its modules, and
+    the LICENSE/NOTICE of its distribution (kept beside the code it covers)."""
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise PackageError(f"package {package} is not installed in this virtualenv; run make venv.")
+    root = Path(list(spec.submodule_search_locations)[0])
+    files = {f"{package}/{path.relative_to(root).as_posix()}": path for path in sorted(root.rglob("*.py")) if "__pycache__" not in path.parts}
+    distribution = importlib.metadata.distribution(package)
+    for entry in distribution.files or []:
+        if entry.name in ("LICENSE", "NOTICE") and ".dist-info" in str(entry):
+            files[f"{package}/{entry.name}"] = Path(distribution.locate_file(entry))
+    return files
+
+
+def build_zip(name: str, sources: list[Path], out: Path, packages: tuple[str, ...] = ()) -> Path:
     archive_names: dict[str, Path] = {}
+    for package in packages:
+        archive_names.update(package_files(package))
     for source in sources:
         if not source.is_file():
             raise PackageError(f"source {source} does not exist.")
@@ -101,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     build = commands.add_parser("build")
     build.add_argument("--name", required=True)
     build.add_argument("--out", type=Path, required=True)
+    build.add_argument("--package", action="append", default=[], help="an installed package to vendor into the zip")
     build.add_argument("sources", nargs="+", type=Path)
     send = commands.add_parser("upload")
     send.add_argument("--zip", type=Path, required=True)
@@ -109,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            target = build_zip(args.name, args.sources, args.out)
+            target = build_zip(args.name, args.sources, args.out, tuple(args.package))
             print(f"{target} {content_key(target)}", file=sys.stderr)
         else:
             key, uploaded = upload(args.zip, args.stack, args.region)

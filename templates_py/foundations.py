@@ -28,8 +28,10 @@ from .policies import as_dict, bucket_objects, deny_insecure_transport, document
 
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 
-# A token secret's value until the token issuer stores a real token in it.
+# A token secret's value until the token issuer stores a real token in it; the
+# issuer stores {"authorizationID", "token"}, and services read the "token" key.
 PLACEHOLDER = "PLACEHOLDER"
+TOKEN_PLACEHOLDER = json.dumps({"authorizationID": "", "token": PLACEHOLDER}, sort_keys=True)
 
 # Logical ID -> (export name, description, how the value is made).
 SECRETS = {
@@ -244,7 +246,7 @@ def _secret(t: Template, logical_id: str, export: str, description: str, kind: s
             PasswordLength=48 if "Token" in logical_id else 32, ExcludePunctuation=True
         )
     elif kind == "placeholder":
-        properties["SecretString"] = PLACEHOLDER
+        properties["SecretString"] = TOKEN_PLACEHOLDER
     else:
         properties["SecretString"] = json.dumps({"apiKey": PLACEHOLDER, "apiSecret": PLACEHOLDER}, sort_keys=True)
     secret = t.add_resource(secretsmanager.Secret(logical_id, **RETAIN, **properties))

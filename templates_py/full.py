@@ -46,6 +46,7 @@ from .functions import python_function
 from .influxdb import INFLUXDB_PORT, influxdb_parameters, influxdb_service, mount_targets
 from .lite import CERTIFICATE_PATTERN
 from .loadbalancer import LoadBalancer, public_load_balancer, url
+from .tokens import influx_token_issuer
 from .network import CIDR_PATTERN, add_private_subnets, admit_to_endpoints, allow_from_group, vpc_with_public_subnets
 
 PROFILE = "full"
@@ -108,6 +109,16 @@ def build(config: BuildConfig) -> Template:
         log_retention=retention,
     )
     efs.admit(t, "InfluxDb", influxdb.security_group)
+    issuer = influx_token_issuer(
+        t,
+        network,
+        subnets=network.private_subnet_ids,
+        influx_url=influx_url,
+        org=Ref(influx.org),
+        bucket=Ref(influx.bucket),
+        log_retention=retention,
+        after=[influxdb.service.title],
+    )
 
     def image(repository: str, tag_parameter: str) -> Any:
         return Join(":", [import_value(exports.repository_uri(repository)), Ref(p[tag_parameter])])
@@ -170,9 +181,9 @@ def build(config: BuildConfig) -> Template:
                 "INFLUXDB_BUCKET": Ref(influx.bucket),
                 "CHECKPOINT_PATH": Join("", ["s3://", import_value(exports.APP_BUCKET_NAME), "/ripples/checkpoints"]),
             },
-            secrets={"INFLUXDB_TOKEN": import_value(exports.INFLUXDB_WRITE_TOKEN_SECRET)},
+            secrets={"INFLUXDB_TOKEN": SecretKey(import_value(exports.INFLUXDB_WRITE_TOKEN_SECRET), "token")},
         ),
-        Placement(subnets=private_or_public, assign_public_ip=public_ip, depends_on=[influxdb.service.title]),
+        Placement(subnets=private_or_public, assign_public_ip=public_ip, depends_on=[issuer.tokens.title]),
         [
             policies.kinesis_read(GetAtt(upstream, "Arn")),
             policies.kinesis_write(GetAtt(downstream, "Arn")),
@@ -197,12 +208,12 @@ def build(config: BuildConfig) -> Template:
                 "INFLUXDB_ORG": Ref(influx.org),
                 "INFLUXDB_BUCKET": Ref(influx.bucket),
             },
-            secrets={"INFLUXDB_TOKEN": import_value(exports.INFLUXDB_READ_TOKEN_SECRET)},
+            secrets={"INFLUXDB_TOKEN": SecretKey(import_value(exports.INFLUXDB_READ_TOKEN_SECRET), "token")},
         ),
         Placement(
             subnets=private_or_public,
             assign_public_ip=public_ip,
-            depends_on=[backend_lb.ready.title],
+            depends_on=[backend_lb.ready.title, issuer.tokens.title],
             target_group=Ref(backend_lb.target_group),
             grace_period=60,
         ),
@@ -240,6 +251,7 @@ def build(config: BuildConfig) -> Template:
     # Who may talk to whom: InfluxDB only from ripples and backend, apps only from their ALB.
     allow_from_group(t, "InfluxDbFromRipples", influxdb.security_group, ripples.security_group, INFLUXDB_PORT, "InfluxDB writes from ripples")
     allow_from_group(t, "InfluxDbFromBackend", influxdb.security_group, backend.security_group, INFLUXDB_PORT, "InfluxDB reads from backend")
+    allow_from_group(t, "InfluxDbFromTokenAgent", influxdb.security_group, issuer.agent_security_group, INFLUXDB_PORT, "InfluxDB API from the token agent")
     allow_from_group(t, "BackendFromLoadBalancer", backend.security_group, backend_lb.security_group, Ref(p["BackendPort"]), "Backend from its ALB")
     allow_from_group(t, "DashboardFromLoadBalancer", dashboard.security_group, dashboard_lb.security_group, Ref(p["DashboardPort"]), "Dashboard from its ALB")
     for name, service in (("InfluxDb", influxdb), ("Ingest", ingest), ("Ripples", ripples), ("Backend", backend), ("Dashboard", dashboard)):

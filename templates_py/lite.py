@@ -38,6 +38,7 @@ from .influxdb import influxdb_parameters, influxdb_service, mount_targets
 from .fargate import Container, EfsMount, Placement, fargate_service
 from .loadbalancer import internal_load_balancer, public_load_balancer, url
 from .network import CIDR_PATTERN, allow_from_group, vpc_with_public_subnets
+from .tokens import influx_token_issuer
 
 PROFILE = "lite"
 GRAFANA_PORT = 3000
@@ -202,14 +203,23 @@ def build(config: BuildConfig) -> Template:
     allow_from_group(t, "InfluxDbLoadBalancerFromGrafana", influx_lb.security_group, grafana.security_group, 8086, "InfluxDB API from Grafana")
     efs.admit(t, "Grafana", grafana.security_group)
 
+    influx_url = Join("", ["http://", GetAtt(influx_lb.load_balancer, "DNSName"), ":8086"])
+    issuer = influx_token_issuer(
+        t,
+        network,
+        # No public IP for a Lambda: the agent reaches the internal ALB and nothing else.
+        subnets=network.public_subnet_ids,
+        influx_url=influx_url,
+        org=Ref(influx.org),
+        bucket=Ref(influx.bucket),
+        log_retention=Ref(retention),
+        after=[influxdb.service.title],
+    )
+    allow_from_group(t, "InfluxDbLoadBalancerFromTokenAgent", influx_lb.security_group, issuer.agent_security_group, 8086, "InfluxDB API from the token agent")
+
     export_output(t, "StackProfile", PROFILE, "Profile of this stack; the provisioning command checks it.")
     export_output(t, "GrafanaUrl", url(grafana_lb.load_balancer, "HasCertificate"), "Grafana URL (public ALB, limited to AllowedCidr).", condition="ExposeGrafana")
-    export_output(
-        t,
-        "InfluxDbUrl",
-        Join("", ["http://", GetAtt(influx_lb.load_balancer, "DNSName"), ":8086"]),
-        "InfluxDB URL inside the VPC (internal ALB); Grafana's datasource uses it.",
-    )
+    export_output(t, "InfluxDbUrl", influx_url, "InfluxDB URL inside the VPC (internal ALB); Grafana's datasource uses it.")
     export_output(t, "InfluxDbOrg", Ref(influx.org), "InfluxDB organization.")
     export_output(t, "InfluxDbBucket", Ref(influx.bucket), "InfluxDB bucket the data is written to.")
     # Secret ARNs are not re-exported (an output of an import is a lint warning):

@@ -79,7 +79,8 @@ def read_secrets(secret_arns: Iterable[Any]) -> Statement:
 
 
 def write_secrets(secret_arns: Iterable[Any]) -> Statement:
-    return allow([secretsmanager.GetSecretValue, secretsmanager.PutSecretValue, secretsmanager.DescribeSecret], secret_arns)
+    """Read the current value (to keep what still works) and store a new one."""
+    return allow([secretsmanager.GetSecretValue, secretsmanager.PutSecretValue], secret_arns)
 
 
 def efs_client(file_system_arn: Any, access_point_arn: Any) -> Statement:

@@ -116,14 +116,14 @@ def test_endpoints_exist_only_in_endpoints_mode(templates):
     assert exists("NatGateway", full, {"NetworkMode": "nat"}) and not exists("NatGateway", full, {"NetworkMode": "endpoints"})
 
 
-def test_influxdb_is_reachable_from_ripples_and_backend_only(templates):
+def test_influxdb_is_reachable_from_ripples_backend_and_the_token_agent_only(templates):
     full = templates["full"]
     sources = {
         rule["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0]
         for _, rule in resources(full, "AWS::EC2::SecurityGroupIngress")
         if rule["Properties"]["GroupId"]["Fn::GetAtt"][0] == "InfluxDbSecurityGroup"
     }
-    assert sources == {"RipplesSecurityGroup", "BackendSecurityGroup"}
+    assert sources == {"RipplesSecurityGroup", "BackendSecurityGroup", "InfluxTokenAgentSecurityGroup"}
     registry = full["Resources"]["InfluxDbService"]["Properties"]["ServiceRegistries"][0]["RegistryArn"]
     assert registry == {"Fn::GetAtt": ["InfluxDbDiscoveryService", "Arn"]}
     assert full["Resources"]["InfluxDbDiscoveryService"]["Properties"]["Name"] == "influxdb"

@@ -22,19 +22,28 @@ import package  # noqa: E402
 EXPECTED = {
     "websocket_connection_handler": ({"connection_handler.py", "subscriptions.py", "wire.py", "connections_table.py"}, "connection_handler"),
     "results_stream_pusher": ({"results_pusher.py", "delivery.py", "wire.py", "connections_table.py"}, "results_pusher"),
+    "influx_token_agent": ({"token_agent.py", "influx_tokens.py"}, "token_agent"),
+    "influx_token_provider": (
+        {"token_provider.py", "crhelper/__init__.py", "crhelper/log_helper.py", "crhelper/resource_helper.py", "crhelper/utils.py", "crhelper/LICENSE", "crhelper/NOTICE"},
+        "token_provider",
+    ),
 }
 
 
-def makefile_sources(name: str) -> list[Path]:
-    """The SOURCES line of the Lambda's own Makefile, so the test builds what make builds."""
+def makefile_value(name: str, variable: str) -> list[str]:
+    """A variable of the Lambda's own Makefile, so the test builds what make builds."""
     for line in (LAMBDAS / name / "Makefile").read_text().splitlines():
-        if line.startswith("SOURCES"):
-            return [LAMBDAS / name / part for part in line.split(":=", 1)[1].split()]
-    raise AssertionError(f"no SOURCES in lambdas/{name}/Makefile")
+        if line.startswith(variable + " "):
+            return line.split(":=", 1)[1].split()
+    return []
+
+
+def makefile_sources(name: str) -> list[Path]:
+    return [LAMBDAS / name / part for part in makefile_value(name, "SOURCES")]
 
 
 def build(name: str, out: Path) -> Path:
-    return package.build_zip(name, makefile_sources(name), out)
+    return package.build_zip(name, makefile_sources(name), out, tuple(makefile_value(name, "PACKAGES")))
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -53,7 +62,7 @@ def test_same_sources_same_bytes(name, tmp_path):
         copy.write_bytes(source.read_bytes())
         os.utime(copy, (1_800_000_000, 1_800_000_000))
         copies.append(copy)
-    assert package.build_zip(name, copies, tmp_path / "b").read_bytes() == first
+    assert package.build_zip(name, copies, tmp_path / "b", tuple(makefile_value(name, "PACKAGES"))).read_bytes() == first
 
 
 def test_key_changes_with_the_content(tmp_path):

@@ -27,7 +27,10 @@ FULL_REQUIRED = {
     "DashboardImageTag": "1.0.0",
     "ConnectionHandlerCodeKey": f"lambdas/websocket_connection_handler/{FAKE_KEY}.zip",
     "ResultsPusherCodeKey": f"lambdas/results_stream_pusher/{FAKE_KEY}.zip",
+    "InfluxTokenAgentCodeKey": f"lambdas/influx_token_agent/{FAKE_KEY}.zip",
+    "InfluxTokenProviderCodeKey": f"lambdas/influx_token_provider/{FAKE_KEY}.zip",
 }
+LITE_REQUIRED = {key: value for key, value in FULL_REQUIRED.items() if key.startswith("InfluxToken")}
 DOMAINS = {
     "HostedZoneId": "Z0123456789ABCDEFGHIJ",
     "BackendDomainName": "api.example.com",
@@ -39,11 +42,11 @@ DOMAINS = {
 BRANCHES: dict[str, list[dict[str, str]]] = {
     "foundations": [{}],
     "lite": [
-        {},
-        {"AllowedCidr": CIDR},
-        {"AllowedCidr": CIDR, "CertificateArn": CERTIFICATE},
-        {"GrafanaExposure": "none"},
-        {"GrafanaExposure": "none", "CertificateArn": CERTIFICATE},
+        LITE_REQUIRED,
+        {**LITE_REQUIRED, "AllowedCidr": CIDR},
+        {**LITE_REQUIRED, "AllowedCidr": CIDR, "CertificateArn": CERTIFICATE},
+        {**LITE_REQUIRED, "GrafanaExposure": "none"},
+        {**LITE_REQUIRED, "GrafanaExposure": "none", "CertificateArn": CERTIFICATE},
     ],
     "full": [
         FULL_REQUIRED,

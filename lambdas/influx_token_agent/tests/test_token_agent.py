@@ -1,0 +1,181 @@
+"""The token agent against the InfluxDB double (which validates requests against the contract)."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+
+import pytest
+
+import token_agent
+from influx_tokens import Client, wait_until_healthy
+
+
+def invoke(influx, stored=None, deadline=10, admin=None, org="streamlines", bucket="market-data"):
+    event = {
+        "influxUrl": influx.url,
+        "adminToken": admin or influx.operator_token,
+        "org": org,
+        "bucket": bucket,
+        "description": "streamlines test",
+        "deadlineSeconds": deadline,
+        "stored": stored or {"read": {"token": "PLACEHOLDER", "authorizationID": ""}, "write": {"token": "PLACEHOLDER", "authorizationID": ""}},
+    }
+    return token_agent.handler(event, None)
+
+
+def stored_from(answer):
+    return {kind: {k: v for k, v in value.items() if k != "created"} for kind, value in answer["tokens"].items()}
+
+
+def can(influx, token, method, path, **query):
+    url = influx.url + path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+    request = urllib.request.Request(url, method=method, headers={"Authorization": f"Token {token}"})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_empty_server_gets_a_read_and_a_write_token(influx):
+    answer = invoke(influx)
+    assert answer["ok"] is True
+    assert {k: v["created"] for k, v in answer["tokens"].items()} == {"read": True, "write": True}
+    bucket_id = next(iter(influx.buckets))
+    org_id = influx.orgs["streamlines"]
+    by_id = {a["id"]: a for a in influx.created()}
+    for kind in ("read", "write"):
+        authorization = by_id[answer["tokens"][kind]["authorizationID"]]
+        assert authorization["token"] == answer["tokens"][kind]["token"]
+        assert authorization["permissions"] == [{"action": kind, "resource": {"type": "buckets", "id": bucket_id, "orgID": org_id}}]
+    read_token = answer["tokens"]["read"]["token"]
+    assert can(influx, read_token, "GET", "/api/v2/authorizations") == 401
+
+
+def test_valid_stored_tokens_are_reused(influx):
+    first = invoke(influx)
+    before = len(influx.created())
+    influx.requests.clear()
+    second = invoke(influx, stored=stored_from(first))
+    assert second["ok"] and not any(v["created"] for v in second["tokens"].values())
+    assert stored_from(second) == stored_from(first)
+    assert len(influx.created()) == before
+    assert ("POST", "/api/v2/authorizations") not in influx.requests
+    assert second["requests"] == len(influx.requests) == 6
+
+
+def test_revoked_token_is_replaced_and_the_other_kept(influx):
+    first = invoke(influx)
+    influx.revoke(first["tokens"]["write"]["authorizationID"])
+    second = invoke(influx, stored=stored_from(first))
+    assert second["tokens"]["read"]["created"] is False
+    assert second["tokens"]["write"]["created"] is True
+    assert second["tokens"]["write"]["token"] != first["tokens"]["write"]["token"]
+
+
+def test_inactive_or_wrongly_scoped_tokens_are_replaced(influx):
+    first = invoke(influx)
+    influx.authorizations[first["tokens"]["read"]["authorizationID"]]["status"] = "inactive"
+    swapped = {"read": stored_from(first)["write"], "write": stored_from(first)["write"]}
+    second = invoke(influx, stored=swapped)
+    assert second["tokens"]["read"]["created"] is True
+    assert second["tokens"]["write"]["created"] is False
+
+
+def test_stored_token_that_does_not_authenticate_is_replaced(influx):
+    first = invoke(influx)
+    tampered = stored_from(first)
+    tampered["read"]["token"] = "not-the-token"
+    second = invoke(influx, stored=tampered)
+    assert second["tokens"]["read"]["created"] is True
+
+
+def test_missing_bucket_fails_with_its_name(influx):
+    answer = invoke(influx, bucket="no-such-bucket")
+    assert answer == {"ok": False, "error": "InfluxDB bucket 'no-such-bucket' does not exist in organization 'streamlines'", "requests": answer["requests"]}
+    assert influx.created() == []
+
+
+def test_missing_org_fails_with_its_name(influx):
+    answer = invoke(influx, org="other-org")
+    assert answer["ok"] is False and "'other-org' does not exist" in answer["error"]
+
+
+def test_wrong_operator_token_is_reported(influx):
+    answer = invoke(influx, admin="wrong")
+    assert answer["ok"] is False and "refused the operator token" in answer["error"]
+
+
+def test_never_healthy_fails_by_the_deadline(influx):
+    influx.healthy = False
+    start = time.monotonic()
+    answer = invoke(influx, deadline=3)
+    elapsed = time.monotonic() - start
+    assert answer["ok"] is False and "did not become healthy" in answer["error"] and "HTTP 503" in answer["error"]
+    assert 2.5 <= elapsed < 4.5
+
+
+def test_unreachable_server_fails_by_the_deadline():
+    class Nowhere:
+        url = "http://127.0.0.1:9"
+        operator_token = "x"
+
+    start = time.monotonic()
+    answer = invoke(Nowhere, deadline=2)
+    assert answer["ok"] is False and "did not become healthy" in answer["error"]
+    assert time.monotonic() - start < 4
+
+
+def test_slow_server_within_the_deadline_still_works(influx):
+    influx.delay = 0.2
+    assert invoke(influx, deadline=10)["ok"] is True
+
+
+def test_server_errors_are_retried(influx):
+    influx.fail_next = 2
+    answer = invoke(influx)
+    assert answer["ok"] is True
+    assert sum(1 for r in influx.requests if r == ("GET", "/api/v2/orgs")) == 3
+
+
+def test_health_waits_for_a_server_that_comes_up(influx):
+    influx.healthy = False
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 3:
+            influx.healthy = True
+
+    wait_until_healthy(Client(influx.url, time.monotonic() + 30), sleep)
+    assert len(sleeps) == 3
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"orgID": "0a1b2c3d4e5f0001"},
+        {"orgID": "0a1b2c3d4e5f0001", "permissions": [{"action": "delete", "resource": {"type": "buckets"}}]},
+        {"permissions": []},
+    ],
+)
+def test_the_double_rejects_bodies_outside_the_contract(influx, body):
+    import json
+
+    request = urllib.request.Request(
+        influx.url + "/api/v2/authorizations",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Token {influx.operator_token}", "Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request)
+    assert error.value.code == 400
+    assert json.loads(error.value.read())["code"] == "invalid"
+
+
+def test_the_double_wants_a_token_and_a_known_path(influx):
+    assert can(influx, "nope", "GET", "/api/v2/orgs") == 401
+    assert can(influx, influx.operator_token, "GET", "/api/v2/nothing-here") == 404
+    assert can(influx, influx.operator_token, "DELETE", "/api/v2/orgs") == 405

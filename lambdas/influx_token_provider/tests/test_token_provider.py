@@ -1,0 +1,222 @@
+"""Custom::InfluxTokens end to end: CloudFormation's request -> provider (crhelper)
+-> Secrets Manager and Lambda invoke (moto) -> token agent -> InfluxDB double,
+and the answer PUT to a local HTTPS endpoint standing in for the pre-signed URL."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from pytest_httpserver import HTTPServer
+
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/streamlines-lite/8b7f0a50-cd6b-11ef-9a3e-0affd5a1f3c1"
+PLACEHOLDER = json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}, sort_keys=True)
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory):
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_context)
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return server_context, str(ca_file)
+
+
+@pytest.fixture
+def cloudformation(tls, monkeypatch):
+    """The pre-signed response URL: records each PUT body, as CloudFormation would receive it."""
+    server_context, ca_file = tls
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    server = HTTPServer(host="localhost", port=0, ssl_context=server_context)
+    server.start()
+    answers = []
+
+    def receive(request):
+        from werkzeug import Response
+
+        answers.append({"body": json.loads(request.get_data()), "at": time.monotonic(), "content_type": request.headers.get("Content-Type")})
+        return Response("", status=200)
+
+    server.expect_request("/cloudformation-response", method="PUT").respond_with_handler(receive)
+    server.answers = answers
+    yield server
+    server.stop()
+
+
+class Context:
+    """What the Lambda runtime passes: the remaining-time clock crhelper and the provider use."""
+
+    def __init__(self, budget_seconds: float):
+        self.end = time.monotonic() + budget_seconds
+        self.aws_request_id = str(uuid.uuid4())
+        self.function_name = "influx-token-provider"
+        self.log_group_name = "/aws/lambda/influx-token-provider"
+        self.log_stream_name = "2026/11/29/[$LATEST]abc"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.end - time.monotonic()) * 1000))
+
+
+@pytest.fixture
+def aws_side(aws, influx, monkeypatch, tmp_path):
+    """Secrets as foundations creates them, and the agent deployed as a Lambda function
+    whose invocations moto hands to the agent's handler in this process."""
+    from moto.awslambda.models import LambdaFunction
+
+    import package
+    import token_agent
+
+    def run_in_process(self, event=None):
+        try:
+            result = token_agent.handler(json.loads(event) if isinstance(event, str) else event, None)
+            return json.dumps(result), False, ""
+        except Exception as error:  # as the Lambda runtime reports an unhandled error
+            return json.dumps({"errorMessage": str(error), "errorType": type(error).__name__}), True, ""
+
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", run_in_process)
+    secrets = boto3.client("secretsmanager")
+    arns = {
+        "admin": secrets.create_secret(Name="admin-token", SecretString=influx.operator_token)["ARN"],
+        "read": secrets.create_secret(Name="read-token", SecretString=PLACEHOLDER)["ARN"],
+        "write": secrets.create_secret(Name="write-token", SecretString=PLACEHOLDER)["ARN"],
+    }
+    role = boto3.client("iam").create_role(RoleName="agent", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    agent = Path(__file__).resolve().parents[2] / "influx_token_agent"
+    archive = package.build_zip("influx_token_agent", [agent / "token_agent.py", agent / "influx_tokens.py"], tmp_path)
+    function = boto3.client("lambda").create_function(
+        FunctionName="influx-token-agent", Runtime="python3.12", Role=role, Handler="token_agent.handler", Code={"ZipFile": archive.read_bytes()}
+    )
+    return {"secrets": secrets, "arns": arns, "agent": function["FunctionArn"]}
+
+
+@pytest.fixture
+def request_cfn(aws_side, influx, cloudformation):
+    import token_provider
+
+    def send(request_type: str, budget: float = 60, bucket: str = "market-data", physical: str | None = None):
+        event = {
+            "RequestType": request_type,
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:influx-token-provider",
+            "ResponseURL": cloudformation.url_for("/cloudformation-response"),
+            "StackId": STACK_ID,
+            "RequestId": str(uuid.uuid4()),
+            "LogicalResourceId": "InfluxTokens",
+            "ResourceType": "Custom::InfluxTokens",
+            "ResourceProperties": {
+                "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:influx-token-provider",
+                "AgentFunctionArn": aws_side["agent"],
+                "InfluxUrl": influx.url,
+                "Org": "streamlines",
+                "Bucket": bucket,
+                "AdminTokenSecretArn": aws_side["arns"]["admin"],
+                "ReadTokenSecretArn": aws_side["arns"]["read"],
+                "WriteTokenSecretArn": aws_side["arns"]["write"],
+            },
+        }
+        if request_type != "Create":
+            event["PhysicalResourceId"] = physical or "influx-tokens/streamlines/market-data"
+        if request_type == "Update":
+            event["OldResourceProperties"] = dict(event["ResourceProperties"])
+        started = time.monotonic()
+        token_provider.handler(event, Context(budget))
+        assert len(cloudformation.answers) >= 1
+        answer = cloudformation.answers[-1]
+        answer["elapsed"] = answer["at"] - started
+        return answer["body"]
+
+    return send
+
+
+def secret(aws_side, kind):
+    return json.loads(aws_side["secrets"].get_secret_value(SecretId=aws_side["arns"][kind])["SecretString"])
+
+
+def versions(aws_side):
+    return {kind: aws_side["secrets"].describe_secret(SecretId=aws_side["arns"][kind])["VersionIdsToStages"] for kind in ("read", "write")}
+
+
+def test_create_on_an_empty_server_stores_both_tokens(request_cfn, aws_side, influx):
+    answer = request_cfn("Create")
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["PhysicalResourceId"] == "influx-tokens/streamlines/market-data"
+    by_id = {a["id"]: a for a in influx.created()}
+    for kind in ("read", "write"):
+        stored = secret(aws_side, kind)
+        assert by_id[stored["authorizationID"]]["token"] == stored["token"]
+        assert by_id[stored["authorizationID"]]["permissions"][0]["action"] == kind
+        assert answer["Data"][f"{kind.capitalize()}AuthorizationId"] == stored["authorizationID"]
+    tokens = {a["token"] for a in influx.created()}
+    assert not any(token in json.dumps(answer) for token in tokens)
+
+
+def test_create_when_valid_tokens_exist_changes_nothing(request_cfn, aws_side, influx):
+    request_cfn("Create")
+    before, created = versions(aws_side), len(influx.created())
+    influx.requests.clear()
+    answer = request_cfn("Create")
+    assert answer["Status"] == "SUCCESS"
+    assert versions(aws_side) == before and len(influx.created()) == created
+    assert ("POST", "/api/v2/authorizations") not in influx.requests
+
+
+def test_update_with_the_same_properties_changes_nothing(request_cfn, aws_side, influx):
+    request_cfn("Create")
+    before, created = versions(aws_side), len(influx.created())
+    influx.requests.clear()
+    answer = request_cfn("Update")
+    assert answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == "influx-tokens/streamlines/market-data"
+    assert versions(aws_side) == before and len(influx.created()) == created
+    assert [r for r in influx.requests if r[0] != "GET"] == []
+    assert len(influx.requests) == 6
+
+
+def test_delete_leaves_tokens_secrets_and_data_alone(request_cfn, aws_side, influx):
+    request_cfn("Create")
+    stored, created = {k: secret(aws_side, k) for k in ("read", "write")}, len(influx.created())
+    influx.requests.clear()
+    answer = request_cfn("Delete")
+    assert answer["Status"] == "SUCCESS"
+    assert influx.requests == [] and len(influx.created()) == created
+    assert {k: secret(aws_side, k) for k in ("read", "write")} == stored
+
+
+def test_never_healthy_fails_with_a_reason_before_the_timeout(request_cfn, aws_side, influx, cloudformation):
+    import token_provider
+
+    influx.healthy = False
+    budget = token_provider.RESERVE_SECONDS + 6
+    answer = request_cfn("Create", budget=budget)
+    assert answer["Status"] == "FAILED"
+    assert "did not become healthy" in answer["Reason"] and "\n" not in answer["Reason"]
+    assert cloudformation.answers[-1]["elapsed"] < budget - 1
+    assert secret(aws_side, "read")["token"] == "PLACEHOLDER"
+
+
+def test_revoked_token_is_reissued_and_stored(request_cfn, aws_side, influx):
+    request_cfn("Create")
+    old = secret(aws_side, "read")
+    influx.revoke(old["authorizationID"])
+    answer = request_cfn("Update")
+    assert answer["Status"] == "SUCCESS"
+    new = secret(aws_side, "read")
+    assert new["token"] != old["token"] and influx.authorizations[new["authorizationID"]]["status"] == "active"
+
+
+def test_missing_bucket_fails_naming_it(request_cfn, aws_side):
+    answer = request_cfn("Create", bucket="no-such-bucket")
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == "InfluxDB bucket 'no-such-bucket' does not exist in organization 'streamlines'"
+    assert secret(aws_side, "write")["token"] == "PLACEHOLDER"
+
+
+def test_too_little_time_fails_at_once(request_cfn):
+    answer = request_cfn("Create", budget=10)
+    assert answer["Status"] == "FAILED" and "not enough time" in answer["Reason"]
