@@ -13,10 +13,10 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test snapshots bench-templates lambdas upload-lambdas bench-lambdas clean
+.PHONY: help venv templates lint checkov test snapshots bench-templates lambdas upload-lambdas bench-lambdas dashboards provision clean
 
 LAMBDAS := $(patsubst lambdas/%/Makefile,%,$(wildcard lambdas/*/Makefile))
-STACK ?= streamlines-foundations
+FOUNDATIONS_STACK = $(or $(STACK),streamlines-foundations)
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -59,11 +59,18 @@ bench-templates: $(INSTALLED) ## time `make templates` (render + cfn-lint) on a 
 lambdas: $(INSTALLED) ## build every Lambda zip into lambdas/<name>/dist/ (deterministic)
 	@for name in $(LAMBDAS); do $(MAKE) --no-print-directory -C lambdas/$$name || exit 1; done
 
-upload-lambdas: lambdas ## upload every Lambda zip to the foundations bucket (STACK=, REGION=); prints name=key lines
-	@for name in $(LAMBDAS); do echo "$$name=$$($(MAKE) --no-print-directory -s -C lambdas/$$name upload STACK=$(STACK) REGION=$(REGION))" || exit 1; done
+upload-lambdas: lambdas ## upload every Lambda zip to the foundations bucket (STACK=foundations stack, REGION=); prints name=key lines
+	@for name in $(LAMBDAS); do key=$$($(MAKE) --no-print-directory -s -C lambdas/$$name upload STACK=$(FOUNDATIONS_STACK) REGION=$(REGION)) || exit 1; echo "$$name=$$key"; done
 
 bench-lambdas: $(INSTALLED) ## results pusher: queries, posts and wall time for 1,000 records / 500 connections against moto
 	$(BIN)/python lambdas/bench.py
+
+dashboards: $(INSTALLED) ## regenerate grafana/dashboards/*.json from grafana/dashboards.py
+	$(BIN)/python -m grafana.dashboards
+
+provision: $(INSTALLED) ## configure a lite stack's Grafana: STACK=name [REGION=] [GRAFANA_URL=] [DRY_RUN=1]
+	@test -n "$(STACK)" || { echo "make provision needs STACK=<lite stack name>" >&2; exit 2; }
+	$(BIN)/streamlines grafana provision --stack $(STACK) $(if $(REGION),--region $(REGION)) $(if $(GRAFANA_URL),--grafana-url $(GRAFANA_URL)) $(if $(DRY_RUN),--dry-run)
 
 clean: ## remove build output and caches (keeps the virtualenvs)
 	rm -rf $(OUT) .pytest_cache lambdas/*/dist

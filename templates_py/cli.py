@@ -39,6 +39,14 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grafana_provision(args: argparse.Namespace) -> int:
+    from grafana.provision import run
+
+    from grafana.dashboards import FOLDER
+
+    return run(args.stack, args.region, args.grafana_url, args.dry_run, args.wait, args.dashboards or FOLDER)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="streamlines", description="Stream Lines infrastructure: templates and operations.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -48,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     templates.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
     templates.add_argument("--config", type=Path, default=None, help="optional TOML build configuration (see templates_py/config.py)")
     templates.set_defaults(handler=cmd_templates)
+
+    grafana = commands.add_parser("grafana", help="configure the lite profile's Grafana")
+    grafana_commands = grafana.add_subparsers(dest="grafana_command", required=True, parser_class=_Parser)
+    provision = grafana_commands.add_parser("provision", help="InfluxDB datasource with the read token, folder and dashboards")
+    provision.add_argument("--stack", required=True, help="name of the deployed lite stack")
+    provision.add_argument("--region", help="AWS region of the stack (default: your AWS configuration)")
+    provision.add_argument("--grafana-url", help="Grafana URL to use instead of the stack's GrafanaUrl output (e.g. an ECS Exec port forward)")
+    provision.add_argument("--dry-run", action="store_true", help="show what would change; make no change")
+    provision.add_argument("--wait", type=float, default=180.0, help="seconds to wait for Grafana's /api/health (default 180)")
+    provision.add_argument("--dashboards", type=Path, default=None, help=argparse.SUPPRESS)
+    provision.set_defaults(handler=cmd_grafana_provision)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Grafana for the lite profile: the dashboards and the `streamlines grafana provision` command."""

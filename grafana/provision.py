@@ -1,0 +1,335 @@
+"""`streamlines grafana provision`: configure a lite stack's Grafana in one go.
+
+Reads the stack's outputs and, through its foundations stack, the read-token and
+Grafana admin secrets (boto3); waits for Grafana's /api/health; creates or
+updates the InfluxDB datasource by its fixed uid; creates the folder; imports
+every dashboard in grafana/dashboards/ bound to that datasource; checks the
+datasource with Grafana's health check. Idempotent: a second run changes
+nothing. Everything that can be checked before a change is checked first, so a
+bad dashboard file or a missing secret leaves Grafana untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .dashboards import DATASOURCE_UID, FOLDER
+
+FOLDER_UID = "streamlines"
+FOLDER_TITLE = "Stream Lines"
+DATASOURCE_NAME = "Stream Lines InfluxDB"
+PLACEHOLDER = "PLACEHOLDER"
+ADMIN_USER = "admin"
+# Stack states whose resources and outputs are all in place.
+USABLE_STATUSES = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
+
+
+class ProvisionError(Exception):
+    """One sentence for the operator; the command exits non-zero with it."""
+
+
+@dataclass(frozen=True)
+class Target:
+    grafana_url: str
+    influx_url: str
+    org: str
+    bucket: str
+    read_token: str
+    admin_password: str
+
+
+@dataclass
+class Report:
+    changes: list[tuple[str, str, str]] = field(default_factory=list)
+    health: str = ""
+
+    def add(self, kind: str, name: str, action: str) -> None:
+        self.changes.append((kind, name, action))
+
+
+# --- inputs ---------------------------------------------------------------------------
+
+
+def load_dashboards(folder: Path = FOLDER) -> list[tuple[Path, dict]]:
+    """Every *.json in the folder, parsed and checked, before anything is changed."""
+    paths = sorted(folder.glob("*.json"))
+    if not paths:
+        raise ProvisionError(f"no dashboard JSON files in {folder}.")
+    dashboards = []
+    for path in paths:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ProvisionError(f"{path} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); nothing was changed.") from None
+        if isinstance(data, dict) and "dashboard" in data and isinstance(data["dashboard"], dict):
+            data = data["dashboard"]
+        if not isinstance(data, dict) or not isinstance(data.get("uid"), str) or not isinstance(data.get("title"), str) or not data["title"]:
+            raise ProvisionError(f"{path} is not a Grafana dashboard with a uid and a title; nothing was changed.")
+        dashboards.append((path, data))
+    uids = [d["uid"] for _, d in dashboards]
+    duplicates = sorted({uid for uid in uids if uids.count(uid) > 1})
+    if duplicates:
+        raise ProvisionError(f"dashboard uid {duplicates[0]} is used by more than one file in {folder}; nothing was changed.")
+    return dashboards
+
+
+def _outputs(cloudformation: Any, stack: str, region: str) -> dict[str, str]:
+    from botocore.exceptions import ClientError
+
+    try:
+        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            raise ProvisionError(f"stack {stack} not found in {region}.") from None
+        raise ProvisionError(f"cannot read stack {stack}: {error.response['Error'].get('Message', error)}") from None
+    status = described.get("StackStatus", "")
+    if status not in USABLE_STATUSES:
+        raise ProvisionError(f"stack {stack} is {status}; provision a stack whose create or update completed.")
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def _secret(secrets: Any, arn: str, what: str) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        return secrets.get_secret_value(SecretId=arn)["SecretString"]
+    except ClientError as error:
+        code = error.response["Error"].get("Code", "")
+        if code == "ResourceNotFoundException":
+            raise ProvisionError(f"the {what} secret {arn} does not exist.") from None
+        raise ProvisionError(f"cannot read the {what} secret: {error.response['Error'].get('Message', code)}") from None
+
+
+def read_target(session: Any, stack: str, grafana_url: str | None) -> Target:
+    region = session.region_name or "the default region"
+    cloudformation = session.client("cloudformation")
+    outputs = _outputs(cloudformation, stack, region)
+    profile = outputs.get("StackProfile")
+    if profile != "lite":
+        kind = f"a {profile} stack" if profile else "not a Stream Lines stack (no StackProfile output)"
+        raise ProvisionError(f"stack {stack} is {kind}; Grafana provisioning needs a lite stack.")
+    foundations_name = outputs.get("FoundationsStack")
+    foundations = _outputs(cloudformation, foundations_name, region) if foundations_name else {}
+    for key in ("InfluxDbReadTokenSecretArn", "GrafanaAdminPasswordSecretArn"):
+        if key not in foundations:
+            raise ProvisionError(f"foundations stack {foundations_name} has no {key} output.")
+    url = grafana_url or outputs.get("GrafanaUrl")
+    if not url:
+        raise ProvisionError(
+            f"stack {stack} has no public Grafana (GrafanaExposure is none); start an ECS Exec port forward and pass --grafana-url http://localhost:3000."
+        )
+    secrets = session.client("secretsmanager")
+    raw = _secret(secrets, foundations["InfluxDbReadTokenSecretArn"], "InfluxDB read token")
+    try:
+        read_token = json.loads(raw).get("token", "")
+    except (ValueError, AttributeError):
+        read_token = raw
+    if not read_token or read_token == PLACEHOLDER:
+        raise ProvisionError("the InfluxDB read token is still a placeholder: the stack's token issuer has not stored it (check the InfluxTokens resource).")
+    password = _secret(secrets, foundations["GrafanaAdminPasswordSecretArn"], "Grafana admin password")
+    return Target(url.rstrip("/"), outputs["InfluxDbUrl"], outputs["InfluxDbOrg"], outputs["InfluxDbBucket"], read_token, password)
+
+
+# --- what Grafana should hold ------------------------------------------------------------
+
+
+def token_fingerprint(token: str) -> str:
+    """Lets a later run see that the token changed without reading it back (Grafana never returns it)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def desired_datasource(target: Target) -> dict:
+    return {
+        "uid": DATASOURCE_UID,
+        "name": DATASOURCE_NAME,
+        "type": "influxdb",
+        "access": "proxy",
+        "url": target.influx_url,
+        "isDefault": True,
+        "basicAuth": False,
+        "jsonData": {
+            "version": "Flux",
+            "organization": target.org,
+            "defaultBucket": target.bucket,
+            "httpMode": "POST",
+            "tokenFingerprint": token_fingerprint(target.read_token),
+        },
+        "secureJsonData": {"token": target.read_token},
+    }
+
+
+def datasource_matches(existing: dict, desired: dict) -> bool:
+    same = all(existing.get(key) == desired[key] for key in ("name", "type", "access", "url", "isDefault", "basicAuth"))
+    json_data = existing.get("jsonData") or {}
+    same = same and all(json_data.get(key) == value for key, value in desired["jsonData"].items())
+    return same and bool((existing.get("secureJsonFields") or {}).get("token"))
+
+
+def bind(dashboard: dict) -> dict:
+    """The dashboard with every InfluxDB datasource reference (or ${DS_...} input) pointing at our uid."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) >= {"type"} and node.get("type") == "influxdb" and set(node) <= {"type", "uid"}:
+                return {"type": "influxdb", "uid": DATASOURCE_UID}
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if isinstance(node, str) and node.startswith("${DS_") and node.endswith("}"):
+            return DATASOURCE_UID
+        return node
+
+    bound = walk(copy.deepcopy(dashboard))
+    bound.pop("id", None)
+    bound.pop("version", None)
+    return bound
+
+
+def _comparable(dashboard: dict) -> dict:
+    return {key: value for key, value in dashboard.items() if key not in ("id", "version")}
+
+
+# --- talking to Grafana -------------------------------------------------------------------
+
+
+def wait_for_grafana(api: Any, url: str, timeout: float, progress: Callable[[str], None], sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+    start = clock()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            # /api/health itself (grafana-client's health.check() reads /api/frontend/settings).
+            health = api.client.GET("/health")
+            if isinstance(health, dict) and health.get("database") == "ok":
+                return
+            last = f"database {health.get('database') if isinstance(health, dict) else health!r}"
+        except Exception as error:  # connection refused, DNS, timeouts, 5xx
+            last = _short(error)
+        waited = clock() - start
+        if waited >= timeout:
+            raise ProvisionError(f"Grafana at {url} did not answer /api/health within {int(timeout)} s (last: {last}).")
+        progress(f"waiting for Grafana at {url}/api/health ({int(waited)} s of {int(timeout)} s, last: {last})")
+        sleep(min(5.0, max(0.0, timeout - waited)))
+
+
+def _short(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+    return text[:160]
+
+
+def _status(error: Exception) -> int | None:
+    return getattr(error, "status_code", None)
+
+
+def provision(api: Any, target: Target, dashboards: list[tuple[Path, dict]], dry_run: bool) -> Report:
+    from grafana_client.client import GrafanaClientError, GrafanaUnauthorizedError
+
+    report = Report()
+    would = "would " if dry_run else ""
+
+    def get(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except GrafanaUnauthorizedError:
+            raise ProvisionError(f"Grafana at {target.grafana_url} refused user {ADMIN_USER!r} with the password from Secrets Manager (HTTP 401).") from None
+        except GrafanaClientError as error:
+            if _status(error) == 404:
+                return None
+            raise
+
+    desired = desired_datasource(target)
+    existing = get(lambda: api.datasource.get_datasource_by_uid(DATASOURCE_UID))
+    if existing is None:
+        if not dry_run:
+            api.datasource.create_datasource(desired)
+        report.add("datasource", DATASOURCE_NAME, would + "create")
+    elif not datasource_matches(existing, desired):
+        if not dry_run:
+            api.datasource.update_datasource_by_uid(DATASOURCE_UID, {**desired, "version": existing.get("version", 1)})
+        report.add("datasource", DATASOURCE_NAME, would + "update")
+    else:
+        report.add("datasource", DATASOURCE_NAME, "unchanged")
+
+    folder = get(lambda: api.folder.get_folder(FOLDER_UID))
+    if folder is None:
+        if not dry_run:
+            api.folder.create_folder(FOLDER_TITLE, uid=FOLDER_UID)
+        report.add("folder", FOLDER_TITLE, would + "create")
+    elif folder.get("title") != FOLDER_TITLE:
+        if not dry_run:
+            api.folder.update_folder(FOLDER_UID, title=FOLDER_TITLE, overwrite=True)
+        report.add("folder", FOLDER_TITLE, would + "update")
+    else:
+        report.add("folder", FOLDER_TITLE, "unchanged")
+
+    for _, dashboard in dashboards:
+        bound = bind(dashboard)
+        current = get(lambda: api.dashboard.get_dashboard(bound["uid"]))
+        if current is not None and _comparable(current.get("dashboard", {})) == bound and (current.get("meta") or {}).get("folderUid") == FOLDER_UID:
+            report.add("dashboard", bound["title"], "unchanged")
+            continue
+        if not dry_run:
+            api.dashboard.update_dashboard({"dashboard": bound, "folderUid": FOLDER_UID, "overwrite": True, "message": "streamlines grafana provision"})
+        report.add("dashboard", bound["title"], would + ("create" if current is None else "update"))
+
+    if dry_run and existing is None:
+        report.health = "not checked (the datasource does not exist yet)"
+    else:
+        report.health = datasource_health(api)
+    return report
+
+
+def datasource_health(api: Any) -> str:
+    from grafana_client.client import GrafanaClientError
+
+    try:
+        answer = api.datasource.health(DATASOURCE_UID)
+    except GrafanaClientError as error:
+        if _status(error) == 404:
+            return "not available in this Grafana"
+        message = error.response.get("message") if isinstance(getattr(error, "response", None), dict) else _short(error)
+        return f"FAILED: {message}"
+    if isinstance(answer, dict) and str(answer.get("status", "")).upper() == "OK":
+        return "OK"
+    return f"FAILED: {answer.get('message') if isinstance(answer, dict) else answer}"
+
+
+# --- the command ------------------------------------------------------------------------
+
+
+def run(stack: str, region: str | None, grafana_url: str | None, dry_run: bool, wait: float, dashboards_folder: Path = FOLDER, session: Any = None, out=sys.stdout, err=sys.stderr) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError
+    from grafana_client import GrafanaApi
+    from grafana_client.client import GrafanaException
+
+    try:
+        dashboards = load_dashboards(dashboards_folder)
+        session = session or boto3.session.Session(region_name=region)
+        try:
+            target = read_target(session, stack, grafana_url)
+        except BotoCoreError as error:
+            raise ProvisionError(f"cannot reach AWS: {_short(error)}") from None
+        api = GrafanaApi.from_url(target.grafana_url, credential=(ADMIN_USER, target.admin_password), timeout=10.0)
+        wait_for_grafana(api, target.grafana_url, wait, lambda line: print(line, file=err, flush=True))
+        try:
+            report = provision(api, target, dashboards, dry_run)
+        except GrafanaException as error:
+            raise ProvisionError(f"Grafana at {target.grafana_url} answered an error: {_short(error)}") from None
+        except OSError as error:
+            raise ProvisionError(f"lost the connection to Grafana at {target.grafana_url}: {_short(error)}") from None
+    except ProvisionError as error:
+        print(f"streamlines: error: {error}", file=err)
+        return 1
+    print(f"{'plan for' if dry_run else 'provisioned'} Grafana at {target.grafana_url}:", file=out)
+    for kind, name, action in report.changes:
+        print(f"  {kind:<10} {name:<45} {action}", file=out)
+    print(f"  datasource health check: {report.health}", file=out)
+    return 1 if report.health.startswith("FAILED") else 0
