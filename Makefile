@@ -13,7 +13,7 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test snapshots bench-templates lambdas upload-lambdas bench-lambdas dashboards provision clean
+.PHONY: help venv templates lint checkov test snapshots bench-templates lambdas upload-lambdas bench-lambdas dashboards provision cost clean
 
 LAMBDAS := $(patsubst lambdas/%/Makefile,%,$(wildcard lambdas/*/Makefile))
 FOUNDATIONS_STACK = $(or $(STACK),streamlines-foundations)
@@ -71,6 +71,9 @@ dashboards: $(INSTALLED) ## regenerate grafana/dashboards/*.json from grafana/da
 provision: $(INSTALLED) ## configure a lite stack's Grafana: STACK=name [REGION=] [GRAFANA_URL=] [DRY_RUN=1]
 	@test -n "$(STACK)" || { echo "make provision needs STACK=<lite stack name>" >&2; exit 2; }
 	$(BIN)/streamlines grafana provision --stack $(STACK) $(if $(REGION),--region $(REGION)) $(if $(GRAFANA_URL),--grafana-url $(GRAFANA_URL)) $(if $(DRY_RUN),--dry-run)
+
+cost: $(INSTALLED) ## monthly list-price estimates: lite and every full network mode side by side
+	@$(BIN)/streamlines cost --compare
 
 clean: ## remove build output and caches (keeps the virtualenvs)
 	rm -rf $(OUT) .pytest_cache lambdas/*/dist

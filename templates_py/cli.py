@@ -47,6 +47,42 @@ def cmd_grafana_provision(args: argparse.Namespace) -> int:
     return run(args.stack, args.region, args.grafana_url, args.dry_run, args.wait, args.dashboards or FOLDER)
 
 
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key, value
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    import json
+
+    from . import cost
+
+    try:
+        config = load_config(args.config)
+        templates = {name.removesuffix(".json"): json.loads(body) for name, body in render("all", config).items()}
+        prices = cost.load_prices(args.region)
+        assumptions = cost.assumptions_from({name: getattr(args, name, None) for name in cost.Assumptions.DESCRIPTIONS})
+        if args.compare:
+            print(cost.compare(templates, prices, assumptions))
+            return 0
+        values = dict(args.param)
+        if args.network_mode:
+            if args.profile != "full":
+                return fail("--network-mode applies to the full profile only.")
+            values["NetworkMode"] = args.network_mode
+        unknown = sorted(set(values) - set(templates[args.profile].get("Parameters", {})))
+        if unknown:
+            return fail(f"the {args.profile} template has no parameter {unknown[0]}.")
+        report = cost.profile_report(templates, args.profile, values, prices, assumptions)
+        title = f"{args.profile} profile (with foundations)" + "".join(f", {k}={v}" for k, v in sorted(values.items()))
+        print(cost.format_report(report, title, prices, assumptions))
+    except (ConfigError, cost.CostError) as error:
+        return fail(str(error))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="streamlines", description="Stream Lines infrastructure: templates and operations.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -67,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     provision.add_argument("--wait", type=float, default=180.0, help="seconds to wait for Grafana's /api/health (default 180)")
     provision.add_argument("--dashboards", type=Path, default=None, help=argparse.SUPPRESS)
     provision.set_defaults(handler=cmd_grafana_provision)
+
+    from .cost import Assumptions
+
+    estimate = commands.add_parser("cost", help="monthly list-price estimate of a profile, line by line")
+    estimate.add_argument("--profile", choices=("lite", "full"), default="lite")
+    estimate.add_argument("--network-mode", choices=("endpoints", "nat", "public"), help="full only: the NetworkMode parameter")
+    estimate.add_argument("--region", default="us-east-1", help="price table to use (default us-east-1)")
+    estimate.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="a template parameter value, e.g. GrafanaExposure=none or ActiveHours=scheduled")
+    estimate.add_argument("--compare", action="store_true", help="lite and every full network mode side by side")
+    estimate.add_argument("--config", type=Path, default=None, help="optional TOML build configuration")
+    for name, description in Assumptions.DESCRIPTIONS.items():
+        estimate.add_argument("--" + name.replace("_", "-"), dest=name, type=float, default=None, help=f"assumption: {description}")
+    estimate.set_defaults(handler=cmd_cost)
     return parser
 
 

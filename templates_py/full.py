@@ -46,6 +46,7 @@ from .functions import python_function
 from .influxdb import INFLUXDB_PORT, influxdb_parameters, influxdb_service, mount_targets
 from .lite import CERTIFICATE_PATTERN
 from .loadbalancer import LoadBalancer, public_load_balancer, url
+from .schedule import active_hours
 from .tokens import influx_token_issuer
 from .network import CIDR_PATTERN, add_private_subnets, admit_to_endpoints, allow_from_group, vpc_with_public_subnets
 
@@ -258,6 +259,7 @@ def build(config: BuildConfig) -> Template:
         admit_to_endpoints(t, name, endpoints, service.security_group, "IsEndpoints")
 
     _results_pusher(t, p, downstream, websocket, retention)
+    active_hours(t, cluster, [influxdb.service, ingest.service, ripples.service, backend.service, dashboard.service])
     _aliases(t, p, backend_lb, dashboard_lb)
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack.")

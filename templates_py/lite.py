@@ -38,6 +38,7 @@ from .influxdb import influxdb_parameters, influxdb_service, mount_targets
 from .fargate import Container, EfsMount, Placement, fargate_service
 from .loadbalancer import internal_load_balancer, public_load_balancer, url
 from .network import CIDR_PATTERN, allow_from_group, vpc_with_public_subnets
+from .schedule import active_hours
 from .tokens import influx_token_issuer
 
 PROFILE = "lite"
@@ -216,6 +217,8 @@ def build(config: BuildConfig) -> Template:
         after=[influxdb.service.title],
     )
     allow_from_group(t, "InfluxDbLoadBalancerFromTokenAgent", influx_lb.security_group, issuer.agent_security_group, 8086, "InfluxDB API from the token agent")
+
+    active_hours(t, cluster, [influxdb.service, grafana.service])
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack; the provisioning command checks it.")
     export_output(t, "GrafanaUrl", url(grafana_lb.load_balancer, "HasCertificate"), "Grafana URL (public ALB, limited to AllowedCidr).", condition="ExposeGrafana")

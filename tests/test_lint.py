@@ -46,7 +46,7 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         {**LITE_REQUIRED, "AllowedCidr": CIDR},
         {**LITE_REQUIRED, "AllowedCidr": CIDR, "CertificateArn": CERTIFICATE},
         {**LITE_REQUIRED, "GrafanaExposure": "none"},
-        {**LITE_REQUIRED, "GrafanaExposure": "none", "CertificateArn": CERTIFICATE},
+        {**LITE_REQUIRED, "GrafanaExposure": "none", "CertificateArn": CERTIFICATE, "ActiveHours": "scheduled"},
     ],
     "full": [
         FULL_REQUIRED,
@@ -54,7 +54,7 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         {**FULL_REQUIRED, "NetworkMode": "public", "StreamMode": "ON_DEMAND"},
         {**FULL_REQUIRED, "CertificateArn": CERTIFICATE, **DOMAINS},
         {**FULL_REQUIRED, "NetworkMode": "nat", **DOMAINS},
-        {**FULL_REQUIRED, "NetworkMode": "public", "CertificateArn": CERTIFICATE},
+        {**FULL_REQUIRED, "NetworkMode": "public", "CertificateArn": CERTIFICATE, "ActiveHours": "scheduled", "ActiveHoursTimezone": "Europe/London"},
     ],
     "cloudfront": [
         {},
