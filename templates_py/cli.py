@@ -83,6 +83,52 @@ def cmd_cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profile_template(profile: str, config_path: Path | None) -> dict:
+    import json
+
+    return json.loads(render("all", load_config(config_path))[f"{profile}.json"])
+
+
+def _deploy_values(args: argparse.Namespace, template: dict) -> dict[str, str]:
+    """Parameters file (default deploy/<profile>.parameters), then --param, then built Lambda keys."""
+    from .preflight import local_code_keys, read_parameters_file
+
+    path = args.parameters or Path("deploy") / f"{args.profile}.parameters"
+    values: dict[str, str] = {}
+    if path.exists():
+        values.update(read_parameters_file(path))
+    elif args.parameters:
+        raise ConfigError(f"parameters file {path} does not exist.")
+    for parameter, key in local_code_keys(Path.cwd()).items():
+        if parameter in template.get("Parameters", {}):
+            values.setdefault(parameter, key)
+    values.update(dict(args.param))
+    unknown = sorted(set(values) - set(template.get("Parameters", {})))
+    if unknown:
+        raise ConfigError(f"the {args.profile} template has no parameter {unknown[0]} (from {path} or --param).")
+    return values
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import preflight
+
+    try:
+        template = _profile_template(args.profile, args.config)
+        values = _deploy_values(args, template)
+    except (ConfigError, ValueError) as error:
+        return fail(str(error))
+    foundations = args.foundations_stack or values.get("FoundationsStackName") or "streamlines-foundations"
+    values.setdefault("FoundationsStackName", foundations)
+    try:
+        session = boto3.session.Session(region_name=args.region)
+        return preflight.run(session, args.profile, args.stack, foundations, template, values, print)
+    except (BotoCoreError, ClientError) as error:
+        return fail(f"cannot check with AWS: {str(error).splitlines()[0]}", 1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="streamlines", description="Stream Lines infrastructure: templates and operations.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -116,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name, description in Assumptions.DESCRIPTIONS.items():
         estimate.add_argument("--" + name.replace("_", "-"), dest=name, type=float, default=None, help=f"assumption: {description}")
     estimate.set_defaults(handler=cmd_cost)
+
+    check = commands.add_parser("preflight", help="check before a deploy what commonly makes one fail late")
+    check.add_argument("--profile", choices=("lite", "full", "cloudfront"), required=True)
+    check.add_argument("--stack", required=True, help="name the profile stack has (or will have)")
+    check.add_argument("--foundations-stack", help="foundations stack name (default: FoundationsStackName from the parameters, else streamlines-foundations)")
+    check.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    check.add_argument("--parameters", type=Path, help="KEY=VALUE parameters file (default deploy/<profile>.parameters)")
+    check.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="a parameter value over the file's")
+    check.add_argument("--config", type=Path, default=None, help="optional TOML build configuration")
+    check.set_defaults(handler=cmd_preflight)
     return parser
 
 

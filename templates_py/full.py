@@ -273,6 +273,7 @@ def build(config: BuildConfig) -> Template:
     export_output(t, "InfluxDbUrl", influx_url, "InfluxDB URL inside the VPC (Cloud Map name).")
     export_output(t, "InfluxDbOrg", Ref(influx.org), "InfluxDB organization.")
     export_output(t, "InfluxDbBucket", Ref(influx.bucket), "InfluxDB bucket ripples writes to.")
+    export_output(t, "VpcId", Ref(network.vpc), "VPC of this stack (its EFS mount targets must be in it).")
     export_output(t, "ClusterName", Ref(cluster), "ECS cluster name.")
     export_output(t, "NamespaceName", Ref(p["ServiceNamespace"]), "Cloud Map private DNS namespace.")
 

@@ -228,6 +228,7 @@ def build(config: BuildConfig) -> Template:
     # Secret ARNs are not re-exported (an output of an import is a lint warning):
     # the provisioning command follows this output to the foundations exports.
     export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack whose secrets (read token, Grafana admin password) this stack uses.")
+    export_output(t, "VpcId", Ref(network.vpc), "VPC of this stack (its EFS mount targets must be in it).")
     export_output(t, "ClusterName", Ref(cluster), "ECS cluster name (for ECS Exec).")
     export_output(t, "GrafanaServiceName", GetAtt(grafana.service, "Name"), "Grafana ECS service name (for an ECS Exec port forward when there is no ALB).")
     export_output(t, "InfluxDbServiceName", GetAtt(influxdb.service, "Name"), "InfluxDB ECS service name.")
