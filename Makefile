@@ -13,8 +13,10 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test snapshots bench-templates lambdas upload-lambdas bench-lambdas dashboards provision cost clean
+.PHONY: help venv templates lint checkov test snapshots bench-templates lambdas upload-lambdas bench-lambdas dashboards provision cost deploy teardown diagram clean
 
+STACK_PREFIX ?= streamlines
+DEPLOY_PROFILE = $(filter lite full cloudfront,$(PROFILE))
 LAMBDAS := $(patsubst lambdas/%/Makefile,%,$(wildcard lambdas/*/Makefile))
 FOUNDATIONS_STACK = $(or $(STACK),streamlines-foundations)
 
@@ -74,6 +76,23 @@ provision: $(INSTALLED) ## configure a lite stack's Grafana: STACK=name [REGION=
 
 cost: $(INSTALLED) ## monthly list-price estimates: lite and every full network mode side by side
 	@$(BIN)/streamlines cost --compare
+
+deploy: ## deploy PROFILE=lite|full|cloudfront [STACK_PREFIX=streamlines] [REGION=]: foundations if missing, Lambdas, preflight, the stack
+	@test -n "$(DEPLOY_PROFILE)" || { echo "make deploy needs PROFILE=lite, full or cloudfront" >&2; exit 2; }
+	$(MAKE) --no-print-directory templates PROFILE=all
+	$(MAKE) --no-print-directory lambdas
+	$(BIN)/python -m templates_py.deploy deploy --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) $(if $(REGION),--region $(REGION))
+
+teardown: $(INSTALLED) ## delete PROFILE's stack, then list what is left; FOUNDATIONS=delete CONFIRM=<prefix>-foundations also deletes foundations
+	@test -n "$(DEPLOY_PROFILE)" || { echo "make teardown needs PROFILE=lite, full or cloudfront" >&2; exit 2; }
+	$(BIN)/python -m templates_py.deploy teardown --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) $(if $(REGION),--region $(REGION)) --foundations "$(FOUNDATIONS)" --confirm "$(CONFIRM)"
+
+diagram: templates ## an architecture picture per template, build/<stack>.svg (cfn-lint's graph through graphviz)
+	@command -v dot >/dev/null || { echo "make diagram needs graphviz's dot (Debian: apt-get install graphviz)" >&2; exit 2; }
+	@for template in $(OUT)/*.json; do \
+		$(BIN)/cfn-lint --build-graph -- $$template >/dev/null || true; \
+		dot -Tsvg $$template.dot -o $${template%.json}.svg && rm -f $$template.dot && echo "wrote $${template%.json}.svg"; \
+	done
 
 clean: ## remove build output and caches (keeps the virtualenvs)
 	rm -rf $(OUT) .pytest_cache lambdas/*/dist

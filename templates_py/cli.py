@@ -129,6 +129,22 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         return fail(f"cannot check with AWS: {str(error).splitlines()[0]}", 1)
 
 
+def cmd_residue(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import residue
+
+    try:
+        project = load_config(args.config).project
+        session = boto3.session.Session(region_name=args.region)
+        return residue.report(residue.Residue(session, project, args.profile, args.stack), args.json, print)
+    except ConfigError as error:
+        return fail(str(error))
+    except (BotoCoreError, ClientError) as error:
+        return fail(f"cannot list resources: {str(error).splitlines()[0]}", 1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="streamlines", description="Stream Lines infrastructure: templates and operations.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -172,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="a parameter value over the file's")
     check.add_argument("--config", type=Path, default=None, help="optional TOML build configuration")
     check.set_defaults(handler=cmd_preflight)
+
+    leftovers = commands.add_parser("residue", help="after a teardown: what of the stack is still there")
+    leftovers.add_argument("--profile", choices=("lite", "full", "cloudfront"), required=True)
+    leftovers.add_argument("--stack", required=True, help="name of the (deleted) profile stack")
+    leftovers.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    leftovers.add_argument("--json", action="store_true", help="machine-readable output")
+    leftovers.add_argument("--config", type=Path, default=None, help="optional TOML build configuration (for the project tag)")
+    leftovers.set_defaults(handler=cmd_residue)
     return parser
 
 

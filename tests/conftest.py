@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
 
+from templates_py import exports
 from templates_py.config import BuildConfig
+from templates_py.foundations import SECRETS
+from templates_py.preflight import LAMBDA_KEYS
 from templates_py.render import render
 
 
@@ -23,3 +27,65 @@ def bodies(config) -> dict[str, str]:
 def templates(bodies) -> dict[str, dict]:
     """Stack name -> parsed template."""
     return {name.removesuffix(".json"): json.loads(body) for name, body in bodies.items()}
+
+
+REGION = "us-east-1"
+FOUNDATIONS = "sl-foundations"
+KEY = "0" * 64
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    from moto import mock_aws
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        yield boto3.session.Session(region_name=REGION)
+
+
+def issued_certificate(session, region: str, domain: str = "example.com") -> str:
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert(domain, "*." + domain)
+    return session.client("acm", region_name=region).import_certificate(
+        Certificate=leaf.cert_chain_pems[0].bytes(), PrivateKey=leaf.private_key_pem.bytes(), CertificateChain=ca.cert_pem.bytes()
+    )["CertificateArn"]
+
+
+@pytest.fixture
+def foundations(aws, templates):
+    """What `aws cloudformation deploy` of foundations leaves: the resources and the exports."""
+    s3, ecr, efs, secrets = (aws.client(name) for name in ("s3", "ecr", "efs", "secretsmanager"))
+    s3.create_bucket(Bucket="sl-app-bucket")
+    outputs = {exports.APP_BUCKET_NAME: "sl-app-bucket", exports.APP_BUCKET_ARN: "arn:aws:s3:::sl-app-bucket"}
+    for repository in exports.REPOSITORIES:
+        created = ecr.create_repository(repositoryName=f"sl-{repository}")["repository"]
+        outputs[exports.repository_uri(repository)] = created["repositoryUri"]
+        outputs[exports.repository_arn(repository)] = created["repositoryArn"]
+    file_system = efs.create_file_system(CreationToken="sl")
+    outputs[exports.FILE_SYSTEM_ID] = file_system["FileSystemId"]
+    outputs[exports.FILE_SYSTEM_ARN] = file_system["FileSystemArn"]
+    for name in ("INFLUXDB_ACCESS_POINT", "GRAFANA_ACCESS_POINT"):
+        outputs[getattr(exports, name + "_ID")] = "fsap-0123456789abcdef0"
+        outputs[getattr(exports, name + "_ARN")] = "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0"
+    outputs[exports.CONNECTIONS_TABLE_NAME] = "sl-connections"
+    outputs[exports.CONNECTIONS_TABLE_ARN] = "arn:aws:dynamodb:us-east-1:123456789012:table/sl-connections"
+    for logical_id, (export, _, kind) in SECRETS.items():
+        value = {"placeholder": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}), "credentials": json.dumps({"apiKey": "key", "apiSecret": "secret"})}.get(kind, "generated")
+        outputs[export] = secrets.create_secret(Name=f"sl-{logical_id}", SecretString=value)["ARN"]
+    for folder in LAMBDA_KEYS.values():
+        s3.put_object(Bucket="sl-app-bucket", Key=f"lambdas/{folder}/{KEY}.zip", Body=b"zip")
+
+    def deploy(skip: str | None = None):
+        body = {
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {k: {"Value": v, "Export": {"Name": f"{FOUNDATIONS}-{k}"}} for k, v in outputs.items() if k != skip},
+        }
+        aws.client("cloudformation").create_stack(StackName=FOUNDATIONS, TemplateBody=json.dumps(body))
+
+    deploy.outputs = outputs
+    return deploy
+
+

@@ -28,16 +28,6 @@ def stack_template(outputs: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    from moto import mock_aws
-
-    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield boto3.session.Session(region_name=REGION)
-
-
-@pytest.fixture
 def grafana(httpserver):
     double = GrafanaDouble(PASSWORD, valid_tokens={READ_TOKEN})
     double.url = double.install(httpserver)
