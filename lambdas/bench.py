@@ -49,7 +49,7 @@ def main() -> int:
     subscriptions = {f"conn-{c:03d}": rng.sample(symbols, PER_CONNECTION) for c in range(CONNECTIONS)}
 
     with mock_aws():
-        state = doubles.management_api_double(setattr)
+        doubles.management_api_double(setattr)
         table = doubles.connections_table()
         with table.batch_writer() as writer:
             for connection_id, chosen in subscriptions.items():

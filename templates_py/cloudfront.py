@@ -18,7 +18,7 @@ from troposphere import cloudfront, route53, s3
 
 from .common import add_parameter, export_output, new_template, skip_checkov, tag_everything
 from .config import BuildConfig
-from .foundations import RETAIN
+from .buckets import private_bucket
 from .policies import bucket_objects, deny_insecure_transport, document
 
 PROFILE = "cloudfront"
@@ -76,24 +76,10 @@ def build(config: BuildConfig) -> Template:
         },
     )
 
-    bucket = t.add_resource(
-        s3.Bucket(
-            "SiteBucket",
-            **RETAIN,
-            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"), BucketKeyEnabled=True)
-                ]
-            ),
-            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-            ),
-            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[s3.LifecycleRule(Id="ExpireOldSiteVersions", Status="Enabled", NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30))]
-            ),
-        )
+    bucket = private_bucket(
+        t,
+        "SiteBucket",
+        s3.LifecycleRule(Id="ExpireOldSiteVersions", Status="Enabled", NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30)),
     )
     skip_checkov(bucket, CKV_AWS_18="Viewers reach the site through CloudFront only; S3 access logs would record CloudFront alone.")
     access_control = t.add_resource(

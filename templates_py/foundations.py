@@ -22,11 +22,11 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import dynamodb, ecr, efs, s3, secretsmanager
 
 from . import exports
+from .buckets import RETAIN, private_bucket
 from .common import add_parameter, export_output, new_template, skip_checkov, tag_everything
 from .config import BuildConfig
 from .policies import as_dict, bucket_objects, deny_insecure_transport, document
 
-RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 
 # A token secret's value until the token issuer stores a real token in it; the
 # issuer stores {"authorizationID", "token"}, and services read the "token" key.
@@ -76,35 +76,16 @@ def build(config: BuildConfig) -> Template:
 
 
 def _app_bucket(t: Template) -> None:
-    bucket = t.add_resource(
-        s3.Bucket(
-            "AppBucket",
-            **RETAIN,
-            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
-                        BucketKeyEnabled=True,
-                    )
-                ]
-            ),
-            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-            ),
-            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[
-                    # Lambda zips are content-addressed, so old versions are never needed for long.
-                    s3.LifecycleRule(
-                        Id="ExpireNoncurrentVersions",
-                        Status="Enabled",
-                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30),
-                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
-                    )
-                ]
-            ),
-        )
+    bucket = private_bucket(
+        t,
+        "AppBucket",
+        # Lambda zips are content-addressed, so old versions are never needed for long.
+        s3.LifecycleRule(
+            Id="ExpireNoncurrentVersions",
+            Status="Enabled",
+            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30),
+            AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
+        ),
     )
     skip_checkov(
         bucket,

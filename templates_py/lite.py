@@ -32,6 +32,7 @@ from .common import (
     new_template,
     skip_checkov,
     tag_everything,
+    task_size_parameters,
 )
 from .config import BuildConfig
 from .influxdb import influxdb_parameters, influxdb_service, mount_targets
@@ -82,8 +83,6 @@ def build(config: BuildConfig) -> Template:
         AllowedPattern=IMAGE_PATTERN,
         ConstraintDescription="an image reference with a tag, such as grafana/grafana-oss:12.1.1.",
     )
-    from .common import task_size_parameters
-
     grafana_cpu, grafana_memory = task_size_parameters(t, "Grafana", "Grafana", config.grafana.cpu, config.grafana.memory)
     influx = influxdb_parameters(t, config)
     retention = log_retention_parameter(t, config.log_retention_days)

@@ -4,9 +4,9 @@ public HTTP(S) ALBs in front of Grafana, backend and dashboard."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
-from troposphere import GetAtt, If, Ref, Template
+from troposphere import GetAtt, If, Join, Ref, Template
 from troposphere import cloudformation, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
@@ -174,8 +174,6 @@ def public_load_balancer(
 
 
 def url(balancer: elb.LoadBalancer, has_certificate: str) -> Any:
-    from troposphere import Join
-
     return If(
         has_certificate,
         Join("", ["https://", GetAtt(balancer, "DNSName")]),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from awacs import awslambda as lambda_actions
-from troposphere import GetAtt, Ref, Template
+from troposphere import GetAtt, Template
 from troposphere import awslambda
 from troposphere.cloudformation import AWSCustomObject
 

@@ -7,7 +7,6 @@ import io
 import json
 import shutil
 
-import boto3
 import pytest
 
 from grafana.dashboards import DATASOURCE_UID, FOLDER

@@ -7,7 +7,6 @@ import io
 import json
 import zipfile
 
-import boto3
 import pytest
 
 from templates_py.residue import Residue, report
