@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
-from troposphere import And, Equals, GetAtt, If, Join, Not, Ref, Sub, Template
+from troposphere import And, Equals, GetAtt, If, Not, Ref, Sub, Template
 from troposphere import cloudfront, route53, s3
 
 from .common import add_parameter, export_output, new_template, skip_checkov, tag_everything
@@ -173,7 +173,7 @@ def build(config: BuildConfig) -> Template:
     export_output(
         t,
         "SiteUrl",
-        If("HasAlias", Join("", ["https://", Ref(alias)]), Join("", ["https://", GetAtt(distribution, "DomainName")])),
+        If("HasAlias", Sub("https://${DomainName}"), Sub("https://${Distribution.DomainName}")),
         "URL of the dashboard.",
     )
     tag_everything(t, config.project, PROFILE)

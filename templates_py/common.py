@@ -148,3 +148,12 @@ def task_size_parameters(template: Template, name: str, label: str, cpu: int, me
         },
     )
     return Ref(cpu_parameter), Ref(memory_parameter)
+
+
+def deleted_with_stack(resource: AWSObject) -> AWSObject:
+    """Say outright that a resource holding data goes with its stack (logs, streams,
+    queues of a profile): teardown leaves nothing behind, and what must outlive a
+    profile lives in foundations, retained."""
+    resource.DeletionPolicy = "Delete"
+    resource.UpdateReplacePolicy = "Delete"
+    return resource

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from awacs.aws import Statement
-from troposphere import GetAtt, Join, Ref, Sub, Template
+from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import ecs, logs
 
 from . import policies
-from .common import skip_checkov
+from .common import deleted_with_stack, skip_checkov
 from .network import Network, security_group
 
 
@@ -40,7 +40,7 @@ class SecretKey:
 
 def _value_from(secret: Any) -> Any:
     if isinstance(secret, SecretKey):
-        return Join("", [secret.secret_arn, f":{secret.key}::"])
+        return Sub("${SecretArn}:" + secret.key + "::", SecretArn=secret.secret_arn)
     return secret
 
 
@@ -106,7 +106,7 @@ def fargate_service(
 ) -> FargateService:
     """A Fargate service called `name` (PascalCase, used as the logical ID prefix)."""
     container_name = name.lower()
-    log_group = t.add_resource(logs.LogGroup(f"{name}LogGroup", RetentionInDays=log_retention))
+    log_group = t.add_resource(deleted_with_stack(logs.LogGroup(f"{name}LogGroup", RetentionInDays=log_retention)))
     skip_checkov(log_group, CKV_AWS_158="Logs are encrypted with the CloudWatch Logs service key; a customer managed key adds cost and no control this project uses.")
 
     execution_statements = [policies.write_logs([policies.log_group_arn(Ref(log_group))])]

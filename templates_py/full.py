@@ -31,6 +31,7 @@ from . import exports, policies
 from .common import (
     FOUNDATIONS_PARAMETER,
     add_parameter,
+    deleted_with_stack,
     export_output,
     foundations_parameter,
     import_value,
@@ -180,7 +181,7 @@ def build(config: BuildConfig) -> Template:
                 "INFLUXDB_URL": influx_url,
                 "INFLUXDB_ORG": Ref(influx.org),
                 "INFLUXDB_BUCKET": Ref(influx.bucket),
-                "CHECKPOINT_PATH": Join("", ["s3://", import_value(exports.APP_BUCKET_NAME), "/ripples/checkpoints"]),
+                "CHECKPOINT_PATH": Sub("s3://${Bucket}/ripples/checkpoints", Bucket=import_value(exports.APP_BUCKET_NAME)),
             },
             secrets={"INFLUXDB_TOKEN": SecretKey(import_value(exports.INFLUXDB_WRITE_TOKEN_SECRET), "token")},
         ),
@@ -385,13 +386,13 @@ def _conditions(t: Template, p: dict[str, Any]) -> None:
 
 def _stream(t: Template, name: str, p: dict[str, Any]) -> kinesis.Stream:
     return t.add_resource(
-        kinesis.Stream(
+        deleted_with_stack(kinesis.Stream(
             name,
             StreamModeDetails=kinesis.StreamModeDetails(StreamMode=Ref(p["StreamMode"])),
             ShardCount=If("IsOnDemand", NO_VALUE, Ref(p["ShardCount"])),
             RetentionPeriodHours=Ref(p["StreamRetentionHours"]),
             StreamEncryption=kinesis.StreamEncryption(EncryptionType="KMS", KeyId="alias/aws/kinesis"),
-        )
+        ))
     )
 
 
@@ -409,8 +410,8 @@ def _public_alb(t: Template, name: str, network: Any, p: dict[str, Any], *, port
 
 
 def _public_url(balancer: LoadBalancer, alias_condition: str, domain: Any) -> Any:
-    scheme = If("HasCertificate", "https://", "http://")
-    return If(alias_condition, Join("", [scheme, Ref(domain)]), url(balancer.load_balancer, "HasCertificate"))
+    alias = If("HasCertificate", Sub("https://${%s}" % domain.title), Sub("http://${%s}" % domain.title))
+    return If(alias_condition, alias, url(balancer.load_balancer, "HasCertificate"))
 
 
 def _websocket_api(t: Template, p: dict[str, Any], retention: Any) -> dict[str, Any]:
@@ -472,7 +473,7 @@ def _websocket_api(t: Template, p: dict[str, Any], retention: Any) -> dict[str, 
             SourceArn=Sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/*"),
         )
     )
-    access_logs = t.add_resource(logs.LogGroup("WebSocketAccessLogGroup", RetentionInDays=retention))
+    access_logs = t.add_resource(deleted_with_stack(logs.LogGroup("WebSocketAccessLogGroup", RetentionInDays=retention)))
     skip_checkov(access_logs, CKV_AWS_158="Access logs are encrypted with the CloudWatch Logs service key.")
     stage = t.add_resource(
         apigatewayv2.Stage(
@@ -523,7 +524,7 @@ def _websocket_api(t: Template, p: dict[str, Any], retention: Any) -> dict[str, 
     )
     websocket_url = If(
         "WebSocketDomain",
-        Join("", ["wss://", Ref(p["WebSocketDomainName"])]),
+        Sub("wss://${WebSocketDomainName}"),
         Sub("wss://${WebSocketApi}.execute-api.${AWS::Region}.amazonaws.com/" + STAGE),
     )
     return {"api": api, "stage": stage, "url": websocket_url}
@@ -531,7 +532,7 @@ def _websocket_api(t: Template, p: dict[str, Any], retention: Any) -> dict[str, 
 
 def _results_pusher(t: Template, p: dict[str, Any], downstream: kinesis.Stream, websocket: dict[str, Any], retention: Any) -> None:
     failures = t.add_resource(
-        sqs.Queue("FailedDeliveriesQueue", MessageRetentionPeriod=1209600, SqsManagedSseEnabled=True)
+        deleted_with_stack(sqs.Queue("FailedDeliveriesQueue", MessageRetentionPeriod=1209600, SqsManagedSseEnabled=True))
     )
     skip_checkov(failures, CKV_AWS_27="Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the check only recognises a KMS key.")
     pusher = python_function(

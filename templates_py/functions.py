@@ -17,7 +17,7 @@ from troposphere import GetAtt, Ref, Template
 from troposphere import awslambda, logs
 
 from . import exports, policies
-from .common import add_parameter, import_value, skip_checkov
+from .common import add_parameter, deleted_with_stack, import_value, skip_checkov
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
@@ -58,7 +58,7 @@ def python_function(
         AllowedPattern=r"^lambdas/" + folder + r"/[0-9a-f]{64}\.zip$",
         ConstraintDescription=f"lambdas/{folder}/<sha256>.zip, the key `make upload-lambdas` prints.",
     )
-    log_group = t.add_resource(logs.LogGroup(f"{name}LogGroup", RetentionInDays=log_retention))
+    log_group = t.add_resource(deleted_with_stack(logs.LogGroup(f"{name}LogGroup", RetentionInDays=log_retention)))
     skip_checkov(log_group, CKV_AWS_158="Logs are encrypted with the CloudWatch Logs service key; a customer managed key adds cost and no control this project uses.")
     all_statements = [policies.write_logs([policies.log_group_arn(Ref(log_group))]), *statements]
     if vpc_config is not None:

@@ -18,7 +18,7 @@ ARNs the provisioning command reads, cluster and service names.
 
 from __future__ import annotations
 
-from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Ref, Template
+from troposphere import And, Condition, Equals, GetAtt, If, Not, Ref, Sub, Template
 from troposphere import ecs
 
 from . import exports
@@ -203,7 +203,7 @@ def build(config: BuildConfig) -> Template:
     allow_from_group(t, "InfluxDbLoadBalancerFromGrafana", influx_lb.security_group, grafana.security_group, 8086, "InfluxDB API from Grafana")
     efs.admit(t, "Grafana", grafana.security_group)
 
-    influx_url = Join("", ["http://", GetAtt(influx_lb.load_balancer, "DNSName"), ":8086"])
+    influx_url = Sub("http://${Dns}:8086", Dns=GetAtt(influx_lb.load_balancer, "DNSName"))
     issuer = influx_token_issuer(
         t,
         network,

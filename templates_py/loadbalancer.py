@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import GetAtt, If, Join, Ref, Template
+from troposphere import GetAtt, If, Ref, Sub, Template
 from troposphere import cloudformation, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
@@ -176,6 +176,6 @@ def public_load_balancer(
 def url(balancer: elb.LoadBalancer, has_certificate: str) -> Any:
     return If(
         has_certificate,
-        Join("", ["https://", GetAtt(balancer, "DNSName")]),
-        Join("", ["http://", GetAtt(balancer, "DNSName")]),
+        Sub("https://${Dns}", Dns=GetAtt(balancer, "DNSName")),
+        Sub("http://${Dns}", Dns=GetAtt(balancer, "DNSName")),
     )

@@ -137,7 +137,7 @@ def kinesis_read(stream_arn: Any) -> Statement:
 def s3_prefix_read_write(bucket_arn: Any, prefix: str) -> list[Statement]:
     """Objects under `prefix/` only, and listing of that prefix only."""
     return [
-        allow([s3.GetObject, s3.PutObject, s3.DeleteObject], [Join("", [bucket_arn, f"/{prefix}/*"])]),
+        allow([s3.GetObject, s3.PutObject, s3.DeleteObject], [Sub("${BucketArn}/" + prefix + "/*", BucketArn=bucket_arn)]),
         allow([s3.ListBucket], [bucket_arn], Condition(StringLike({"s3:prefix": [f"{prefix}/*", prefix]}))),
     ]
 
@@ -145,7 +145,7 @@ def s3_prefix_read_write(bucket_arn: Any, prefix: str) -> list[Statement]:
 def connections_table_access(table_arn: Any) -> Statement:
     return allow(
         [dynamodb.Query, dynamodb.PutItem, dynamodb.DeleteItem, dynamodb.BatchWriteItem],
-        [table_arn, Join("", [table_arn, "/index/*"])],
+        [table_arn, Sub("${TableArn}/index/*", TableArn=table_arn)],
     )
 
 
@@ -166,4 +166,4 @@ def as_dict(policy: PolicyDocument) -> dict:
 
 
 def bucket_objects(bucket_arn: Any) -> Join:
-    return Join("", [bucket_arn, "/*"])
+    return Sub("${BucketArn}/*", BucketArn=bucket_arn)

@@ -69,8 +69,8 @@ def test_each_execution_role_reads_exactly_the_secrets_of_its_task(templates):
         used = set()
         for secret in container.get("Secrets", []):
             value = secret["ValueFrom"]
-            if "Fn::Join" in value:  # one JSON key of a secret: <arn>:<key>::
-                value = value["Fn::Join"][1][0]
+            if "Fn::Sub" in value:  # one JSON key of a secret: <arn>:<key>::
+                value = value["Fn::Sub"][1]["SecretArn"]
             used.add(json.dumps(value, sort_keys=True))
         readable = {resource for action, resource in grants(full, f"{service}ExecutionRole") if action == "secretsmanager:GetSecretValue"}
         assert readable == used, service

@@ -129,3 +129,10 @@ def test_every_checkov_skip_gives_a_reason(templates):
         for logical_id, resource in template["Resources"].items():
             for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
                 assert len(skip["comment"]) > 30, f"{stack}.{logical_id} skips {skip['id']} without a reason"
+
+
+@pytest.mark.parametrize("stack", sorted(BRANCHES))
+def test_no_informational_findings_either(bodies, stack):
+    parameters = BRANCHES[stack][0]
+    matches = lint(bodies[f"{stack}.json"], config=ManualArgs(regions=["us-east-1"], include_checks=["I"], parameters=[parameters] if parameters else []))
+    assert [f"{m.rule.id} {m.message}" for m in matches] == []

@@ -54,7 +54,7 @@ def test_services_using_tokens_wait_for_them(templates):
         assert "InfluxTokens" in as_list(full[service]["DependsOn"])
     for task, secret in (("RipplesTaskDefinition", "InfluxDbWriteTokenSecretArn"), ("BackendTaskDefinition", "InfluxDbReadTokenSecretArn")):
         (value,) = [s["ValueFrom"] for s in full[task]["Properties"]["ContainerDefinitions"][0]["Secrets"] if s["Name"] == "INFLUXDB_TOKEN"]
-        assert value == {"Fn::Join": ["", [json.loads(imported(secret)), ":token::"]]}
+        assert value == {"Fn::Sub": ["${SecretArn}:token::", {"SecretArn": json.loads(imported(secret))}]}
 
 
 def test_agent_reaches_influxdb_through_the_internal_alb_in_lite(templates):
