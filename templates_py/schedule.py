@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from awacs import ecs as ecs_actions
-from troposphere import Equals, GetAtt, Ref, Sub, Template
+from troposphere import Equals, GetAtt, If, Ref, Sub, Template
 from troposphere import ecs, scheduler
 
 from . import policies
@@ -66,6 +66,10 @@ def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Servi
     role.Condition = CONDITION
     t.add_resource(role)
     for service in services:
+        # Under a schedule the task count is the scheduler's: without DesiredCount a
+        # stack update leaves it alone instead of starting tasks at night.
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html#cfn-ecs-service-desiredcount
+        service.DesiredCount = If(CONDITION, Ref("AWS::NoValue"), service.DesiredCount)
         for action, expression, count in (("Start", start, 1), ("Stop", stop, 0)):
             t.add_resource(
                 scheduler.Schedule(

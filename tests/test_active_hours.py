@@ -37,3 +37,13 @@ def test_scheduler_role_may_only_update_these_services(templates, stack):
     services = {json.dumps({"Ref": logical_id}) for logical_id, _ in resources(template, "AWS::ECS::Service")}
     assert grants(template, "ActiveHoursRole") == {("ecs:UpdateService", s) for s in services}
     assert template["Parameters"]["ActiveHoursTimezone"]["Default"] == "America/New_York"
+
+
+@pytest.mark.parametrize("stack", ["lite", "full"])
+def test_scheduled_services_leave_the_task_count_to_the_scheduler(templates, stack):
+    from .walk import resolve
+
+    template = templates[stack]
+    for logical_id, service in resources(template, "AWS::ECS::Service"):
+        assert resolve(service["Properties"], template, {})["DesiredCount"] == 1, logical_id
+        assert "DesiredCount" not in resolve(service["Properties"], template, {"ActiveHours": "scheduled"}), logical_id

@@ -68,3 +68,14 @@ def test_agent_reaches_influxdb_through_the_internal_alb_in_lite(templates):
 def test_token_secrets_start_as_a_recognisable_placeholder(templates):
     for name in ("InfluxDbReadToken", "InfluxDbWriteToken"):
         assert json.loads(templates["foundations"]["Resources"][name]["Properties"]["SecretString"]) == {"authorizationID": "", "token": "PLACEHOLDER"}
+
+
+def test_only_grafana_and_the_token_agent_reach_the_internal_influxdb_alb(templates):
+    lite = templates["lite"]["Resources"]
+    sources = {
+        r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+        for r in lite.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"]["Fn::GetAtt"][0] == "InfluxDbLoadBalancerSecurityGroup"
+    }
+    assert sources == {"GrafanaSecurityGroup", "InfluxTokenAgentSecurityGroup"}
+    assert lite["InfluxDbLoadBalancer"]["Properties"]["Scheme"] == "internal"
