@@ -84,6 +84,10 @@ def app_bucket(session: Any, foundations: str) -> str:
 
 
 def run_command(command: Sequence[str], say: Callable[[str], None]) -> None:
+    import shutil
+
+    if shutil.which(command[0]) is None:
+        raise DeployError(f"`{command[0]}` is not on PATH; make deploy and make teardown run the AWS CLI (version 2).")
     say("$ " + shlex.join(command))
     result = subprocess.run(list(command))
     if result.returncode != 0:

@@ -82,3 +82,9 @@ def test_teardown_deletes_the_profile_only_and_reports(aws, foundations):
 def test_foundations_are_deleted_only_with_confirmation(capsys):
     assert deploy.main(["teardown", "--profile", "lite", "--prefix", "sl", "--foundations", "delete", "--confirm", "wrong"]) == 1
     assert "CONFIRM=sl-foundations" in capsys.readouterr().err
+
+
+def test_a_missing_aws_cli_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(deploy.DeployError, match="not on PATH"):
+        deploy.run_command(["aws", "cloudformation", "deploy"], lambda line: None)
