@@ -143,8 +143,9 @@ def versions(aws_side):
     return {kind: aws_side["secrets"].describe_secret(SecretId=aws_side["arns"][kind])["VersionIdsToStages"] for kind in ("read", "write")}
 
 
-def test_create_on_an_empty_server_stores_both_tokens(request_cfn, aws_side, influx):
+def test_create_on_an_empty_server_stores_both_tokens(request_cfn, aws_side, influx, cloudformation):
     answer = request_cfn("Create")
+    print(f"healthy InfluxDB -> SUCCESS in {cloudformation.answers[-1]['elapsed']:.3f} s, {len(influx.requests)} InfluxDB requests")
     assert answer["Status"] == "SUCCESS", answer["Reason"]
     assert answer["PhysicalResourceId"] == "influx-tokens/streamlines/market-data"
     by_id = {a["id"]: a for a in influx.created()}
@@ -167,7 +168,7 @@ def test_create_when_valid_tokens_exist_changes_nothing(request_cfn, aws_side, i
     assert ("POST", "/api/v2/authorizations") not in influx.requests
 
 
-def test_update_with_the_same_properties_changes_nothing(request_cfn, aws_side, influx):
+def test_update_with_the_same_properties_changes_nothing(request_cfn, aws_side, influx, cloudformation):
     request_cfn("Create")
     before, created = versions(aws_side), len(influx.created())
     influx.requests.clear()
@@ -176,6 +177,7 @@ def test_update_with_the_same_properties_changes_nothing(request_cfn, aws_side, 
     assert versions(aws_side) == before and len(influx.created()) == created
     assert [r for r in influx.requests if r[0] != "GET"] == []
     assert len(influx.requests) == 6
+    print(f"no-op Update: {len(influx.requests)} InfluxDB requests, answered in {cloudformation.answers[-1]['elapsed']:.3f} s")
 
 
 def test_delete_leaves_tokens_secrets_and_data_alone(request_cfn, aws_side, influx):
