@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from templates_py.preflight import USABLE
+
 from .dashboards import DATASOURCE_UID, FOLDER
 
 FOLDER_UID = "streamlines"
@@ -27,8 +29,6 @@ FOLDER_TITLE = "Stream Lines"
 DATASOURCE_NAME = "Stream Lines InfluxDB"
 PLACEHOLDER = "PLACEHOLDER"
 ADMIN_USER = "admin"
-# Stack states whose resources and outputs are all in place.
-USABLE_STATUSES = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
 
 
 class ProvisionError(Exception):
@@ -90,7 +90,7 @@ def _outputs(cloudformation: Any, stack: str, region: str) -> dict[str, str]:
             raise ProvisionError(f"stack {stack} not found in {region}.") from None
         raise ProvisionError(f"cannot read stack {stack}: {error.response['Error'].get('Message', error)}") from None
     status = described.get("StackStatus", "")
-    if status not in USABLE_STATUSES:
+    if status not in USABLE:
         raise ProvisionError(f"stack {stack} is {status}; provision a stack whose create or update completed.")
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
@@ -177,7 +177,7 @@ def bind(dashboard: dict) -> dict:
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            if set(node) >= {"type"} and node.get("type") == "influxdb" and set(node) <= {"type", "uid"}:
+            if node.get("type") == "influxdb" and set(node) <= {"type", "uid"}:
                 return {"type": "influxdb", "uid": DATASOURCE_UID}
             return {key: walk(value) for key, value in node.items()}
         if isinstance(node, list):

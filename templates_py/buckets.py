@@ -3,8 +3,12 @@ blocked, owner-enforced, retained, with old versions expiring."""
 
 from __future__ import annotations
 
-from troposphere import Template
+from awacs import s3 as s3_actions
+from awacs.aws import Statement
+from troposphere import GetAtt, Ref, Template
 from troposphere import s3
+
+from .policies import bucket_objects, deny_insecure_transport, document
 
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 
@@ -30,3 +34,10 @@ def private_bucket(t: Template, logical_id: str, rule: s3.LifecycleRule) -> s3.B
             LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[rule]),
         )
     )
+
+
+def bucket_policy(t: Template, logical_id: str, bucket: s3.Bucket, *statements: Statement) -> s3.BucketPolicy:
+    """The bucket's policy: the given statements, then a refusal of any request without TLS."""
+    arn = GetAtt(bucket, "Arn")
+    tls_only = deny_insecure_transport([arn, bucket_objects(arn)], [s3_actions.Action("*")])
+    return t.add_resource(s3.BucketPolicy(logical_id, Bucket=Ref(bucket), PolicyDocument=document(*statements, tls_only)))

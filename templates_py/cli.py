@@ -91,17 +91,17 @@ def _profile_template(profile: str, config_path: Path | None) -> dict:
 
 def _deploy_values(args: argparse.Namespace, template: dict) -> dict[str, str]:
     """Parameters file (default deploy/<profile>.parameters), then --param, then built Lambda keys."""
+    from .deploy import ROOT, parameters_path
     from .preflight import local_code_keys, read_parameters_file
 
-    path = args.parameters or Path("deploy") / f"{args.profile}.parameters"
+    path = args.parameters or parameters_path(args.profile)
     values: dict[str, str] = {}
     if path.exists():
         values.update(read_parameters_file(path))
     elif args.parameters:
         raise ConfigError(f"parameters file {path} does not exist.")
-    for parameter, key in local_code_keys(Path.cwd()).items():
-        if parameter in template.get("Parameters", {}):
-            values.setdefault(parameter, key)
+    for parameter, key in local_code_keys(ROOT, template).items():
+        values.setdefault(parameter, key)
     values.update(dict(args.param))
     unknown = sorted(set(values) - set(template.get("Parameters", {})))
     if unknown:

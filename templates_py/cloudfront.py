@@ -18,8 +18,8 @@ from troposphere import cloudfront, route53, s3
 
 from .common import add_parameter, export_output, new_template, skip_checkov, tag_everything
 from .config import BuildConfig
-from .buckets import private_bucket
-from .policies import bucket_objects, deny_insecure_transport, document
+from .buckets import bucket_policy, private_bucket
+from .policies import bucket_objects
 
 PROFILE = "cloudfront"
 # CloudFront's fixed hosted zone for alias records, and AWS's managed CachingOptimized policy.
@@ -140,23 +140,19 @@ def build(config: BuildConfig) -> Template:
         CKV_AWS_310="One origin, the site bucket; there is nothing to fail over to.",
         CKV_AWS_374="The dashboard is public; geo restriction is not wanted.",
     )
-    t.add_resource(
-        s3.BucketPolicy(
-            "SiteBucketPolicy",
-            Bucket=Ref(bucket),
-            PolicyDocument=document(
-                Statement(
-                    Effect=Allow,
-                    Principal=Principal("Service", ["cloudfront.amazonaws.com"]),
-                    Action=[s3_actions.GetObject],
-                    Resource=[bucket_objects(GetAtt(bucket, "Arn"))],
-                    Condition=Condition(
-                        StringEquals({"AWS:SourceArn": Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")})
-                    ),
-                ),
-                deny_insecure_transport([GetAtt(bucket, "Arn"), bucket_objects(GetAtt(bucket, "Arn"))], [s3_actions.Action("*")]),
+    bucket_policy(
+        t,
+        "SiteBucketPolicy",
+        bucket,
+        Statement(
+            Effect=Allow,
+            Principal=Principal("Service", ["cloudfront.amazonaws.com"]),
+            Action=[s3_actions.GetObject],
+            Resource=[bucket_objects(GetAtt(bucket, "Arn"))],
+            Condition=Condition(
+                StringEquals({"AWS:SourceArn": Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")})
             ),
-        )
+        ),
     )
     t.add_resource(
         route53.RecordSetType(

@@ -18,20 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .functions import built_zip, code_key_parameters, packager
 from .render import DEPLOY_BODY_LIMIT
 
 ROOT = Path(__file__).resolve().parent.parent
-# lambdas/package.py: the packaging and upload `make upload-lambdas` uses.
-PACKAGER = ROOT / "lambdas" / "package.py"
 
 
-def _packager() -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("streamlines_lambda_package", PACKAGER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def parameters_path(profile: str) -> Path:
+    """The parameters file the operator edits for a profile."""
+    return ROOT / "deploy" / f"{profile}.parameters"
 
 
 class DeployError(Exception):
@@ -76,11 +71,10 @@ def stack_exists(session: Any, name: str) -> bool:
 
 
 def app_bucket(session: Any, foundations: str) -> str:
-    for page in session.client("cloudformation").get_paginator("list_exports").paginate():
-        for export in page.get("Exports", []):
-            if export["Name"] == f"{foundations}-AppBucketName":
-                return export["Value"]
-    raise DeployError(f"foundations stack {foundations} exports no AppBucketName.")
+    bucket = packager().export_value(session.client("cloudformation"), f"{foundations}-AppBucketName")
+    if bucket is None:
+        raise DeployError(f"foundations stack {foundations} exports no AppBucketName.")
+    return bucket
 
 
 def run_command(command: Sequence[str], say: Callable[[str], None]) -> None:
@@ -99,7 +93,7 @@ def deploy(session: Any, names: Names, build: Path, parameters: dict[str, str], 
 
     from . import preflight
 
-    package = _packager()
+    package = packager()
 
     region = session.region_name
     if stack_exists(session, names.foundations):
@@ -112,10 +106,8 @@ def deploy(session: Any, names: Names, build: Path, parameters: dict[str, str], 
     template = json.loads(template_path.read_text())
     overrides = {"FoundationsStackName": names.foundations} if "FoundationsStackName" in template.get("Parameters", {}) else {}
     overrides.update(parameters)
-    for parameter, folder in preflight.LAMBDA_KEYS.items():
-        if parameter not in template.get("Parameters", {}):
-            continue
-        archive = ROOT / "lambdas" / folder / "dist" / f"{folder}.zip"
+    for parameter, folder in code_key_parameters(template).items():
+        archive = built_zip(ROOT, folder)
         if not archive.exists():
             raise DeployError(f"{archive} is missing; run make lambdas.")
         try:
@@ -171,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         session = boto3.session.Session(region_name=args.region)
         if args.action == "deploy":
-            path = args.parameters or ROOT / "deploy" / f"{args.profile}.parameters"
+            path = args.parameters or parameters_path(args.profile)
             return deploy(session, names, args.build, read_parameters_file(path) if path.exists() else {}, say)
         if args.foundations and args.foundations != "delete":
             raise DeployError("FOUNDATIONS takes only the value 'delete'.")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from awacs.aws import Statement
-from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import GetAtt, If, Ref, Sub, Template
 from troposphere import ecs, logs
 
 from . import policies
@@ -77,8 +77,9 @@ class Placement:
     depends_on: Sequence[str] = ()
     target_group: Any = None
     grace_period: int = 0
+    # Attach to the target group (and give the grace period) only when this holds.
+    load_balancer_condition: str | None = None
     registry_arn: Any = None
-    condition: str | None = None
 
 
 @dataclass
@@ -210,18 +211,19 @@ def fargate_service(
         PropagateTags="SERVICE",
     )
     if placement.target_group is not None:
-        service_properties["LoadBalancers"] = [
-            ecs.LoadBalancer(ContainerName=container_name, ContainerPort=container.port, TargetGroupArn=placement.target_group)
-        ]
-    if placement.grace_period:
-        service_properties["HealthCheckGracePeriodSeconds"] = placement.grace_period
+        attachment: Any = [ecs.LoadBalancer(ContainerName=container_name, ContainerPort=container.port, TargetGroupArn=placement.target_group)]
+        grace: Any = placement.grace_period or None
+        if placement.load_balancer_condition:
+            attachment = If(placement.load_balancer_condition, attachment, Ref("AWS::NoValue"))
+            grace = If(placement.load_balancer_condition, grace, Ref("AWS::NoValue")) if grace else None
+        service_properties["LoadBalancers"] = attachment
+        if grace is not None:
+            service_properties["HealthCheckGracePeriodSeconds"] = grace
     if placement.registry_arn is not None:
         service_properties["ServiceRegistries"] = [ecs.ServiceRegistry(RegistryArn=placement.registry_arn)]
     service = ecs.Service(f"{name}Service", **service_properties)
     if placement.depends_on:
         service.DependsOn = list(placement.depends_on)
-    if placement.condition:
-        service.Condition = placement.condition
     t.add_resource(service)
     return FargateService(
         service=service,

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import json
 
-from awacs import elasticfilesystem, s3 as s3_actions
+from awacs import elasticfilesystem
 from awacs.aws import Bool, Condition, Principal, Statement, Allow
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import dynamodb, ecr, efs, s3, secretsmanager
 
 from . import exports
-from .buckets import RETAIN, private_bucket
+from .buckets import RETAIN, bucket_policy, private_bucket
 from .common import add_parameter, export_output, new_template, skip_checkov, tag_everything
 from .config import BuildConfig
-from .policies import as_dict, bucket_objects, deny_insecure_transport, document
+from .policies import as_dict, deny_insecure_transport, document
 
 
 # A token secret's value until the token issuer stores a real token in it; the
@@ -91,15 +91,7 @@ def _app_bucket(t: Template) -> None:
         bucket,
         CKV_AWS_18="Access logging needs a second bucket and costs more than it tells here: only the project's own roles read or write this bucket.",
     )
-    t.add_resource(
-        s3.BucketPolicy(
-            "AppBucketPolicy",
-            Bucket=Ref(bucket),
-            PolicyDocument=document(
-                deny_insecure_transport([GetAtt(bucket, "Arn"), bucket_objects(GetAtt(bucket, "Arn"))], [s3_actions.Action("*")])
-            ),
-        )
-    )
+    bucket_policy(t, "AppBucketPolicy", bucket)
     export_output(t, exports.APP_BUCKET_NAME, Ref(bucket), "Name of the app bucket (Lambda artifacts, Flink checkpoints).")
     export_output(t, exports.APP_BUCKET_ARN, GetAtt(bucket, "Arn"), "ARN of the app bucket.")
 

@@ -8,7 +8,9 @@ the function only when the code really changed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 from awacs import ec2
@@ -19,6 +21,8 @@ from troposphere import awslambda, logs
 from . import exports, policies
 from .common import add_parameter, deleted_with_stack, import_value, skip_checkov
 
+# lambdas/package.py: the zips and the upload `make lambdas` / `make upload-lambdas` use.
+PACKAGER = Path(__file__).resolve().parent.parent / "lambdas" / "package.py"
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
 
@@ -27,6 +31,31 @@ CHECKOV_REASONS = {
     "CKV_AWS_173": "The environment holds names and URLs only, never secrets, so the default Lambda key is enough.",
     "CKV_AWS_115": "Concurrency is bounded by the caller (one invocation per shard, API Gateway throttling, one custom resource at a time); reserving it would take from the account pool.",
 }
+
+
+def code_key_parameters(template: dict) -> dict[str, str]:
+    """<Name>CodeKey parameter -> Lambda folder, for every function of a rendered template."""
+    found = {}
+    for name, parameter in template.get("Parameters", {}).items():
+        match = re.match(r"^\^lambdas/([a-z_]+)/", parameter.get("AllowedPattern", ""))
+        if name.endswith("CodeKey") and match:
+            found[name] = match.group(1)
+    return found
+
+
+def built_zip(root: Path, folder: str) -> Path:
+    """Where `make lambdas` leaves a Lambda's zip."""
+    return root / "lambdas" / folder / "dist" / f"{folder}.zip"
+
+
+def packager() -> Any:
+    """lambdas/package.py as a module (it is a script beside the Lambdas, not part of this package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("streamlines_lambda_package", PACKAGER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass

@@ -187,16 +187,13 @@ def build(config: BuildConfig) -> Template:
             # SQLite on EFS does not tolerate two writers: stop the old task first.
             single_writer=True,
             depends_on=[*efs.mount_target_ids, grafana_lb.ready.title],
+            target_group=Ref(grafana_lb.target_group),
+            grace_period=120,
+            load_balancer_condition="ExposeGrafana",
         ),
         log_retention=Ref(retention),
         repository_arns=[import_value(exports.repository_arn("grafana"))],
     )
-    grafana.service.LoadBalancers = If(
-        "ExposeGrafana",
-        [ecs.LoadBalancer(ContainerName="grafana", ContainerPort=GRAFANA_PORT, TargetGroupArn=Ref(grafana_lb.target_group))],
-        Ref("AWS::NoValue"),
-    )
-    grafana.service.HealthCheckGracePeriodSeconds = If("ExposeGrafana", 120, Ref("AWS::NoValue"))
     allow_from_group(
         t, "GrafanaFromLoadBalancer", grafana.security_group, grafana_lb.security_group, GRAFANA_PORT, "Grafana from its ALB", Condition="ExposeGrafana"
     )

@@ -25,7 +25,6 @@ class Network:
     vpc: ec2.VPC
     public_subnets: list[ec2.Subnet]
     private_subnets: list[ec2.Subnet] = field(default_factory=list)
-    private_route_table: ec2.RouteTable | None = None
 
     @property
     def public_subnet_ids(self) -> list[Any]:
@@ -146,7 +145,6 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
             )
         )
         network.private_subnets.append(subnet)
-    network.private_route_table = route_table
 
     address = t.add_resource(ec2.EIP("NatGatewayAddress", Condition=nat_condition, Domain="vpc"))
     # One NAT gateway, not one per AZ: the earlier app's cost profile; an AZ outage

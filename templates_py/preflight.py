@@ -13,16 +13,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .evaluate import parameter_values
+from .functions import built_zip, code_key_parameters, packager
 
 CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]+$")
 ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:]+):(.+)$")
+# Stack states whose resources and outputs are all in place.
 USABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
-LAMBDA_KEYS = {
-    "ConnectionHandlerCodeKey": "websocket_connection_handler",
-    "ResultsPusherCodeKey": "results_stream_pusher",
-    "InfluxTokenAgentCodeKey": "influx_token_agent",
-    "InfluxTokenProviderCodeKey": "influx_token_provider",
-}
 APP_IMAGES = {"IngestImageTag": "ingest", "RipplesImageTag": "ripples", "BackendImageTag": "backend", "DashboardImageTag": "dashboard"}
 
 
@@ -204,17 +200,17 @@ class Preflight:
         s3 = self.client("s3")
         from botocore.exceptions import ClientError
 
-        for parameter in sorted(p for p in LAMBDA_KEYS if p in self.template.get("Parameters", {})):
+        for parameter, folder in sorted(code_key_parameters(self.template).items()):
             key = self.values.get(parameter)
             if not key:
-                yield Check(f"lambda code {LAMBDA_KEYS[parameter]}", False, f"no {parameter}: run make lambdas (or pass the key make upload-lambdas printed).")
+                yield Check(f"lambda code {folder}", False, f"no {parameter}: run make lambdas (or pass the key make upload-lambdas printed).")
                 continue
             try:
                 s3.head_object(Bucket=bucket, Key=key)
             except ClientError:
-                yield Check(f"lambda code {LAMBDA_KEYS[parameter]}", False, f"s3://{bucket}/{key} does not exist; run make upload-lambdas STACK={self.foundations}.")
+                yield Check(f"lambda code {folder}", False, f"s3://{bucket}/{key} does not exist; run make upload-lambdas STACK={self.foundations}.")
                 continue
-            yield Check(f"lambda code {LAMBDA_KEYS[parameter]}", True, f"s3://{bucket}/{key}")
+            yield Check(f"lambda code {folder}", True, f"s3://{bucket}/{key}")
 
     def check_secrets(self) -> Iterator[Check]:
         if self.profile != "full":
@@ -241,15 +237,14 @@ def read_parameters_file(path: Path) -> dict[str, str]:
     return values
 
 
-def local_code_keys(root: Path) -> dict[str, str]:
-    """The keys `make upload-lambdas` gives the zips built in lambdas/*/dist/."""
-    import hashlib
-
+def local_code_keys(root: Path, template: dict) -> dict[str, str]:
+    """The keys `make upload-lambdas` gives the template's zips built in lambdas/*/dist/."""
+    package = packager()
     keys = {}
-    for parameter, folder in LAMBDA_KEYS.items():
-        archive = root / "lambdas" / folder / "dist" / f"{folder}.zip"
+    for parameter, folder in code_key_parameters(template).items():
+        archive = built_zip(root, folder)
         if archive.exists():
-            keys[parameter] = f"lambdas/{folder}/{hashlib.sha256(archive.read_bytes()).hexdigest()}.zip"
+            keys[parameter] = package.content_key(archive)
     return keys
 
 

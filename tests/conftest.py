@@ -8,7 +8,7 @@ import pytest
 from templates_py import exports
 from templates_py.config import BuildConfig
 from templates_py.foundations import SECRETS
-from templates_py.preflight import LAMBDA_KEYS
+from templates_py.functions import code_key_parameters
 from templates_py.render import render
 
 
@@ -75,7 +75,7 @@ def foundations(aws, templates):
     for logical_id, (export, _, kind) in SECRETS.items():
         value = {"placeholder": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}), "credentials": json.dumps({"apiKey": "key", "apiSecret": "secret"})}.get(kind, "generated")
         outputs[export] = secrets.create_secret(Name=f"sl-{logical_id}", SecretString=value)["ARN"]
-    for folder in LAMBDA_KEYS.values():
+    for folder in sorted({folder for template in templates.values() for folder in code_key_parameters(template).values()}):
         s3.put_object(Bucket="sl-app-bucket", Key=f"lambdas/{folder}/{KEY}.zip", Body=b"zip")
 
     def deploy(skip: str | None = None):

@@ -146,3 +146,16 @@ def test_upload_to_an_unknown_stack_is_one_clear_line(foundations_bucket, tmp_pa
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "nope-AppBucketName" in captured.err
+
+
+def test_code_key_parameters_are_read_back_from_the_templates(templates):
+    from templates_py.functions import code_key_parameters
+
+    assert code_key_parameters(templates["full"]) == {
+        "ConnectionHandlerCodeKey": "websocket_connection_handler",
+        "ResultsPusherCodeKey": "results_stream_pusher",
+        "InfluxTokenAgentCodeKey": "influx_token_agent",
+        "InfluxTokenProviderCodeKey": "influx_token_provider",
+    }
+    assert set(code_key_parameters(templates["lite"]).values()) == {"influx_token_agent", "influx_token_provider"}
+    assert set(code_key_parameters(templates["full"]).values()) == set(EXPECTED)

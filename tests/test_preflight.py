@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from templates_py import exports, preflight
+from templates_py.functions import code_key_parameters
 
 from .conftest import FOUNDATIONS, KEY, issued_certificate
 
@@ -16,7 +17,7 @@ REGION = "us-east-1"
 
 
 def code_keys(template):
-    return {p: f"lambdas/{folder}/{KEY}.zip" for p, folder in preflight.LAMBDA_KEYS.items() if p in template["Parameters"]}
+    return {p: f"lambdas/{folder}/{KEY}.zip" for p, folder in code_key_parameters(template).items()}
 
 
 def check(aws, templates, profile, values, stack="sl-stack"):

@@ -139,26 +139,25 @@ def _checked(client: Client, what: str, status: int, body: Any) -> Any:
     return body
 
 
-def find_org(client: Client, admin_token: str, org: str) -> str:
-    status, body = client.call("GET", "/api/v2/orgs", admin_token, {"org": org})
+def _find_id(client: Client, admin_token: str, path: str, query: dict, listing: str, name: str, what: str, missing: str) -> str:
+    """The id of the one item called `name` that a list endpoint returns; a 404 or no match is `missing`."""
+    status, body = client.call("GET", path, admin_token, query)
     if status == 404:
-        raise TokenError(f"InfluxDB organization {org!r} does not exist")
-    orgs = _checked(client, f"looking up organization {org!r}", status, body).get("orgs", [])
-    matches = [o for o in orgs if o.get("name") == org]
+        raise TokenError(missing)
+    items = _checked(client, f"looking up {what} {name!r}", status, body).get(listing, [])
+    matches = [item for item in items if item.get("name") == name]
     if not matches:
-        raise TokenError(f"InfluxDB organization {org!r} does not exist")
+        raise TokenError(missing)
     return matches[0]["id"]
+
+
+def find_org(client: Client, admin_token: str, org: str) -> str:
+    return _find_id(client, admin_token, "/api/v2/orgs", {"org": org}, "orgs", org, "organization", f"InfluxDB organization {org!r} does not exist")
 
 
 def find_bucket(client: Client, admin_token: str, org_id: str, org: str, bucket: str) -> str:
-    status, body = client.call("GET", "/api/v2/buckets", admin_token, {"name": bucket, "orgID": org_id})
-    if status == 404:
-        raise TokenError(f"InfluxDB bucket {bucket!r} does not exist in organization {org!r}")
-    buckets = _checked(client, f"looking up bucket {bucket!r}", status, body).get("buckets", [])
-    matches = [b for b in buckets if b.get("name") == bucket]
-    if not matches:
-        raise TokenError(f"InfluxDB bucket {bucket!r} does not exist in organization {org!r}")
-    return matches[0]["id"]
+    missing = f"InfluxDB bucket {bucket!r} does not exist in organization {org!r}"
+    return _find_id(client, admin_token, "/api/v2/buckets", {"name": bucket, "orgID": org_id}, "buckets", bucket, "bucket", missing)
 
 
 def permissions(kind: str, org_id: str, bucket_id: str) -> list[dict]:
