@@ -17,8 +17,10 @@ export BC_SKIP_MAPPING := TRUE
 
 STACK_PREFIX ?= streamlines
 DEPLOY_PROFILE = $(filter lite full cloudfront,$(PROFILE))
-LAMBDAS := $(patsubst lambdas/%/Makefile,%,$(wildcard lambdas/*/Makefile))
-FOUNDATIONS_STACK = $(or $(STACK),streamlines-foundations)
+FOUNDATIONS_STACK = $(or $(STACK),$(STACK_PREFIX)-foundations)
+# Options every AWS command reads the same way (streamlines/context.py).
+REGION_OPTION = $(if $(REGION),--region $(REGION))
+CONFIG_OPTION = $(if $(CONFIG),--config $(CONFIG))
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -39,7 +41,7 @@ $(CHECKOV_INSTALLED): requirements-checkov.txt
 venv: $(INSTALLED) ## create the virtualenv with the project and its test tools
 
 templates: $(INSTALLED) ## render every template into build/ and lint it with cfn-lint
-	$(BIN)/streamlines templates --profile $(PROFILE) --out $(OUT)
+	$(BIN)/streamlines templates --profile $(PROFILE) --out $(OUT) $(CONFIG_OPTION)
 	$(BIN)/cfn-lint -- $(OUT)/*.json
 
 checkov: $(CHECKOV_INSTALLED) templates ## run checkov (offline) on the rendered templates
@@ -47,7 +49,8 @@ checkov: $(CHECKOV_INSTALLED) templates ## run checkov (offline) on the rendered
 
 lint: templates checkov ## cfn-lint and checkov on every rendered template
 
-test: $(INSTALLED) $(CHECKOV_INSTALLED) ## the whole test suite (CI runs exactly this)
+test: $(INSTALLED) $(CHECKOV_INSTALLED) ## the whole test suite (CI runs exactly this): import contracts, then pytest
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 snapshots: $(INSTALLED) ## accept the current renders as the template snapshots (review the diff first)
@@ -58,34 +61,34 @@ bench-templates: $(INSTALLED) ## time `make templates` (render + cfn-lint) on a 
 	[runs.append(-time.perf_counter() + (subprocess.run(["make", "-s", "templates", "OUT=$(OUT)"], check=True, capture_output=True) and time.perf_counter())) for _ in range(5)]; \
 	print("make templates: " + ", ".join(f"{r:.2f}" for r in runs) + f" s; median {statistics.median(runs):.2f} s")'
 
-lambdas: $(INSTALLED) ## build every Lambda zip into lambdas/<name>/dist/ (deterministic)
-	@for name in $(LAMBDAS); do $(MAKE) --no-print-directory -C lambdas/$$name || exit 1; done
+lambdas: $(INSTALLED) ## build every Lambda zip (lambdas/functions.toml) into lambdas/<name>/dist/ (deterministic)
+	$(BIN)/streamlines lambdas build
 
 upload-lambdas: lambdas ## upload every Lambda zip to the foundations bucket (STACK=foundations stack, REGION=); prints name=key lines
-	@for name in $(LAMBDAS); do key=$$($(MAKE) --no-print-directory -s -C lambdas/$$name upload STACK=$(FOUNDATIONS_STACK) REGION=$(REGION)) || exit 1; echo "$$name=$$key"; done
+	@$(BIN)/streamlines lambdas upload --foundations-stack $(FOUNDATIONS_STACK) $(REGION_OPTION)
 
 bench-lambdas: $(INSTALLED) ## results pusher: queries, posts and wall time for 1,000 records / 500 connections against moto
-	$(BIN)/python lambdas/bench.py
+	$(BIN)/python -m tests.bench.lambdas
 
 dashboards: $(INSTALLED) ## regenerate grafana/dashboards/*.json from grafana/dashboards.py
 	$(BIN)/python -m grafana.dashboards
 
 provision: $(INSTALLED) ## configure a lite stack's Grafana: STACK=name [REGION=] [GRAFANA_URL=] [DRY_RUN=1]
 	@test -n "$(STACK)" || { echo "make provision needs STACK=<lite stack name>" >&2; exit 2; }
-	$(BIN)/streamlines grafana provision --stack $(STACK) $(if $(REGION),--region $(REGION)) $(if $(GRAFANA_URL),--grafana-url $(GRAFANA_URL)) $(if $(DRY_RUN),--dry-run)
+	$(BIN)/streamlines grafana provision --stack $(STACK) $(REGION_OPTION) $(if $(GRAFANA_URL),--grafana-url $(GRAFANA_URL)) $(if $(DRY_RUN),--dry-run)
 
-cost: $(INSTALLED) ## monthly list-price estimates: lite and every full network mode side by side
-	@$(BIN)/streamlines cost --compare
+cost: $(INSTALLED) ## monthly list-price estimates: lite and every full network mode side by side [CONFIG=]
+	@$(BIN)/streamlines cost --compare $(CONFIG_OPTION)
 
-deploy: ## deploy PROFILE=lite|full|cloudfront [STACK_PREFIX=streamlines] [REGION=]: foundations if missing, Lambdas, preflight, the stack
+deploy: ## deploy PROFILE=lite|full|cloudfront [STACK_PREFIX=streamlines] [REGION=] [CONFIG=]: foundations if missing, Lambdas, preflight, the stack
 	@test -n "$(DEPLOY_PROFILE)" || { echo "make deploy needs PROFILE=lite, full or cloudfront" >&2; exit 2; }
-	$(MAKE) --no-print-directory templates PROFILE=all
+	$(MAKE) --no-print-directory templates PROFILE=all CONFIG=$(CONFIG)
 	$(MAKE) --no-print-directory lambdas
-	$(BIN)/python -m templates_py.deploy deploy --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) $(if $(REGION),--region $(REGION))
+	$(BIN)/streamlines deploy --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) --build $(OUT) $(REGION_OPTION) $(CONFIG_OPTION)
 
-teardown: $(INSTALLED) ## delete PROFILE's stack, then list what is left; FOUNDATIONS=delete CONFIRM=<prefix>-foundations also deletes foundations
+teardown: $(INSTALLED) ## delete PROFILE's stack, then list what is left [CONFIG=]; FOUNDATIONS=delete CONFIRM=<prefix>-foundations also deletes foundations
 	@test -n "$(DEPLOY_PROFILE)" || { echo "make teardown needs PROFILE=lite, full or cloudfront" >&2; exit 2; }
-	$(BIN)/python -m templates_py.deploy teardown --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) $(if $(REGION),--region $(REGION)) --foundations "$(FOUNDATIONS)" --confirm "$(CONFIRM)"
+	$(BIN)/streamlines teardown --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) $(REGION_OPTION) $(CONFIG_OPTION) --foundations "$(FOUNDATIONS)" --confirm "$(CONFIRM)"
 
 diagram: templates ## an architecture picture per template, build/<stack>.svg (cfn-lint's graph through graphviz)
 	@command -v dot >/dev/null || { echo "make diagram needs graphviz's dot (Debian: apt-get install graphviz)" >&2; exit 2; }

@@ -6,7 +6,7 @@ grafana/dashboards/ is this module's output (`make dashboards` rewrites it, a
 test fails when it is stale). Any other dashboard JSON dropped into that folder
 is provisioned too.
 
-Data (DESIGN.md section 7): measurements `windowed-stock-quotation-volumes` and
+Data (docs/architecture.md, "The data model"): measurements `windowed-stock-quotation-volumes` and
 `windowed-crypto-quotation-volumes`, tag `symbol`, float fields sum_bid_volume,
 sum_ask_volume, average_bid_price, average_ask_price, bid_price_at_window_end,
 ask_price_at_window_end, integer record_count; a point every 210 s per symbol.

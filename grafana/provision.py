@@ -1,7 +1,8 @@
 """`streamlines grafana provision`: configure a lite stack's Grafana in one go.
 
-Reads the stack's outputs and, through its foundations stack, the read-token and
-Grafana admin secrets (boto3); waits for Grafana's /api/health; creates or
+Talks to Grafana only: the `streamlines` command reads the stack's facts (URLs,
+org, bucket, the read token and the admin password) from AWS and hands them
+over as a `Target` (docs/architecture.md). Waits for Grafana's /api/health; creates or
 updates the InfluxDB datasource by its fixed uid; creates the folder; imports
 every dashboard in grafana/dashboards/ bound to that datasource; checks the
 datasource with Grafana's health check. Idempotent: a second run changes
@@ -19,8 +20,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-
-from templates_py.preflight import USABLE
 
 from .dashboards import DATASOURCE_UID, FOLDER
 
@@ -78,63 +77,6 @@ def load_dashboards(folder: Path = FOLDER) -> list[tuple[Path, dict]]:
     if duplicates:
         raise ProvisionError(f"dashboard uid {duplicates[0]} is used by more than one file in {folder}; nothing was changed.")
     return dashboards
-
-
-def _outputs(cloudformation: Any, stack: str, region: str) -> dict[str, str]:
-    from botocore.exceptions import ClientError
-
-    try:
-        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-    except ClientError as error:
-        if "does not exist" in str(error):
-            raise ProvisionError(f"stack {stack} not found in {region}.") from None
-        raise ProvisionError(f"cannot read stack {stack}: {error.response['Error'].get('Message', error)}") from None
-    status = described.get("StackStatus", "")
-    if status not in USABLE:
-        raise ProvisionError(f"stack {stack} is {status}; provision a stack whose create or update completed.")
-    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-
-
-def _secret(secrets: Any, arn: str, what: str) -> str:
-    from botocore.exceptions import ClientError
-
-    try:
-        return secrets.get_secret_value(SecretId=arn)["SecretString"]
-    except ClientError as error:
-        code = error.response["Error"].get("Code", "")
-        if code == "ResourceNotFoundException":
-            raise ProvisionError(f"the {what} secret {arn} does not exist.") from None
-        raise ProvisionError(f"cannot read the {what} secret: {error.response['Error'].get('Message', code)}") from None
-
-
-def read_target(session: Any, stack: str, grafana_url: str | None) -> Target:
-    region = session.region_name or "the default region"
-    cloudformation = session.client("cloudformation")
-    outputs = _outputs(cloudformation, stack, region)
-    profile = outputs.get("StackProfile")
-    if profile != "lite":
-        kind = f"a {profile} stack" if profile else "not a Stream Lines stack (no StackProfile output)"
-        raise ProvisionError(f"stack {stack} is {kind}; Grafana provisioning needs a lite stack.")
-    foundations_name = outputs.get("FoundationsStack")
-    foundations = _outputs(cloudformation, foundations_name, region) if foundations_name else {}
-    for key in ("InfluxDbReadTokenSecretArn", "GrafanaAdminPasswordSecretArn"):
-        if key not in foundations:
-            raise ProvisionError(f"foundations stack {foundations_name} has no {key} output.")
-    url = grafana_url or outputs.get("GrafanaUrl")
-    if not url:
-        raise ProvisionError(
-            f"stack {stack} has no public Grafana (GrafanaExposure is none); start an ECS Exec port forward and pass --grafana-url http://localhost:3000."
-        )
-    secrets = session.client("secretsmanager")
-    raw = _secret(secrets, foundations["InfluxDbReadTokenSecretArn"], "InfluxDB read token")
-    try:
-        read_token = json.loads(raw).get("token", "")
-    except (ValueError, AttributeError):
-        read_token = raw
-    if not read_token or read_token == PLACEHOLDER:
-        raise ProvisionError("the InfluxDB read token is still a placeholder: the stack's token issuer has not stored it (check the InfluxTokens resource).")
-    password = _secret(secrets, foundations["GrafanaAdminPasswordSecretArn"], "Grafana admin password")
-    return Target(url.rstrip("/"), outputs["InfluxDbUrl"], outputs["InfluxDbOrg"], outputs["InfluxDbBucket"], read_token, password)
 
 
 # --- what Grafana should hold ------------------------------------------------------------
@@ -304,19 +246,15 @@ def datasource_health(api: Any) -> str:
 # --- the command ------------------------------------------------------------------------
 
 
-def run(stack: str, region: str | None, grafana_url: str | None, dry_run: bool, wait: float, dashboards_folder: Path = FOLDER, session: Any = None, out=sys.stdout, err=sys.stderr) -> int:
-    import boto3
-    from botocore.exceptions import BotoCoreError
+def run(read_target: Callable[[], Target], dry_run: bool, wait: float, dashboards_folder: Path = FOLDER, out=sys.stdout, err=sys.stderr) -> int:
+    """Provision Grafana; `read_target` gives the stack's facts (it may raise ProvisionError).
+    The dashboards are checked first, so a bad file changes nothing."""
     from grafana_client import GrafanaApi
     from grafana_client.client import GrafanaException
 
     try:
         dashboards = load_dashboards(dashboards_folder)
-        session = session or boto3.session.Session(region_name=region)
-        try:
-            target = read_target(session, stack, grafana_url)
-        except BotoCoreError as error:
-            raise ProvisionError(f"cannot reach AWS: {_short(error)}") from None
+        target = read_target()
         api = GrafanaApi.from_url(target.grafana_url, credential=(ADMIN_USER, target.admin_password), timeout=10.0)
         wait_for_grafana(api, target.grafana_url, wait, lambda line: print(line, file=err, flush=True))
         try:

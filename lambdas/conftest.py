@@ -1,23 +1,24 @@
 """Fixtures shared by the Lambda tests: import paths, moto, the connections
-table built from the foundations template itself, and the WebSocket management
-API double (see doubles.py)."""
+table built from the foundations template itself, the WebSocket management API
+double and the InfluxDB double (tests/doubles/)."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.doubles import apigateway as doubles
+from tests.doubles.lambda_paths import add_lambda_paths
+
 HERE = Path(__file__).parent
-for folder in ("", "shared", "websocket_connection_handler", "results_stream_pusher", "influx_token_agent", "influx_token_provider"):
-    sys.path.insert(0, str(HERE / folder))
+# Each zip is flat, so a handler imports its modules by plain name; the tests
+# import them the same way, from the folders lambdas/functions.toml declares.
+add_lambda_paths()
 # crhelper makes its boto3 clients when the provider module is imported.
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-
-import doubles  # noqa: E402
 
 AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -63,7 +64,7 @@ def event():
 @pytest.fixture
 def influx(httpserver):
     """An InfluxDB double with org 'streamlines' and bucket 'market-data'; .url is its base URL."""
-    from influx_double import InfluxDouble
+    from tests.doubles.influxdb import InfluxDouble
 
     double = InfluxDouble()
     double.url = double.install(httpserver)

@@ -10,7 +10,7 @@ from typing import Callable
 
 from troposphere import Template
 
-from . import cloudfront, foundations, full, lite
+from .stacks import cloudfront, foundations, full, lite
 from .config import BuildConfig
 
 # Which stack modules each profile renders, by output file name.

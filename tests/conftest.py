@@ -7,8 +7,8 @@ import pytest
 
 from templates_py import exports
 from templates_py.config import BuildConfig
-from templates_py.foundations import SECRETS
-from templates_py.functions import code_key_parameters
+from templates_py.stacks.foundations import SECRETS
+from streamlines.packaging import code_key_parameters
 from templates_py.render import render
 
 

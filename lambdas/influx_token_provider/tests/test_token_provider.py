@@ -71,8 +71,9 @@ def aws_side(aws, influx, monkeypatch, tmp_path):
     whose invocations moto hands to the agent's handler in this process."""
     from moto.awslambda.models import LambdaFunction
 
-    import package
     import token_agent
+
+    from streamlines import packaging as package
 
     def run_in_process(self, event=None):
         try:

@@ -1,0 +1,356 @@
+"""The `streamlines` command: every operation of the project, one entry point.
+
+    streamlines templates                     render (and, through make, lint) the templates
+    streamlines lambdas build|upload          deterministic Lambda zips, content-addressed upload
+    streamlines deploy|teardown               the aws cloudformation commands in order, with checks
+    streamlines preflight|residue             before a deploy / after a teardown
+    streamlines cost                          monthly list-price estimate
+    streamlines grafana provision             lite's Grafana: datasource and dashboards
+
+Every command that reads the build configuration or touches AWS takes the same
+`--config`, `--region` and (where stacks are named) `--prefix`, through one
+`Context` (docs/architecture.md). Errors a user can cause are one line on stderr
+and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from templates_py.config import ConfigError
+from templates_py.render import DEPLOY_BODY_LIMIT, PROFILE_CHOICES, OutputError, render, write_all
+
+from .context import DEFAULT_PREFIX, Context
+
+EXIT_USAGE = 2
+STACK_PROFILES = ("lite", "full", "cloudfront")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"streamlines: error: {message}", file=sys.stderr)
+    return code
+
+
+def context(args: argparse.Namespace) -> Context:
+    return Context(region=getattr(args, "region", None), config_path=getattr(args, "config", None), prefix=getattr(args, "prefix", DEFAULT_PREFIX))
+
+
+def _aws_error(error: Exception) -> str:
+    return str(error).splitlines()[0]
+
+
+# --- templates ---------------------------------------------------------------------------
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    try:
+        bodies = render(args.profile, context(args).config)
+        written = write_all(bodies, args.out)
+    except (ConfigError, OutputError) as error:
+        return fail(str(error))
+    for path in written:
+        size = path.stat().st_size
+        note = "" if size <= DEPLOY_BODY_LIMIT else f" (over {DEPLOY_BODY_LIMIT}: deploy with --s3-bucket)"
+        print(f"wrote {path} ({size} bytes){note}")
+    return 0
+
+
+def _templates(ctx: Context) -> dict[str, dict]:
+    return {name.removesuffix(".json"): json.loads(body) for name, body in render("all", ctx.config).items()}
+
+
+# --- lambdas -----------------------------------------------------------------------------
+
+
+def cmd_lambdas_build(args: argparse.Namespace) -> int:
+    from . import packaging
+
+    ctx = context(args)
+    try:
+        specs = packaging.lambda_specs(ctx.lambdas)
+        chosen = args.name or sorted(specs)
+        unknown = sorted(set(chosen) - set(specs))
+        if unknown:
+            return fail(f"no Lambda {unknown[0]} in {ctx.lambdas / packaging.DECLARATIONS}; known: {', '.join(sorted(specs))}.")
+        for name in chosen:
+            target = packaging.build_spec(specs[name], packaging.built_zip(ctx.root, name).parent)
+            print(f"{target.relative_to(ctx.root) if target.is_relative_to(ctx.root) else target} {packaging.content_key(target)}")
+    except packaging.PackageError as error:
+        return fail(str(error))
+    return 0
+
+
+def cmd_lambdas_upload(args: argparse.Namespace) -> int:
+    """Upload every built zip; prints `<folder>=<key>` lines (the code-key parameter values)."""
+    from . import packaging
+
+    ctx = context(args)
+    foundations = args.foundations_stack or ctx.names("foundations").foundations
+    try:
+        for name in sorted(packaging.lambda_specs(ctx.lambdas)):
+            key, uploaded = packaging.upload(packaging.built_zip(ctx.root, name), foundations, ctx.region)
+            print(f"{'uploaded' if uploaded else 'already there'}: {name}", file=sys.stderr)
+            print(f"{name}={key}")
+    except packaging.PackageError as error:
+        return fail(str(error), 1)
+    return 0
+
+
+# --- deploy, teardown, preflight, residue -----------------------------------------------------
+
+
+def _deploy_values(ctx: Context, profile: str, parameters: Path | None, params: list[tuple[str, str]], template: dict, with_local_keys: bool) -> dict[str, str]:
+    """Parameters file (default deploy/<profile>.parameters), then --param, then built Lambda keys."""
+    from .preflight import local_code_keys, read_parameters_file
+
+    path = parameters or ctx.parameters_path(profile)
+    values: dict[str, str] = {}
+    if path.exists():
+        values.update(read_parameters_file(path))
+    elif parameters:
+        raise ConfigError(f"parameters file {path} does not exist.")
+    if with_local_keys:
+        for parameter, key in local_code_keys(ctx.root, template).items():
+            values.setdefault(parameter, key)
+    values.update(dict(params))
+    unknown = sorted(set(values) - set(template.get("Parameters", {})))
+    if unknown:
+        raise ConfigError(f"the {profile} template has no parameter {unknown[0]} (from {path} or --param).")
+    return values
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import deploy
+
+    ctx = context(args)
+    say = lambda line: print(line, flush=True)  # noqa: E731
+    try:
+        template = json.loads((args.build / f"{args.profile}.json").read_text()) if (args.build / f"{args.profile}.json").exists() else _templates(ctx)[args.profile]
+        values = _deploy_values(ctx, args.profile, args.parameters, args.param, template, with_local_keys=False)
+        return deploy.deploy(ctx.session(), ctx.names(args.profile), args.build, values, say, root=ctx.root)
+    except (ConfigError, ValueError) as error:
+        return fail(str(error))
+    except deploy.DeployError as error:
+        return fail(str(error), 1)
+    except (BotoCoreError, ClientError) as error:
+        return fail(_aws_error(error), 1)
+
+
+def cmd_teardown(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import deploy
+
+    ctx = context(args)
+    names = ctx.names(args.profile)
+    say = lambda line: print(line, flush=True)  # noqa: E731
+    if args.foundations and args.foundations != "delete":
+        return fail("FOUNDATIONS (--foundations) takes only the value 'delete'.")
+    if args.foundations == "delete" and args.confirm != names.foundations:
+        return fail(f"deleting foundations needs CONFIRM={names.foundations} (--confirm) as well; nothing was deleted.", 1)
+    try:
+        project = ctx.project
+        return deploy.teardown(ctx.session(), names, args.foundations == "delete", project, say)
+    except ConfigError as error:
+        return fail(str(error))
+    except deploy.DeployError as error:
+        return fail(str(error), 1)
+    except (BotoCoreError, ClientError) as error:
+        return fail(_aws_error(error), 1)
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import preflight
+
+    ctx = context(args)
+    try:
+        template = _templates(ctx)[args.profile]
+        values = _deploy_values(ctx, args.profile, args.parameters, args.param, template, with_local_keys=True)
+    except (ConfigError, ValueError) as error:
+        return fail(str(error))
+    foundations = args.foundations_stack or values.get("FoundationsStackName") or ctx.names(args.profile).foundations
+    values.setdefault("FoundationsStackName", foundations)
+    try:
+        return preflight.run(ctx.session(), args.profile, args.stack, foundations, template, values, print)
+    except (BotoCoreError, ClientError) as error:
+        return fail(f"cannot check with AWS: {_aws_error(error)}", 1)
+
+
+def cmd_residue(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import residue
+
+    ctx = context(args)
+    try:
+        project = ctx.project
+        return residue.report(residue.Residue(ctx.session(), project, args.profile, args.stack), args.json, print)
+    except ConfigError as error:
+        return fail(str(error))
+    except (BotoCoreError, ClientError) as error:
+        return fail(f"cannot list resources: {_aws_error(error)}", 1)
+
+
+# --- cost --------------------------------------------------------------------------------------
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key, value
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from . import cost
+
+    try:
+        templates = _templates(Context(config_path=args.config))
+        prices = cost.load_prices(args.region)
+        assumptions = cost.assumptions_from({name: getattr(args, name, None) for name in cost.Assumptions.DESCRIPTIONS})
+        if args.compare:
+            print(cost.compare(templates, prices, assumptions))
+            return 0
+        values = dict(args.param)
+        if args.network_mode:
+            if args.profile != "full":
+                return fail("--network-mode applies to the full profile only.")
+            values["NetworkMode"] = args.network_mode
+        unknown = sorted(set(values) - set(templates[args.profile].get("Parameters", {})))
+        if unknown:
+            return fail(f"the {args.profile} template has no parameter {unknown[0]}.")
+        report = cost.profile_report(templates, args.profile, values, prices, assumptions)
+        title = f"{args.profile} profile (with foundations)" + "".join(f", {k}={v}" for k, v in sorted(values.items()))
+        print(cost.format_report(report, title, prices, assumptions))
+    except (ConfigError, cost.CostError) as error:
+        return fail(str(error))
+    return 0
+
+
+# --- grafana -----------------------------------------------------------------------------------
+
+
+def cmd_grafana_provision(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError
+
+    from grafana.dashboards import FOLDER
+    from grafana.provision import ProvisionError, run
+
+    from .grafana_target import grafana_target
+
+    ctx = context(args)
+
+    def read_target():
+        try:
+            return grafana_target(ctx.session(), args.stack, args.grafana_url)
+        except BotoCoreError as error:
+            raise ProvisionError(f"cannot reach AWS: {_aws_error(error)}") from None
+
+    return run(read_target, args.dry_run, args.wait, args.dashboards or FOLDER)
+
+
+# --- the parser ----------------------------------------------------------------------------------
+
+
+def _common(config: bool = True, region: bool = True, prefix: bool = False) -> argparse.ArgumentParser:
+    """The options every command reads the same way (through Context)."""
+    common = argparse.ArgumentParser(add_help=False)
+    if config:
+        common.add_argument("--config", type=Path, default=None, help="optional TOML build configuration (templates_py/config.py); sets the project tag too")
+    if region:
+        common.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    if prefix:
+        common.add_argument("--prefix", default=DEFAULT_PREFIX, help=f"stack names are <prefix>-foundations and <prefix>-<profile> (default {DEFAULT_PREFIX})")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .cost import Assumptions
+
+    parser = _Parser(prog="streamlines", description="Stream Lines infrastructure: templates and operations.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    templates = commands.add_parser("templates", parents=[_common(region=False)], help="render CloudFormation templates into a folder")
+    templates.add_argument("--profile", choices=PROFILE_CHOICES, default="all", help="which profile's stacks to render (default: all)")
+    templates.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
+    templates.set_defaults(handler=cmd_templates)
+
+    lambdas = commands.add_parser("lambdas", help="build or upload the Lambda zips declared in lambdas/functions.toml")
+    lambda_commands = lambdas.add_subparsers(dest="lambdas_command", required=True, parser_class=_Parser)
+    build = lambda_commands.add_parser("build", help="build lambdas/<name>/dist/<name>.zip (deterministic: same sources, same bytes)")
+    build.add_argument("name", nargs="*", help="Lambda folder names (default: all)")
+    build.set_defaults(handler=cmd_lambdas_build)
+    upload = lambda_commands.add_parser("upload", parents=[_common(config=False, prefix=True)], help="upload the built zips to the foundations bucket; prints name=key lines")
+    upload.add_argument("--foundations-stack", help="foundations stack name (default <prefix>-foundations)")
+    upload.set_defaults(handler=cmd_lambdas_upload)
+
+    for name, handler, text in (("deploy", cmd_deploy, "foundations if missing, Lambda upload, preflight, then the profile stack"), ("teardown", cmd_teardown, "delete a profile stack, then list what is left")):
+        command = commands.add_parser(name, parents=[_common(prefix=True)], help=text)
+        command.add_argument("--profile", choices=STACK_PROFILES, required=True)
+        if name == "deploy":
+            command.add_argument("--build", type=Path, default=Path("build"), help="folder of the rendered templates (default build/)")
+            command.add_argument("--parameters", type=Path, help="KEY=VALUE parameters file (default deploy/<profile>.parameters)")
+            command.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="a parameter value over the file's")
+        else:
+            command.add_argument("--foundations", default="", help="'delete' to delete the foundations stack too (needs --confirm)")
+            command.add_argument("--confirm", default="", help="the foundations stack's name, to confirm --foundations delete")
+        command.set_defaults(handler=handler)
+
+    check = commands.add_parser("preflight", parents=[_common(prefix=True)], help="check before a deploy what commonly makes one fail late")
+    check.add_argument("--profile", choices=STACK_PROFILES, required=True)
+    check.add_argument("--stack", required=True, help="name the profile stack has (or will have)")
+    check.add_argument("--foundations-stack", help="foundations stack name (default: FoundationsStackName from the parameters, else <prefix>-foundations)")
+    check.add_argument("--parameters", type=Path, help="KEY=VALUE parameters file (default deploy/<profile>.parameters)")
+    check.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="a parameter value over the file's")
+    check.set_defaults(handler=cmd_preflight)
+
+    leftovers = commands.add_parser("residue", parents=[_common()], help="after a teardown: what of the stack is still there")
+    leftovers.add_argument("--profile", choices=STACK_PROFILES, required=True)
+    leftovers.add_argument("--stack", required=True, help="name of the (deleted) profile stack")
+    leftovers.add_argument("--json", action="store_true", help="machine-readable output")
+    leftovers.set_defaults(handler=cmd_residue)
+
+    estimate = commands.add_parser("cost", parents=[_common(region=False)], help="monthly list-price estimate of a profile, line by line")
+    estimate.add_argument("--profile", choices=("lite", "full"), default="lite")
+    estimate.add_argument("--network-mode", choices=("endpoints", "nat", "public"), help="full only: the NetworkMode parameter")
+    estimate.add_argument("--region", default="us-east-1", help="price table to use (default us-east-1)")
+    estimate.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="a template parameter value, e.g. GrafanaExposure=none or ActiveHours=scheduled")
+    estimate.add_argument("--compare", action="store_true", help="lite and every full network mode side by side")
+    for name, description in Assumptions.DESCRIPTIONS.items():
+        estimate.add_argument("--" + name.replace("_", "-"), dest=name, type=float, default=None, help=f"assumption: {description}")
+    estimate.set_defaults(handler=cmd_cost)
+
+    grafana = commands.add_parser("grafana", help="configure the lite profile's Grafana")
+    grafana_commands = grafana.add_subparsers(dest="grafana_command", required=True, parser_class=_Parser)
+    provision = grafana_commands.add_parser("provision", parents=[_common(config=False)], help="InfluxDB datasource with the read token, folder and dashboards")
+    provision.add_argument("--stack", required=True, help="name of the deployed lite stack")
+    provision.add_argument("--grafana-url", help="Grafana URL to use instead of the stack's GrafanaUrl output (e.g. an ECS Exec port forward)")
+    provision.add_argument("--dry-run", action="store_true", help="show what would change; make no change")
+    provision.add_argument("--wait", type=float, default=180.0, help="seconds to wait for Grafana's /api/health (default 180)")
+    provision.add_argument("--dashboards", type=Path, default=None, help=argparse.SUPPRESS)
+    provision.set_defaults(handler=cmd_grafana_provision)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""`streamlines preflight`: check, before a deploy, what commonly makes one fail late.
+
+One line per check, PASS or FAIL with its reason; exit code 1 when any fails.
+Read-only: it only describes and lists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from templates_py.evaluate import parameter_values
+
+from .aws import USABLE
+from .packaging import built_zip, code_key_parameters, content_key
+
+CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]+$")
+ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:]+):(.+)$")
+APP_IMAGES = {"IngestImageTag": "ingest", "RipplesImageTag": "ripples", "BackendImageTag": "backend", "DashboardImageTag": "dashboard"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Preflight:
+    session: Any
+    profile: str
+    stack: str
+    foundations: str
+    template: dict
+    values: dict[str, str]
+
+    @property
+    def region(self) -> str:
+        return self.session.region_name
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        return self.session.client(service, region_name=region or self.region)
+
+    # --- helpers --------------------------------------------------------------------
+    def exports(self) -> dict[str, str]:
+        found = {}
+        for page in self.client("cloudformation").get_paginator("list_exports").paginate():
+            for export in page.get("Exports", []):
+                found[export["Name"]] = export["Value"]
+        return found
+
+    def foundation_export(self, name: str) -> str | None:
+        return self.exports().get(f"{self.foundations}-{name}")
+
+    def stack_outputs(self, name: str) -> dict[str, str] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            stack = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError:
+            return None
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def imported_names(self) -> list[str]:
+        names = set(re.findall(r'"\$\{FoundationsStackName\}-([A-Za-z0-9]+)"', json.dumps(self.template)))
+        return sorted(names)
+
+    # --- checks ---------------------------------------------------------------------
+    def checks(self) -> Iterator[Check]:
+        if self.imported_names():
+            foundations = yield from self.check_foundations()
+            if not foundations:
+                return
+        yield from self.check_mount_targets()
+        yield from self.check_certificates()
+        yield from self.check_hosted_zone()
+        yield from self.check_images()
+        yield from self.check_lambda_code()
+        yield from self.check_secrets()
+
+    def check_foundations(self) -> Iterator[Check]:
+        from botocore.exceptions import ClientError
+
+        try:
+            stack = self.client("cloudformation").describe_stacks(StackName=self.foundations)["Stacks"][0]
+        except ClientError:
+            yield Check("foundations stack", False, f"{self.foundations} does not exist in {self.region}; deploy build/foundations.json first (make deploy does).")
+            return False
+        if stack["StackStatus"] not in USABLE:
+            yield Check("foundations stack", False, f"{self.foundations} is {stack['StackStatus']}.")
+            return False
+        yield Check("foundations stack", True, f"{self.foundations} is {stack['StackStatus']}")
+        exports = self.exports()
+        missing = [name for name in self.imported_names() if f"{self.foundations}-{name}" not in exports]
+        if missing:
+            yield Check("foundations exports", False, f"{self.foundations} does not export {', '.join(missing)}; update it with the current build/foundations.json.")
+            return False
+        yield Check("foundations exports", True, f"all {len(self.imported_names())} exports {self.profile} imports are there")
+        return True
+
+    def check_mount_targets(self) -> Iterator[Check]:
+        if self.profile not in ("lite", "full"):
+            return
+        file_system = self.foundation_export("FileSystemId")
+        targets = self.client("efs").describe_mount_targets(FileSystemId=file_system).get("MountTargets", [])
+        outputs = self.stack_outputs(self.stack) or {}
+        own_vpc = outputs.get("VpcId")
+        foreign = [t for t in targets if t.get("VpcId") != own_vpc]
+        if foreign:
+            where = ", ".join(sorted({f"{t['MountTargetId']} in {t.get('VpcId')}" for t in foreign}))
+            yield Check("EFS mount targets", False, f"file system {file_system} has mount targets in another VPC ({where}); delete that stack (or its mount targets) first: a file system has mount targets in one VPC only.")
+        else:
+            yield Check("EFS mount targets", True, f"file system {file_system} has no mount targets outside {'this stack' if own_vpc else 'any VPC'}")
+
+    def check_certificates(self) -> Iterator[Check]:
+        arn = self.values.get("CertificateArn", "")
+        if not arn:
+            return
+        match = CERTIFICATE.match(arn)
+        wanted = "us-east-1" if self.profile == "cloudfront" else self.region
+        if not match:
+            yield Check("certificate", False, f"{arn} is not an ACM certificate ARN.")
+            return
+        region = match.group(1)
+        if region != wanted:
+            why = "CloudFront only uses certificates from us-east-1" if self.profile == "cloudfront" else f"a {self.profile} stack in {self.region} needs a certificate from {self.region}"
+            yield Check("certificate", False, f"{arn} is in {region}, but {why}.")
+            return
+        from botocore.exceptions import ClientError
+
+        try:
+            certificate = self.client("acm", region).describe_certificate(CertificateArn=arn)["Certificate"]
+        except ClientError:
+            yield Check("certificate", False, f"{arn} does not exist (or is not visible to this account).")
+            return
+        if certificate.get("Status") != "ISSUED":
+            yield Check("certificate", False, f"{arn} is {certificate.get('Status')}, not ISSUED; finish its validation first.")
+            return
+        yield Check("certificate", True, f"{certificate.get('DomainName')} is issued in {region}")
+
+    def check_hosted_zone(self) -> Iterator[Check]:
+        domains = [k for k in ("DomainName", "BackendDomainName", "DashboardDomainName", "WebSocketDomainName") if self.values.get(k)]
+        zone = self.values.get("HostedZoneId", "")
+        if not domains:
+            return
+        if not zone:
+            yield Check("hosted zone", False, f"{', '.join(domains)} set but HostedZoneId is empty: no DNS record would be made.")
+            return
+        from botocore.exceptions import ClientError
+
+        try:
+            name = self.client("route53").get_hosted_zone(Id=zone)["HostedZone"]["Name"].rstrip(".")
+        except ClientError:
+            yield Check("hosted zone", False, f"hosted zone {zone} does not exist.")
+            return
+        outside = [self.values[k] for k in domains if not (self.values[k] == name or self.values[k].endswith("." + name))]
+        if outside:
+            yield Check("hosted zone", False, f"{', '.join(outside)} not in zone {name}.")
+            return
+        yield Check("hosted zone", True, f"{zone} ({name}) holds {', '.join(self.values[k] for k in domains)}")
+
+    def check_images(self) -> Iterator[Check]:
+        if self.profile != "full":
+            return
+        ecr = self.client("ecr")
+        from botocore.exceptions import ClientError
+
+        def tagged(repository: str, tag: str) -> bool:
+            try:
+                return bool(ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}]).get("imageDetails"))
+            except ClientError:
+                return False
+
+        for parameter, service in APP_IMAGES.items():
+            tag = self.values.get(parameter, "")
+            uri = self.foundation_export(f"EcrRepository{service.capitalize()}Uri") or ""
+            repository = uri.split("/", 1)[-1]
+            if not tag:
+                yield Check(f"image {service}", False, f"{parameter} is empty; set the tag of the {service} image pushed to {uri}.")
+            elif not tagged(repository, tag):
+                yield Check(f"image {service}", False, f"{uri}:{tag} does not exist; push it first.")
+            else:
+                yield Check(f"image {service}", True, f"{uri}:{tag}")
+        image = self.values.get("InfluxDbImage", "")
+        match = ECR_IMAGE.match(image)
+        if self.values.get("NetworkMode") == "endpoints":
+            if not match:
+                yield Check("image influxdb", False, f"{image} is not in ECR, and endpoints mode can only pull from ECR; mirror it into the foundations 'influxdb' repository (README, NetworkMode).")
+            elif not tagged(match.group(3), match.group(4)):
+                yield Check("image influxdb", False, f"{image} does not exist; push the mirror first.")
+            else:
+                yield Check("image influxdb", True, image)
+
+    def check_lambda_code(self) -> Iterator[Check]:
+        bucket = self.foundation_export("AppBucketName")
+        s3 = self.client("s3")
+        from botocore.exceptions import ClientError
+
+        for parameter, folder in sorted(code_key_parameters(self.template).items()):
+            key = self.values.get(parameter)
+            if not key:
+                yield Check(f"lambda code {folder}", False, f"no {parameter}: run make lambdas (or pass the key make upload-lambdas printed).")
+                continue
+            try:
+                s3.head_object(Bucket=bucket, Key=key)
+            except ClientError:
+                yield Check(f"lambda code {folder}", False, f"s3://{bucket}/{key} does not exist; run make upload-lambdas STACK={self.foundations}.")
+                continue
+            yield Check(f"lambda code {folder}", True, f"s3://{bucket}/{key}")
+
+    def check_secrets(self) -> Iterator[Check]:
+        if self.profile != "full":
+            return
+        arn = self.foundation_export("MarketDataApiSecretArn")
+        secret = self.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+        if "PLACEHOLDER" in secret:
+            yield Check("market-data credentials", False, f"secret {arn} still holds placeholders; ingest needs the real apiKey and apiSecret (aws secretsmanager put-secret-value).")
+        else:
+            yield Check("market-data credentials", True, "set")
+
+
+def read_parameters_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines, '#' comments: the format of `--parameter-overrides`."""
+    values = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", key.strip()):
+            raise ValueError(f"{path}:{number} is not KEY=VALUE.")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def local_code_keys(root: Path, template: dict) -> dict[str, str]:
+    """The keys `make upload-lambdas` gives the template's zips built in lambdas/*/dist/."""
+    keys = {}
+    for parameter, folder in code_key_parameters(template).items():
+        archive = built_zip(root, folder)
+        if archive.exists():
+            keys[parameter] = content_key(archive)
+    return keys
+
+
+def run(session: Any, profile: str, stack: str, foundations: str, template: dict, values: dict[str, str], emit: Callable[[str], None]) -> int:
+    values = parameter_values(template, values)
+    preflight = Preflight(session, profile, stack, foundations, template, values)
+    failures = 0
+    for check in preflight.checks():
+        emit(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        failures += not check.ok
+    emit(f"{failures} check{'s' if failures != 1 else ''} failed" if failures else "all checks passed")
+    return 1 if failures else 0

@@ -1,0 +1,251 @@
+"""The Fargate service building block: one call gives a service with its task
+definition, security group, log group, roles and optional EFS volume.
+
+InfluxDB, Grafana and the application services are all made with it, so a fix
+here (a health check, a log setting, a least-privilege rule) reaches them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from awacs.aws import Statement
+from troposphere import GetAtt, If, Ref, Sub, Template
+from troposphere import ecs, logs
+
+from . import policies
+from .parameters import add_parameter, deleted_with_stack, skip_checkov
+from .network import Network, security_group
+
+
+def cluster(t: Template, insights_reason: str) -> ecs.Cluster:
+    """The profile's ECS cluster and its ContainerInsights parameter (off by default:
+    its metrics cost more than the rest of a profile's monitoring)."""
+    insights = add_parameter(
+        t,
+        "ContainerInsights",
+        description="CloudWatch Container Insights for the cluster (extra metrics, extra cost).",
+        Default="disabled",
+        AllowedValues=["enabled", "disabled"],
+    )
+    made = t.add_resource(ecs.Cluster("Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value=Ref(insights))]))
+    skip_checkov(made, CKV_AWS_65=insights_reason)
+    return made
+
+
+@dataclass(frozen=True)
+class EfsMount:
+    """An EFS access point mounted into the container, with IAM auth and TLS."""
+
+    file_system_id: Any
+    file_system_arn: Any
+    access_point_id: Any
+    access_point_arn: Any
+    container_path: str
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    """One JSON key of a Secrets Manager secret, for ECS `valueFrom`."""
+
+    secret_arn: Any
+    key: str
+
+
+def _value_from(secret: Any) -> Any:
+    if isinstance(secret, SecretKey):
+        return Sub("${SecretArn}:" + secret.key + "::", SecretArn=secret.secret_arn)
+    return secret
+
+
+def _secret_arn(secret: Any) -> Any:
+    return secret.secret_arn if isinstance(secret, SecretKey) else secret
+
+
+@dataclass(frozen=True)
+class Container:
+    """What runs in the task. Secrets map environment names to Secrets Manager ARNs (or `SecretKey`s)."""
+
+    image: Any
+    port: int | None
+    cpu: Any
+    memory: Any
+    architecture: str
+    environment: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, Any] = field(default_factory=dict)
+    health_check: Sequence[str] | None = None
+    health_check_start_period: int = 60
+    mount: EfsMount | None = None
+    readonly_root: bool = False
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the tasks run and how they are deployed."""
+
+    subnets: Any
+    assign_public_ip: Any
+    desired_count: Any = 1
+    # A single writer (InfluxDB, Grafana's SQLite) must stop before its successor starts.
+    single_writer: bool = False
+    depends_on: Sequence[str] = ()
+    target_group: Any = None
+    grace_period: int = 0
+    # Attach to the target group (and give the grace period) only when this holds.
+    load_balancer_condition: str | None = None
+    registry_arn: Any = None
+
+
+@dataclass
+class FargateService:
+    service: ecs.Service
+    task_definition: ecs.TaskDefinition
+    security_group: Any
+    log_group: logs.LogGroup
+    task_role: Any
+    execution_role: Any
+
+
+def fargate_service(
+    t: Template,
+    name: str,
+    *,
+    cluster: Any,
+    network: Network,
+    container: Container,
+    placement: Placement,
+    log_retention: Any,
+    repository_arns: Sequence[Any] = (),
+    task_statements: Sequence[Statement] = (),
+    description: str,
+) -> FargateService:
+    """A Fargate service called `name` (PascalCase, used as the logical ID prefix)."""
+    container_name = name.lower()
+    log_group = t.add_resource(deleted_with_stack(logs.LogGroup(f"{name}LogGroup", RetentionInDays=log_retention)))
+    skip_checkov(log_group, CKV_AWS_158="Logs are encrypted with the CloudWatch Logs service key; a customer managed key adds cost and no control this project uses.")
+
+    execution_statements = [policies.write_logs([policies.log_group_arn(Ref(log_group))])]
+    if repository_arns:
+        execution_statements += policies.ecr_pull(repository_arns)
+    if container.secrets:
+        arns: list[Any] = []
+        for _, secret in sorted(container.secrets.items()):
+            if _secret_arn(secret) not in arns:
+                arns.append(_secret_arn(secret))
+        execution_statements.append(policies.read_secrets(arns))
+    execution_role = t.add_resource(
+        policies.role(f"{name}ExecutionRole", "ecs-tasks.amazonaws.com", execution_statements, "pull-image-read-secrets-write-logs")
+    )
+    statements = list(task_statements) + [policies.ecs_exec()]
+    if container.mount:
+        statements.append(policies.efs_client(container.mount.file_system_arn, container.mount.access_point_arn))
+    task_role = t.add_resource(policies.role(f"{name}TaskRole", "ecs-tasks.amazonaws.com", statements, f"{container_name}-task"))
+
+    volumes, mount_points = [], []
+    if container.mount:
+        volumes.append(
+            ecs.Volume(
+                Name="data",
+                EFSVolumeConfiguration=ecs.EFSVolumeConfiguration(
+                    FilesystemId=container.mount.file_system_id,
+                    TransitEncryption="ENABLED",
+                    AuthorizationConfig=ecs.AuthorizationConfig(AccessPointId=container.mount.access_point_id, IAM="ENABLED"),
+                ),
+            )
+        )
+        mount_points.append(ecs.MountPoint(SourceVolume="data", ContainerPath=container.mount.container_path, ReadOnly=False))
+
+    definition: dict[str, Any] = dict(
+        Name=container_name,
+        Image=container.image,
+        Essential=True,
+        PortMappings=[ecs.PortMapping(ContainerPort=container.port, Protocol="tcp")] if container.port else [],
+        Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(container.environment.items())],
+        Secrets=[ecs.Secret(Name=k, ValueFrom=_value_from(v)) for k, v in sorted(container.secrets.items())],
+        MountPoints=mount_points,
+        ReadonlyRootFilesystem=container.readonly_root,
+        # An init process reaps the ECS Exec agent's children.
+        LinuxParameters=ecs.LinuxParameters(InitProcessEnabled=True),
+        LogConfiguration=ecs.LogConfiguration(
+            LogDriver="awslogs",
+            Options={
+                "awslogs-group": Ref(log_group),
+                "awslogs-region": Ref("AWS::Region"),
+                "awslogs-stream-prefix": container_name,
+            },
+        ),
+    )
+    if container.health_check:
+        definition["HealthCheck"] = ecs.HealthCheck(
+            Command=list(container.health_check),
+            Interval=30,
+            Timeout=5,
+            Retries=3,
+            StartPeriod=container.health_check_start_period,
+        )
+    task_definition = t.add_resource(
+        ecs.TaskDefinition(
+            f"{name}TaskDefinition",
+            Family=Sub("${AWS::StackName}-" + container_name),
+            RequiresCompatibilities=["FARGATE"],
+            NetworkMode="awsvpc",
+            Cpu=container.cpu,
+            Memory=container.memory,
+            RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture=container.architecture, OperatingSystemFamily="LINUX"),
+            ExecutionRoleArn=GetAtt(execution_role, "Arn"),
+            TaskRoleArn=GetAtt(task_role, "Arn"),
+            Volumes=volumes,
+            ContainerDefinitions=[ecs.ContainerDefinition(**definition)],
+        )
+    )
+    if not container.readonly_root:
+        skip_checkov(task_definition, CKV_AWS_336=f"{description} writes outside its data volume (configuration, temporary files), so its root file system cannot be read-only.")
+
+    group = security_group(t, f"{name}SecurityGroup", network, f"{description} tasks")
+
+    service_properties: dict[str, Any] = dict(
+        Cluster=cluster,
+        LaunchType="FARGATE",
+        TaskDefinition=Ref(task_definition),
+        DesiredCount=placement.desired_count,
+        DeploymentConfiguration=ecs.DeploymentConfiguration(
+            MaximumPercent=100 if placement.single_writer else 200,
+            MinimumHealthyPercent=0 if placement.single_writer else 100,
+            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+        ),
+        NetworkConfiguration=ecs.NetworkConfiguration(
+            AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                Subnets=placement.subnets,
+                SecurityGroups=[GetAtt(group, "GroupId")],
+                AssignPublicIp=placement.assign_public_ip,
+            )
+        ),
+        EnableExecuteCommand=True,
+        EnableECSManagedTags=True,
+        PropagateTags="SERVICE",
+    )
+    if placement.target_group is not None:
+        attachment: Any = [ecs.LoadBalancer(ContainerName=container_name, ContainerPort=container.port, TargetGroupArn=placement.target_group)]
+        grace: Any = placement.grace_period or None
+        if placement.load_balancer_condition:
+            attachment = If(placement.load_balancer_condition, attachment, Ref("AWS::NoValue"))
+            grace = If(placement.load_balancer_condition, grace, Ref("AWS::NoValue")) if grace else None
+        service_properties["LoadBalancers"] = attachment
+        if grace is not None:
+            service_properties["HealthCheckGracePeriodSeconds"] = grace
+    if placement.registry_arn is not None:
+        service_properties["ServiceRegistries"] = [ecs.ServiceRegistry(RegistryArn=placement.registry_arn)]
+    service = ecs.Service(f"{name}Service", **service_properties)
+    if placement.depends_on:
+        service.DependsOn = list(placement.depends_on)
+    t.add_resource(service)
+    return FargateService(
+        service=service,
+        task_definition=task_definition,
+        security_group=group,
+        log_group=log_group,
+        task_role=task_role,
+        execution_role=execution_role,
+    )
+

@@ -1,0 +1,181 @@
+"""Application load balancer building blocks: the internal InfluxDB ALB and the
+public HTTP(S) ALBs in front of Grafana, backend and dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import GetAtt, If, Ref, Sub, Template
+from troposphere import cloudformation, ec2
+from troposphere import elasticloadbalancingv2 as elb
+
+from .parameters import skip_checkov
+from .network import Network, security_group
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+ATTRIBUTES = [
+    elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
+    elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value="60"),
+]
+ACCESS_LOGS_REASON = "Access logs need a log bucket per region and cost more than they tell for this internal tool; CloudWatch metrics of the ALB are on."
+
+
+@dataclass
+class LoadBalancer:
+    load_balancer: elb.LoadBalancer
+    target_group: elb.TargetGroup
+    security_group: ec2.SecurityGroup
+    # Services behind the ALB depend on this so that their target group is attached
+    # to a listener before ECS registers targets (even when the ALB is conditional).
+    ready: cloudformation.WaitConditionHandle
+
+
+def _target_group(t: Template, name: str, network: Network, port: int, health_path: str, condition: str | None) -> elb.TargetGroup:
+    group = elb.TargetGroup(
+        f"{name}TargetGroup",
+        VpcId=Ref(network.vpc),
+        Port=port,
+        Protocol="HTTP",
+        TargetType="ip",
+        HealthCheckPath=health_path,
+        HealthCheckIntervalSeconds=30,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=5,
+        Matcher=elb.Matcher(HttpCode="200"),
+        TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
+    )
+    if condition:
+        group.Condition = condition
+    return t.add_resource(group)
+
+
+def internal_load_balancer(t: Template, name: str, network: Network, port: int, health_path: str) -> LoadBalancer:
+    """An internal ALB that forwards plain HTTP `port` to one target group inside the VPC."""
+    group = security_group(t, f"{name}LoadBalancerSecurityGroup", network, f"Internal {name} load balancer; admits only listed client security groups")
+    balancer = t.add_resource(
+        elb.LoadBalancer(
+            f"{name}LoadBalancer",
+            Type="application",
+            Scheme="internal",
+            Subnets=network.public_subnet_ids,
+            SecurityGroups=[GetAtt(group, "GroupId")],
+            LoadBalancerAttributes=ATTRIBUTES,
+        )
+    )
+    skip_checkov(balancer, CKV_AWS_91=ACCESS_LOGS_REASON)
+    target = _target_group(t, name, network, port, health_path, None)
+    listener = t.add_resource(
+        elb.Listener(
+            f"{name}Listener",
+            LoadBalancerArn=Ref(balancer),
+            Port=port,
+            Protocol="HTTP",
+            DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(target))],
+        )
+    )
+    skip_checkov(
+        listener,
+        CKV_AWS_2="Internal listener reached only by listed security groups inside the VPC; TLS would need a certificate for a private name.",
+        CKV_AWS_103="Plain HTTP inside the VPC, see CKV_AWS_2.",
+    )
+    ready = t.add_resource(
+        cloudformation.WaitConditionHandle(f"{name}ListenerReady", Metadata={"Listener": Ref(listener)})
+    )
+    return LoadBalancer(balancer, target, group, ready)
+
+
+def public_load_balancer(
+    t: Template,
+    name: str,
+    network: Network,
+    *,
+    port: int,
+    health_path: str,
+    allowed_cidr: Any,
+    certificate_arn: Any,
+    has_certificate: str,
+    condition: str | None = None,
+    https_condition: str | None = None,
+) -> LoadBalancer:
+    """An internet-facing ALB limited to `allowed_cidr`: HTTPS with an HTTP redirect
+    when `has_certificate` holds, plain HTTP otherwise. `condition` makes it optional;
+    `https_condition` must then be `condition` and `has_certificate` together."""
+    https_condition = https_condition or has_certificate
+    group = security_group(t, f"{name}LoadBalancerSecurityGroup", network, f"Public {name} load balancer; admits HTTP(S) from the allowed CIDR only")
+    for port, rule_condition in ((80, condition), (443, https_condition)):
+        rule = ec2.SecurityGroupIngress(
+            f"{name}LoadBalancerIngress{port}",
+            GroupId=GetAtt(group, "GroupId"),
+            IpProtocol="tcp",
+            FromPort=port,
+            ToPort=port,
+            CidrIp=allowed_cidr,
+            Description=f"{'HTTPS' if port == 443 else 'HTTP'} from the allowed CIDR",
+        )
+        if rule_condition:
+            rule.Condition = rule_condition
+        if port == 80:
+            skip_checkov(rule, CKV_AWS_260="The public listener of this ALB, limited to the AllowedCidr parameter; with a certificate it only redirects to HTTPS.")
+        t.add_resource(rule)
+    balancer = elb.LoadBalancer(
+        f"{name}LoadBalancer",
+        Type="application",
+        Scheme="internet-facing",
+        Subnets=network.public_subnet_ids,
+        SecurityGroups=[GetAtt(group, "GroupId")],
+        LoadBalancerAttributes=ATTRIBUTES,
+    )
+    target = _target_group(t, name, network, port, health_path, condition)
+    redirect = elb.Action(
+        Type="redirect",
+        RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301", Host="#{host}", Path="/#{path}", Query="#{query}"),
+    )
+    forward = elb.Action(Type="forward", TargetGroupArn=Ref(target))
+    http = elb.Listener(
+        f"{name}HttpListener",
+        LoadBalancerArn=Ref(balancer),
+        Port=80,
+        Protocol="HTTP",
+        DefaultActions=[If(has_certificate, redirect, forward)],
+    )
+    https = elb.Listener(
+        f"{name}HttpsListener",
+        Condition=https_condition,
+        LoadBalancerArn=Ref(balancer),
+        Port=443,
+        Protocol="HTTPS",
+        SslPolicy=TLS_POLICY,
+        Certificates=[elb.Certificate(CertificateArn=certificate_arn)],
+        DefaultActions=[forward],
+    )
+    for resource in (group, balancer, http):
+        if condition:
+            resource.Condition = condition
+    t.add_resource(balancer)
+    t.add_resource(http)
+    t.add_resource(https)
+    skip_checkov(balancer, CKV_AWS_91=ACCESS_LOGS_REASON)
+    skip_checkov(
+        http,
+        CKV_AWS_2="Without a certificate the operator chose plain HTTP from AllowedCidr; with one, this listener only redirects to HTTPS.",
+        CKV_AWS_103="See CKV_AWS_2: this listener serves HTTP only when no certificate is given.",
+    )
+    ready = t.add_resource(
+        cloudformation.WaitConditionHandle(
+            f"{name}ListenerReady",
+            Metadata={
+                "HttpListener": If(condition, Ref(http), "") if condition else Ref(http),
+                "HttpsListener": If(https_condition, Ref(https), ""),
+            },
+        )
+    )
+    return LoadBalancer(balancer, target, group, ready)
+
+
+def url(balancer: elb.LoadBalancer, has_certificate: str) -> Any:
+    return If(
+        has_certificate,
+        Sub("https://${Dns}", Dns=GetAtt(balancer, "DNSName")),
+        Sub("http://${Dns}", Dns=GetAtt(balancer, "DNSName")),
+    )

@@ -1,0 +1,196 @@
+"""VPC building blocks: public subnets in two AZs, and optionally private subnets.
+
+Subnet CIDRs are carved from the `VpcCidr` parameter with Fn::Cidr (/24 each),
+so an operator changes one parameter, not four.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from troposphere import Cidr, GetAtt, GetAZs, Ref, Select, Sub, Template
+from troposphere import ec2
+
+from .parameters import add_parameter
+from ..config import BuildConfig
+
+AZ_COUNT = 2
+CIDR_PATTERN = r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$"
+VPC_CIDR_PATTERN = r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(1[6-9]|2[0-2])$"
+
+
+@dataclass
+class Network:
+    vpc: ec2.VPC
+    public_subnets: list[ec2.Subnet]
+    private_subnets: list[ec2.Subnet] = field(default_factory=list)
+
+    @property
+    def public_subnet_ids(self) -> list[Any]:
+        return [Ref(s) for s in self.public_subnets]
+
+    @property
+    def private_subnet_ids(self) -> list[Any]:
+        return [Ref(s) for s in self.private_subnets]
+
+
+def vpc_with_public_subnets(t: Template, config: BuildConfig) -> Network:
+    """A VPC with an internet gateway and one public subnet per AZ (no NAT, no endpoints)."""
+    cidr = add_parameter(
+        t,
+        "VpcCidr",
+        description="CIDR block of the VPC, /16 to /22; the subnets are the first /24 blocks in it.",
+        Default=config.vpc_cidr,
+        AllowedPattern=VPC_CIDR_PATTERN,
+        ConstraintDescription="an IPv4 CIDR block with a prefix from /16 to /22, such as 10.20.0.0/16.",
+    )
+    vpc = t.add_resource(
+        ec2.VPC(
+            "Vpc",
+            CidrBlock=Ref(cidr),
+            # EFS mounts by DNS name; they fail with DNS hostnames off.
+            EnableDnsHostnames=True,
+            EnableDnsSupport=True,
+        )
+    )
+    gateway = t.add_resource(ec2.InternetGateway("InternetGateway"))
+    attachment = t.add_resource(
+        ec2.VPCGatewayAttachment("InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(gateway))
+    )
+    route_table = t.add_resource(ec2.RouteTable("PublicRouteTable", VpcId=Ref(vpc)))
+    t.add_resource(
+        ec2.Route(
+            "PublicDefaultRoute",
+            DependsOn=[attachment.title],
+            RouteTableId=Ref(route_table),
+            DestinationCidrBlock="0.0.0.0/0",
+            GatewayId=Ref(gateway),
+        )
+    )
+    subnets = []
+    for index in range(AZ_COUNT):
+        subnet = t.add_resource(
+            ec2.Subnet(
+                f"PublicSubnet{index + 1}",
+                VpcId=Ref(vpc),
+                AvailabilityZone=Select(index, GetAZs("")),
+                CidrBlock=Select(index, Cidr(GetAtt(vpc, "CidrBlock"), 4, 8)),
+                # Tasks ask for a public IP themselves; nothing else here should get one.
+                MapPublicIpOnLaunch=False,
+            )
+        )
+        t.add_resource(
+            ec2.SubnetRouteTableAssociation(
+                f"PublicSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(route_table)
+            )
+        )
+        subnets.append(subnet)
+    return Network(vpc=vpc, public_subnets=subnets)
+
+
+def security_group(t: Template, logical_id: str, network: Network, description: str, **kwargs: Any) -> ec2.SecurityGroup:
+    return t.add_resource(
+        ec2.SecurityGroup(logical_id, GroupDescription=description, VpcId=Ref(network.vpc), **kwargs)
+    )
+
+
+def allow_from_group(t: Template, logical_id: str, target: ec2.SecurityGroup, source: ec2.SecurityGroup, port: int, description: str, **kwargs: Any) -> ec2.SecurityGroupIngress:
+    """Admit TCP `port` on `target` from members of `source` only."""
+    return t.add_resource(
+        ec2.SecurityGroupIngress(
+            logical_id,
+            GroupId=GetAtt(target, "GroupId"),
+            SourceSecurityGroupId=GetAtt(source, "GroupId"),
+            IpProtocol="tcp",
+            FromPort=port,
+            ToPort=port,
+            Description=description,
+            **kwargs,
+        )
+    )
+
+
+# Interface endpoints private tasks need in `endpoints` mode: logical ID prefix -> service.
+INTERFACE_ENDPOINTS = {
+    "Logs": "logs",
+    "EcrApi": "ecr.api",
+    "EcrDkr": "ecr.dkr",
+    "SecretsManager": "secretsmanager",
+    "KinesisStreams": "kinesis-streams",
+    "ElasticFileSystem": "elasticfilesystem",
+    "SsmMessages": "ssmmessages",
+}
+
+
+def add_private_subnets(t: Template, network: Network, *, nat_condition: str, endpoints_condition: str) -> ec2.SecurityGroup:
+    """Private subnets in the same AZs, and what lets their tasks reach AWS:
+    a NAT gateway (`nat_condition`) or interface endpoints (`endpoints_condition`).
+    The S3 gateway endpoint is always there: it is free and carries ECR's image
+    layers. Returns the endpoints' security group; `admit_to_endpoints` opens it."""
+    route_table = t.add_resource(ec2.RouteTable("PrivateRouteTable", VpcId=Ref(network.vpc)))
+    for index in range(AZ_COUNT):
+        subnet = t.add_resource(
+            ec2.Subnet(
+                f"PrivateSubnet{index + 1}",
+                VpcId=Ref(network.vpc),
+                AvailabilityZone=Select(index, GetAZs("")),
+                CidrBlock=Select(AZ_COUNT + index, Cidr(GetAtt(network.vpc, "CidrBlock"), 4, 8)),
+                MapPublicIpOnLaunch=False,
+            )
+        )
+        t.add_resource(
+            ec2.SubnetRouteTableAssociation(
+                f"PrivateSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(route_table)
+            )
+        )
+        network.private_subnets.append(subnet)
+
+    address = t.add_resource(ec2.EIP("NatGatewayAddress", Condition=nat_condition, Domain="vpc"))
+    # One NAT gateway, not one per AZ: the earlier app's cost profile; an AZ outage
+    # then cuts private egress, which this platform tolerates.
+    nat = t.add_resource(
+        ec2.NatGateway(
+            "NatGateway",
+            Condition=nat_condition,
+            AllocationId=GetAtt(address, "AllocationId"),
+            SubnetId=Ref(network.public_subnets[0]),
+        )
+    )
+    t.add_resource(
+        ec2.Route(
+            "PrivateDefaultRoute",
+            Condition=nat_condition,
+            RouteTableId=Ref(route_table),
+            DestinationCidrBlock="0.0.0.0/0",
+            NatGatewayId=Ref(nat),
+        )
+    )
+    t.add_resource(
+        ec2.VPCEndpoint(
+            "S3GatewayEndpoint",
+            VpcId=Ref(network.vpc),
+            ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
+            VpcEndpointType="Gateway",
+            RouteTableIds=[Ref(route_table)],
+        )
+    )
+    group = security_group(t, "EndpointSecurityGroup", network, "Interface endpoints; admit HTTPS from the service security groups", Condition=endpoints_condition)
+    for prefix, service in INTERFACE_ENDPOINTS.items():
+        t.add_resource(
+            ec2.VPCEndpoint(
+                f"{prefix}Endpoint",
+                Condition=endpoints_condition,
+                VpcId=Ref(network.vpc),
+                ServiceName=Sub("com.amazonaws.${AWS::Region}." + service),
+                VpcEndpointType="Interface",
+                PrivateDnsEnabled=True,
+                SubnetIds=network.private_subnet_ids,
+                SecurityGroupIds=[GetAtt(group, "GroupId")],
+            )
+        )
+    return group
+
+
+def admit_to_endpoints(t: Template, name: str, endpoints: ec2.SecurityGroup, client: Any, condition: str) -> None:
+    allow_from_group(t, f"EndpointsFrom{name}", endpoints, client, 443, f"AWS APIs through interface endpoints for {name}", Condition=condition)

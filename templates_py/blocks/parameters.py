@@ -1,0 +1,133 @@
+"""Helpers every stack module shares: the template, parameters, exports and imports, checkov notes, deletion policies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import (
+    AWSObject,
+    Export,
+    ImportValue,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Template,
+)
+
+# Logical ID of the parameter that names the foundations stack in every consumer.
+FOUNDATIONS_PARAMETER = "FoundationsStackName"
+
+
+def new_template(module_doc: str | None) -> Template:
+    """A template whose Description is the first paragraph of the stack module's docstring."""
+    template = Template()
+    template.set_version("2010-09-09")
+    first_paragraph = (module_doc or "").strip().split("\n\n")[0]
+    template.set_description(" ".join(first_paragraph.split()))
+    return template
+
+
+def add_parameter(template: Template, name: str, *, description: str, **kwargs: Any) -> Parameter:
+    """A parameter with a description; `Type` defaults to String."""
+    kwargs.setdefault("Type", "String")
+    return template.add_parameter(Parameter(name, Description=description, **kwargs))
+
+
+def foundations_parameter(template: Template) -> Parameter:
+    return add_parameter(
+        template,
+        FOUNDATIONS_PARAMETER,
+        description="Name of the deployed foundations stack whose exports (bucket, ECR, EFS, table, secrets) this stack imports.",
+        Default="streamlines-foundations",
+        AllowedPattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$",
+        ConstraintDescription="a CloudFormation stack name: letters, digits and hyphens, starting with a letter.",
+    )
+
+
+def export_output(template: Template, name: str, value: Any, description: str, condition: str | None = None) -> Output:
+    """An output exported as `${AWS::StackName}-<name>`: the only way exports are made."""
+    output = Output(name, Description=description, Value=value, Export=Export(Sub("${AWS::StackName}-" + name)))
+    if condition:
+        output.Condition = condition
+    return template.add_output(output)
+
+
+def import_value(name: str, stack_parameter: str = FOUNDATIONS_PARAMETER) -> ImportValue:
+    """The value another stack exported as `<stack>-<name>`: the only way exports are read."""
+    return ImportValue(Sub("${%s}-%s" % (stack_parameter, name)))
+
+
+def skip_checkov(resource: AWSObject, **reasons: str) -> AWSObject:
+    """Record in the resource's Metadata why a checkov check does not apply to it."""
+    metadata = getattr(resource, "Metadata", None) or {}
+    checks = metadata.setdefault("checkov", {}).setdefault("skip", [])
+    for check_id, reason in sorted(reasons.items()):
+        checks.append({"id": check_id, "comment": reason})
+    resource.Metadata = metadata
+    return resource
+
+
+def log_retention_parameter(template: Template, default: int) -> Parameter:
+    from ..config import LOG_RETENTION_DAYS
+
+    return add_parameter(
+        template,
+        "LogRetentionDays",
+        description="Days CloudWatch Logs keeps the services' logs.",
+        Type="Number",
+        Default=str(default),
+        AllowedValues=[str(days) for days in LOG_RETENTION_DAYS],
+    )
+
+
+def task_size_parameters(template: Template, name: str, label: str, cpu: int, memory: int) -> tuple[Ref, Ref]:
+    """`<name>Cpu` and `<name>Memory` parameters, plus a Rule that refuses pairs Fargate does not run."""
+    from ..config import FARGATE_SIZES
+
+    all_memory = sorted({m for sizes in FARGATE_SIZES.values() for m in sizes})
+    cpu_parameter = add_parameter(
+        template,
+        f"{name}Cpu",
+        description=f"CPU units of the {label} task (1024 = 1 vCPU).",
+        Default=str(cpu),
+        AllowedValues=[str(c) for c in FARGATE_SIZES],
+    )
+    memory_parameter = add_parameter(
+        template,
+        f"{name}Memory",
+        description=f"Memory (MiB) of the {label} task; must suit the CPU (256: 512-2048, 512: 1024-4096, 1024: 2048-8192, ...).",
+        Default=str(memory),
+        AllowedValues=[str(m) for m in all_memory],
+    )
+    template.add_rule(
+        f"{name}TaskSize",
+        {
+            "Assertions": [
+                {
+                    "Assert": {
+                        "Fn::Or": [
+                            {
+                                "Fn::And": [
+                                    {"Fn::Equals": [Ref(cpu_parameter), str(c)]},
+                                    {"Fn::Contains": [[str(m) for m in sizes], Ref(memory_parameter)]},
+                                ]
+                            }
+                            for c, sizes in FARGATE_SIZES.items()
+                        ]
+                    },
+                    "AssertDescription": f"{name}Memory is not a size Fargate runs with {name}Cpu; see the parameter description.",
+                }
+            ]
+        },
+    )
+    return Ref(cpu_parameter), Ref(memory_parameter)
+
+
+def deleted_with_stack(resource: AWSObject) -> AWSObject:
+    """Say outright that a resource holding data goes with its stack (logs, streams,
+    queues of a profile): teardown leaves nothing behind, and what must outlive a
+    profile lives in foundations, retained."""
+    resource.DeletionPolicy = "Delete"
+    resource.UpdateReplacePolicy = "Delete"
+    return resource

@@ -1,0 +1,32 @@
+"""The one tagging helper: every taggable resource carries Project, Profile and Name,
+so the residue report finds what a stack left behind (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import re
+
+from troposphere import Sub, Tags, Template
+
+TAG_PROPERTIES = ("Tags", "FileSystemTags", "AccessPointTags")
+
+
+def kebab(logical_id: str) -> str:
+    """`InfluxDbService` -> `influx-db-service`, for Name tags."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", logical_id).lower()
+
+
+def tag_everything(template: Template, project: str, profile: str) -> None:
+    """Give every taggable resource Project, Profile and Name so the residue report finds it."""
+    for logical_id, resource in template.resources.items():
+        for prop in TAG_PROPERTIES:
+            if prop not in resource.props:
+                continue
+            name = Sub("${AWS::StackName}-" + kebab(logical_id))
+            if resource.props[prop][0] is dict:
+                existing = getattr(resource, prop, {}) or {}
+                setattr(resource, prop, {**existing, "Project": project, "Profile": profile, "Name": name})
+            else:
+                existing = getattr(resource, prop, None)
+                tags = Tags(Project=project, Profile=profile, Name=name)
+                setattr(resource, prop, existing + tags if existing else tags)
+            break

@@ -1,0 +1,114 @@
+"""The InfluxDB token issuer, shared by lite and full: `Custom::InfluxTokens`.
+
+An *agent* Lambda inside the VPC speaks only HTTP to InfluxDB; a *provider*
+Lambda outside it speaks the custom resource protocol, reads the operator token,
+invokes the agent and stores the read and write tokens in the foundations
+secrets. So neither profile needs a NAT gateway or interface endpoints for it,
+and the agent, the only part that can reach InfluxDB, has no AWS permissions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from awacs import awslambda as lambda_actions
+from troposphere import GetAtt, Template
+from troposphere import awslambda
+from troposphere.cloudformation import AWSCustomObject
+
+from .. import exports
+from ..blocks import policies
+from ..blocks.parameters import import_value
+from ..blocks.functions import python_function
+from ..blocks.network import Network, security_group
+
+# Both functions may run this long; the provider answers CloudFormation before it.
+TIMEOUT_SECONDS = 600
+
+
+class InfluxTokens(AWSCustomObject):
+    resource_type = "Custom::InfluxTokens"
+    props = {
+        "ServiceToken": (str, True),
+        "ServiceTimeout": (int, False),
+        "AgentFunctionArn": (str, True),
+        "InfluxUrl": (str, True),
+        "Org": (str, True),
+        "Bucket": (str, True),
+        "AdminTokenSecretArn": (str, True),
+        "ReadTokenSecretArn": (str, True),
+        "WriteTokenSecretArn": (str, True),
+    }
+
+
+@dataclass
+class TokenIssuer:
+    tokens: InfluxTokens
+    agent_security_group: Any
+
+
+def influx_token_issuer(
+    t: Template,
+    network: Network,
+    *,
+    subnets: Sequence[Any],
+    influx_url: Any,
+    org: Any,
+    bucket: Any,
+    log_retention: Any,
+    after: Sequence[str],
+) -> TokenIssuer:
+    """The issuer; `after` are the logical IDs (the InfluxDB service) it must wait for."""
+    agent_group = security_group(t, "InfluxTokenAgentSecurityGroup", network, "InfluxDB token agent; reaches InfluxDB only, admits nothing")
+    agent = python_function(
+        t,
+        "InfluxTokenAgent",
+        folder="influx_token_agent",
+        handler="token_agent.handler",
+        description="Ensures the InfluxDB read and write tokens over HTTP (invoked by the token provider)",
+        environment={},
+        statements=[],
+        log_retention=log_retention,
+        timeout=TIMEOUT_SECONDS,
+        memory=128,
+        vpc_config=awslambda.VPCConfig(SubnetIds=list(subnets), SecurityGroupIds=[GetAtt(agent_group, "GroupId")]),
+    )
+    secrets = {
+        "admin": import_value(exports.INFLUXDB_ADMIN_TOKEN_SECRET),
+        "read": import_value(exports.INFLUXDB_READ_TOKEN_SECRET),
+        "write": import_value(exports.INFLUXDB_WRITE_TOKEN_SECRET),
+    }
+    provider = python_function(
+        t,
+        "InfluxTokenProvider",
+        folder="influx_token_provider",
+        handler="token_provider.handler",
+        description="Custom::InfluxTokens: stores InfluxDB read and write tokens in Secrets Manager",
+        environment={},
+        statements=[
+            policies.read_secrets([secrets["admin"]]),
+            policies.write_secrets([secrets["read"], secrets["write"]]),
+            policies.allow([lambda_actions.InvokeFunction], [GetAtt(agent.function, "Arn")]),
+        ],
+        log_retention=log_retention,
+        timeout=TIMEOUT_SECONDS,
+        memory=128,
+    )
+    tokens = t.add_resource(
+        InfluxTokens(
+            "InfluxTokens",
+            DependsOn=list(after),
+            ServiceToken=GetAtt(provider.function, "Arn"),
+            # If the provider never answers, fail after this instead of CloudFormation's hour.
+            ServiceTimeout=TIMEOUT_SECONDS + 60,
+            AgentFunctionArn=GetAtt(agent.function, "Arn"),
+            InfluxUrl=influx_url,
+            Org=org,
+            Bucket=bucket,
+            AdminTokenSecretArn=secrets["admin"],
+            ReadTokenSecretArn=secrets["read"],
+            WriteTokenSecretArn=secrets["write"],
+        )
+    )
+    return TokenIssuer(tokens, agent_group)

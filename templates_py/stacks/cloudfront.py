@@ -1,0 +1,177 @@
+"""Stream Lines CloudFront: the static dashboard served from a private S3 bucket through CloudFront with origin access control, HTTPS for viewers, and an optional alias with an ACM certificate, which CloudFront only accepts from us-east-1.
+
+Creates: the site bucket (private, encrypted, versioned, retained: it holds the
+published dashboard), its policy admitting only this distribution, the origin
+access control, the distribution (default root object, single-page-app error
+pages, TLS 1.2+ with an alias), and a Route 53 alias when a hosted zone is given.
+
+Imports: nothing. Exports: the bucket name (to publish the dashboard into), the
+distribution ID (to invalidate after publishing) and the site URL.
+"""
+
+from __future__ import annotations
+
+from awacs import s3 as s3_actions
+from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
+from troposphere import And, Equals, GetAtt, If, Not, Ref, Sub, Template
+from troposphere import cloudfront, route53, s3
+
+from ..blocks.parameters import add_parameter, export_output, new_template, skip_checkov
+from ..blocks.tags import tag_everything
+from ..config import BuildConfig
+from ..blocks.buckets import bucket_policy, private_bucket
+from ..blocks.policies import bucket_objects
+
+PROFILE = "cloudfront"
+# CloudFront's fixed hosted zone for alias records, and AWS's managed CachingOptimized policy.
+CLOUDFRONT_HOSTED_ZONE = "Z2FDTNDATAQYW2"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+US_EAST_1_CERTIFICATE = r"^$|^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$"
+
+
+def build(config: BuildConfig) -> Template:
+    t = new_template(__doc__)
+    alias = add_parameter(
+        t,
+        "DomainName",
+        description="Alias for the distribution, such as dashboard.example.com; empty uses the cloudfront.net name.",
+        Default="",
+        AllowedPattern=r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        ConstraintDescription="empty, or a lowercase DNS name.",
+    )
+    certificate = add_parameter(
+        t,
+        "CertificateArn",
+        description="ACM certificate for DomainName. CloudFront only uses certificates from us-east-1, whatever this stack's region.",
+        Default=config.cloudfront_certificate_arn,
+        AllowedPattern=US_EAST_1_CERTIFICATE,
+        ConstraintDescription="the certificate must be an ACM certificate in us-east-1 (CloudFront accepts no other region).",
+    )
+    zone = add_parameter(
+        t,
+        "HostedZoneId",
+        description="Route 53 hosted zone for an alias record of DomainName; empty for none.",
+        Default="",
+        AllowedPattern=r"^$|^Z[A-Z0-9]{1,31}$",
+        ConstraintDescription="empty, or a hosted zone ID.",
+    )
+    price_class = add_parameter(
+        t,
+        "PriceClass",
+        description="CloudFront price class (edge locations used, and their prices).",
+        Default="PriceClass_100",
+        AllowedValues=["PriceClass_100", "PriceClass_200", "PriceClass_All"],
+    )
+    t.add_condition("HasAlias", And(Not(Equals(Ref(alias), "")), Not(Equals(Ref(certificate), ""))))
+    t.add_condition("HasAliasRecord", And(Not(Equals(Ref(alias), "")), Not(Equals(Ref(certificate), "")), Not(Equals(Ref(zone), ""))))
+    t.add_rule(
+        "AliasNeedsCertificate",
+        {
+            "RuleCondition": {"Fn::Not": [{"Fn::Equals": [Ref(alias), ""]}]},
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(certificate), ""]}]},
+                    "AssertDescription": "DomainName needs CertificateArn, an ACM certificate in us-east-1 that covers it.",
+                }
+            ],
+        },
+    )
+
+    bucket = private_bucket(
+        t,
+        "SiteBucket",
+        s3.LifecycleRule(Id="ExpireOldSiteVersions", Status="Enabled", NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30)),
+    )
+    skip_checkov(bucket, CKV_AWS_18="Viewers reach the site through CloudFront only; S3 access logs would record CloudFront alone.")
+    access_control = t.add_resource(
+        cloudfront.OriginAccessControl(
+            "OriginAccessControl",
+            OriginAccessControlConfig=cloudfront.OriginAccessControlConfig(
+                Name=Sub("${AWS::StackName}-site"),
+                OriginAccessControlOriginType="s3",
+                SigningBehavior="always",
+                SigningProtocol="sigv4",
+            ),
+        )
+    )
+    spa_errors = [
+        cloudfront.CustomErrorResponse(ErrorCode=code, ResponseCode=200, ResponsePagePath="/index.html", ErrorCachingMinTTL=10)
+        for code in (403, 404)
+    ]
+    distribution = t.add_resource(
+        cloudfront.Distribution(
+            "Distribution",
+            DistributionConfig=cloudfront.DistributionConfig(
+                Enabled=True,
+                Comment=Sub("${AWS::StackName}: Stream Lines dashboard"),
+                DefaultRootObject="index.html",
+                HttpVersion="http2and3",
+                IPV6Enabled=True,
+                PriceClass=Ref(price_class),
+                Aliases=If("HasAlias", [Ref(alias)], Ref("AWS::NoValue")),
+                Origins=[
+                    cloudfront.Origin(
+                        Id="site",
+                        DomainName=GetAtt(bucket, "RegionalDomainName"),
+                        OriginAccessControlId=GetAtt(access_control, "Id"),
+                        S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""),
+                    )
+                ],
+                DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
+                    TargetOriginId="site",
+                    ViewerProtocolPolicy="redirect-to-https",
+                    CachePolicyId=CACHING_OPTIMIZED,
+                    Compress=True,
+                    AllowedMethods=["GET", "HEAD"],
+                ),
+                CustomErrorResponses=spa_errors,
+                ViewerCertificate=If(
+                    "HasAlias",
+                    cloudfront.ViewerCertificate(AcmCertificateArn=Ref(certificate), SslSupportMethod="sni-only", MinimumProtocolVersion="TLSv1.2_2021"),
+                    cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True),
+                ),
+            ),
+        )
+    )
+    skip_checkov(
+        distribution,
+        CKV_AWS_68="A static dashboard with no forms or API behind this distribution; WAF costs more than the site.",
+        CKV_AWS_86="Access logs need a log bucket with ACLs; CloudFront's standard metrics are on.",
+        CKV_AWS_174="With an alias the minimum is TLSv1.2_2021; the default cloudfront.net certificate does not allow setting it.",
+        CKV_AWS_310="One origin, the site bucket; there is nothing to fail over to.",
+        CKV_AWS_374="The dashboard is public; geo restriction is not wanted.",
+    )
+    bucket_policy(
+        t,
+        "SiteBucketPolicy",
+        bucket,
+        Statement(
+            Effect=Allow,
+            Principal=Principal("Service", ["cloudfront.amazonaws.com"]),
+            Action=[s3_actions.GetObject],
+            Resource=[bucket_objects(GetAtt(bucket, "Arn"))],
+            Condition=Condition(
+                StringEquals({"AWS:SourceArn": Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")})
+            ),
+        ),
+    )
+    t.add_resource(
+        route53.RecordSetType(
+            "AliasRecord",
+            Condition="HasAliasRecord",
+            HostedZoneId=Ref(zone),
+            Name=Ref(alias),
+            Type="A",
+            AliasTarget=route53.AliasTarget(DNSName=GetAtt(distribution, "DomainName"), HostedZoneId=CLOUDFRONT_HOSTED_ZONE, EvaluateTargetHealth=False),
+        )
+    )
+    export_output(t, "SiteBucketName", Ref(bucket), "Bucket to publish the dashboard's static files into.")
+    export_output(t, "DistributionId", Ref(distribution), "CloudFront distribution ID (for invalidations after publishing).")
+    export_output(
+        t,
+        "SiteUrl",
+        If("HasAlias", Sub("https://${DomainName}"), Sub("https://${Distribution.DomainName}")),
+        "URL of the dashboard.",
+    )
+    tag_everything(t, config.project, PROFILE)
+    return t

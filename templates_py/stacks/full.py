@@ -1,0 +1,456 @@
+"""Stream Lines full: the whole platform (ingest, ripples, InfluxDB, backend and dashboard on ECS Fargate, Kinesis upstream and downstream streams, a WebSocket API with the connection-handler Lambda and the results-pusher Lambda on the results stream, ALBs and optional Route 53 aliases).
+
+Creates: a VPC in two AZs with public and private subnets; `NetworkMode` picks
+how private tasks reach AWS: `endpoints` (S3 gateway endpoint plus interface
+endpoints, no internet route; ingest alone runs in a public subnet to reach the
+market-data websocket), `nat` (one NAT gateway) or `public` (tasks in public
+subnets with public IPs, security groups admitting only the ALBs). An ECS
+cluster with a Cloud Map namespace (InfluxDB as `influxdb.<namespace>`, reachable
+from ripples and backend only); InfluxDB on the foundations EFS; the upstream
+(market data) and downstream (results) Kinesis streams with generated names;
+one task role per service granting exactly its streams, bucket prefix and
+secrets; HTTP(S) ALBs for backend and dashboard; the WebSocket API (`prod`
+stage, access logs, optional custom domain); the results pusher's event source
+mapping (batch 50, window 15 s, batch item failures, bounded retries, bisect,
+failed batches to an SQS queue).
+
+Imports from foundations (parameter FoundationsStackName): app bucket, ECR
+repositories, EFS and the InfluxDB access point, connections table, secrets.
+Exports: URLs (dashboard, backend, WebSocket), stream names, cluster,
+namespace, the failed-deliveries queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Parameter, Ref, Sub, Template
+from troposphere import route53, servicediscovery
+
+from .. import exports
+from ..blocks import policies
+from ..blocks.efs import mount_targets
+from ..blocks.fargate import Container, FargateService, Placement, SecretKey, cluster, fargate_service
+from ..blocks.load_balancers import LoadBalancer, public_load_balancer, url
+from ..blocks.network import CIDR_PATTERN, add_private_subnets, admit_to_endpoints, allow_from_group, vpc_with_public_subnets
+from ..blocks.parameters import (
+    FOUNDATIONS_PARAMETER,
+    add_parameter,
+    export_output,
+    foundations_parameter,
+    import_value,
+    log_retention_parameter,
+    new_template,
+    task_size_parameters,
+)
+from ..blocks.schedule import active_hours
+from ..blocks.tags import tag_everything
+from ..components.influxdb import INFLUXDB_PORT, InfluxParameters, influxdb_parameters, influxdb_service
+from ..components.results_pusher import results_pusher
+from ..components.streams import StreamParameters, stream, stream_parameters
+from ..components.token_issuer import influx_token_issuer
+from ..components.websocket_api import websocket_api
+from ..config import BuildConfig
+from .lite import CERTIFICATE_PATTERN
+
+PROFILE = "full"
+HOSTED_ZONE_PATTERN = r"^$|^Z[A-Z0-9]{1,31}$"
+DOMAIN_PATTERN = r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"
+APP_SERVICES = ("Ingest", "Ripples", "Backend", "Dashboard")
+
+
+@dataclass(frozen=True)
+class TaskSize:
+    cpu: Any
+    memory: Any
+
+
+@dataclass(frozen=True)
+class AppService:
+    """The parameters of one application service: its image tag and task size."""
+
+    image_tag: Parameter
+    size: TaskSize
+
+
+@dataclass(frozen=True)
+class FullParameters:
+    """Every deploy-time choice of the full profile, as the template's Parameters."""
+
+    network_mode: Parameter
+    service_namespace: Parameter
+    backend_port: Parameter
+    dashboard_port: Parameter
+    allowed_cidr: Parameter
+    certificate_arn: Parameter
+    hosted_zone_id: Parameter
+    backend_domain: Parameter
+    dashboard_domain: Parameter
+    websocket_domain: Parameter
+    streams: StreamParameters
+    max_symbols: Parameter
+    log_retention: Parameter
+    influx: InfluxParameters
+    services: dict[str, AppService]
+
+
+def build(config: BuildConfig) -> Template:
+    t = new_template(__doc__)
+    foundations_parameter(t)
+    p = _parameters(t, config)
+    _conditions(t, p)
+
+    network = vpc_with_public_subnets(t, config)
+    endpoints = add_private_subnets(t, network, nat_condition="IsNat", endpoints_condition="IsEndpoints")
+    private_or_public = If("IsPublic", network.public_subnet_ids, network.private_subnet_ids)
+    public_ip = If("IsPublic", "ENABLED", "DISABLED")
+    retention = Ref(p.log_retention)
+
+    ecs_cluster = cluster(t, "Container Insights is the ContainerInsights parameter, off by default for cost.")
+    namespace = t.add_resource(
+        servicediscovery.PrivateDnsNamespace(
+            "Namespace", Name=Ref(p.service_namespace), Vpc=Ref(network.vpc), Description="Service names inside the Stream Lines VPC"
+        )
+    )
+    influx_registry = t.add_resource(
+        servicediscovery.Service(
+            "InfluxDbDiscoveryService",
+            Name="influxdb",
+            NamespaceId=GetAtt(namespace, "Id"),
+            DnsConfig=servicediscovery.DnsConfig(DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=10)], RoutingPolicy="MULTIVALUE"),
+            HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
+        )
+    )
+    influx_url = Sub("http://influxdb.${ServiceNamespace}:%d" % INFLUXDB_PORT)
+
+    upstream, downstream = (stream(t, name, p.streams) for name in ("UpstreamStream", "DownstreamStream"))
+
+    efs = mount_targets(t, network, network.private_subnet_ids)
+    influx = p.influx
+    influxdb = influxdb_service(
+        t,
+        config,
+        influx,
+        cluster=Ref(ecs_cluster),
+        network=network,
+        placement=Placement(
+            subnets=private_or_public,
+            assign_public_ip=public_ip,
+            single_writer=True,
+            depends_on=efs.mount_target_ids,
+            registry_arn=GetAtt(influx_registry, "Arn"),
+        ),
+        log_retention=retention,
+    )
+    efs.admit(t, "InfluxDb", influxdb.security_group)
+    issuer = influx_token_issuer(
+        t,
+        network,
+        subnets=network.private_subnet_ids,
+        influx_url=influx_url,
+        org=Ref(influx.org),
+        bucket=Ref(influx.bucket),
+        log_retention=retention,
+        after=[influxdb.service.title],
+    )
+
+    def app_service(name: str, container: Container, placement: Placement, statements: list) -> FargateService:
+        return fargate_service(
+            t,
+            name,
+            cluster=Ref(ecs_cluster),
+            network=network,
+            container=container,
+            placement=placement,
+            log_retention=retention,
+            repository_arns=[import_value(exports.repository_arn(name.lower()))],
+            task_statements=statements,
+            description=name,
+        )
+
+    def container(name: str, **settings: Any) -> Container:
+        """`name`'s image from its foundations repository at its tag, at its task size."""
+        service = p.services[name]
+        image = Join(":", [import_value(exports.repository_uri(name.lower())), Ref(service.image_tag)])
+        architecture = getattr(config, name.lower()).architecture
+        return Container(image=image, cpu=service.size.cpu, memory=service.size.memory, architecture=architecture, **settings)
+
+    ingest = app_service(
+        "Ingest",
+        container(
+            "Ingest",
+            port=None,
+            environment={"UPSTREAM_STREAM_NAME": Ref(upstream), "AWS_REGION": Ref("AWS::Region")},
+            secrets={
+                "MARKET_DATA_API_KEY": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "apiKey"),
+                "MARKET_DATA_API_SECRET": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "apiSecret"),
+            },
+        ),
+        # Ingest reads the market-data websocket on the internet: without a NAT
+        # gateway it runs in a public subnet with a public IP (no inbound rule).
+        Placement(
+            subnets=If("IsNat", network.private_subnet_ids, network.public_subnet_ids),
+            assign_public_ip=If("IsNat", "DISABLED", "ENABLED"),
+        ),
+        [policies.kinesis_write(GetAtt(upstream, "Arn"))],
+    )
+
+    ripples = app_service(
+        "Ripples",
+        container(
+            "Ripples",
+            port=None,
+            environment={
+                "UPSTREAM_STREAM_NAME": Ref(upstream),
+                "DOWNSTREAM_STREAM_NAME": Ref(downstream),
+                "AWS_REGION": Ref("AWS::Region"),
+                "INFLUXDB_URL": influx_url,
+                "INFLUXDB_ORG": Ref(influx.org),
+                "INFLUXDB_BUCKET": Ref(influx.bucket),
+                "CHECKPOINT_PATH": Sub("s3://${Bucket}/ripples/checkpoints", Bucket=import_value(exports.APP_BUCKET_NAME)),
+            },
+            secrets={"INFLUXDB_TOKEN": SecretKey(import_value(exports.INFLUXDB_WRITE_TOKEN_SECRET), "token")},
+        ),
+        Placement(subnets=private_or_public, assign_public_ip=public_ip, depends_on=[issuer.tokens.title]),
+        [
+            policies.kinesis_read(GetAtt(upstream, "Arn")),
+            policies.kinesis_write(GetAtt(downstream, "Arn")),
+            *policies.s3_prefix_read_write(import_value(exports.APP_BUCKET_ARN), "ripples"),
+        ],
+    )
+
+    backend_lb = _public_alb(t, "Backend", network, p, port=Ref(p.backend_port), health_path="/health")
+    backend = app_service(
+        "Backend",
+        container(
+            "Backend",
+            port=Ref(p.backend_port),
+            environment={
+                "PORT": Ref(p.backend_port),
+                "INFLUXDB_URL": influx_url,
+                "INFLUXDB_ORG": Ref(influx.org),
+                "INFLUXDB_BUCKET": Ref(influx.bucket),
+            },
+            secrets={"INFLUXDB_TOKEN": SecretKey(import_value(exports.INFLUXDB_READ_TOKEN_SECRET), "token")},
+        ),
+        Placement(
+            subnets=private_or_public,
+            assign_public_ip=public_ip,
+            depends_on=[backend_lb.ready.title, issuer.tokens.title],
+            target_group=Ref(backend_lb.target_group),
+            grace_period=60,
+        ),
+        [],
+    )
+
+    websocket = websocket_api(
+        t,
+        max_symbols=Ref(p.max_symbols),
+        certificate_arn=Ref(p.certificate_arn),
+        hosted_zone_id=Ref(p.hosted_zone_id),
+        domain_name=Ref(p.websocket_domain),
+        log_retention=retention,
+    )
+    dashboard_lb = _public_alb(t, "Dashboard", network, p, port=Ref(p.dashboard_port), health_path="/")
+    dashboard = app_service(
+        "Dashboard",
+        container(
+            "Dashboard",
+            port=Ref(p.dashboard_port),
+            environment={
+                "PORT": Ref(p.dashboard_port),
+                "BACKEND_URL": _public_url(backend_lb, "BackendAlias", p.backend_domain),
+                "WEBSOCKET_URL": websocket.url,
+            },
+        ),
+        Placement(
+            subnets=private_or_public,
+            assign_public_ip=public_ip,
+            depends_on=[dashboard_lb.ready.title],
+            target_group=Ref(dashboard_lb.target_group),
+            grace_period=60,
+        ),
+        [],
+    )
+
+    # Who may talk to whom: InfluxDB only from ripples and backend, apps only from their ALB.
+    allow_from_group(t, "InfluxDbFromRipples", influxdb.security_group, ripples.security_group, INFLUXDB_PORT, "InfluxDB writes from ripples")
+    allow_from_group(t, "InfluxDbFromBackend", influxdb.security_group, backend.security_group, INFLUXDB_PORT, "InfluxDB reads from backend")
+    allow_from_group(t, "InfluxDbFromTokenAgent", influxdb.security_group, issuer.agent_security_group, INFLUXDB_PORT, "InfluxDB API from the token agent")
+    allow_from_group(t, "BackendFromLoadBalancer", backend.security_group, backend_lb.security_group, Ref(p.backend_port), "Backend from its ALB")
+    allow_from_group(t, "DashboardFromLoadBalancer", dashboard.security_group, dashboard_lb.security_group, Ref(p.dashboard_port), "Dashboard from its ALB")
+    for name, service in (("InfluxDb", influxdb), ("Ingest", ingest), ("Ripples", ripples), ("Backend", backend), ("Dashboard", dashboard)):
+        admit_to_endpoints(t, name, endpoints, service.security_group, "IsEndpoints")
+
+    results_pusher(t, downstream, websocket, retention)
+    active_hours(t, ecs_cluster, [influxdb.service, ingest.service, ripples.service, backend.service, dashboard.service])
+    _aliases(t, p, backend_lb, dashboard_lb)
+
+    export_output(t, "StackProfile", PROFILE, "Profile of this stack.")
+    export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from.")
+    export_output(t, "DashboardUrl", _public_url(dashboard_lb, "DashboardAlias", p.dashboard_domain), "Dashboard URL.")
+    export_output(t, "BackendUrl", _public_url(backend_lb, "BackendAlias", p.backend_domain), "Backend (GraphQL) URL.")
+    export_output(t, "WebSocketUrl", websocket.url, "WebSocket URL the dashboard subscribes to (custom domain when one is set).")
+    export_output(t, "WebSocketApiId", Ref(websocket.api), "ID of the WebSocket API.")
+    export_output(t, "UpstreamStreamName", Ref(upstream), "Kinesis stream ingest writes market data to.")
+    export_output(t, "DownstreamStreamName", Ref(downstream), "Kinesis stream ripples writes results to.")
+    export_output(t, "InfluxDbUrl", influx_url, "InfluxDB URL inside the VPC (Cloud Map name).")
+    export_output(t, "InfluxDbOrg", Ref(influx.org), "InfluxDB organization.")
+    export_output(t, "InfluxDbBucket", Ref(influx.bucket), "InfluxDB bucket ripples writes to.")
+    export_output(t, "VpcId", Ref(network.vpc), "VPC of this stack (its EFS mount targets must be in it).")
+    export_output(t, "ClusterName", Ref(ecs_cluster), "ECS cluster name.")
+    export_output(t, "NamespaceName", Ref(p.service_namespace), "Cloud Map private DNS namespace.")
+
+    tag_everything(t, config.project, PROFILE)
+    return t
+
+
+def _parameters(t: Template, config: BuildConfig) -> FullParameters:
+    network_mode = add_parameter(
+        t,
+        "NetworkMode",
+        description="How private tasks reach AWS APIs and images: 'endpoints' (interface endpoints, no internet route; ECR images only), 'nat' (one NAT gateway), 'public' (public subnets with public IPs). See the cost report.",
+        Default="endpoints",
+        AllowedValues=["endpoints", "nat", "public"],
+    )
+    namespace = add_parameter(
+        t,
+        "ServiceNamespace",
+        description="Cloud Map private DNS namespace; InfluxDB is influxdb.<namespace>.",
+        Default="streamlines.internal",
+        AllowedPattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$",
+        ConstraintDescription="a DNS name such as streamlines.internal.",
+    )
+    image_tags = {
+        service: add_parameter(
+            t,
+            f"{service}ImageTag",
+            description=f"Tag of the {service.lower()} image in the foundations '{service.lower()}' ECR repository (tags there are immutable).",
+            AllowedPattern=TAG_PATTERN,
+            ConstraintDescription="an image tag: letters, digits, '.', '_' and '-'.",
+        )
+        for service in APP_SERVICES
+    }
+    backend_port = add_parameter(t, "BackendPort", description="Port the backend container listens on.", Type="Number", Default="4000", MinValue=1024, MaxValue=65535)
+    dashboard_port = add_parameter(t, "DashboardPort", description="Port the dashboard container listens on.", Type="Number", Default="8080", MinValue=1024, MaxValue=65535)
+    allowed_cidr = add_parameter(
+        t,
+        "AllowedCidr",
+        description="IPv4 CIDR allowed to reach the backend and dashboard ALBs (0.0.0.0/0 for a public dashboard).",
+        Default="0.0.0.0/0",
+        AllowedPattern=CIDR_PATTERN,
+        ConstraintDescription="an IPv4 CIDR block such as 0.0.0.0/0 or 203.0.113.0/24.",
+    )
+    certificate = add_parameter(
+        t,
+        "CertificateArn",
+        description="Regional ACM certificate ARN (this stack's region) for HTTPS on both ALBs and the WebSocket custom domain; empty serves plain HTTP.",
+        Default="",
+        AllowedPattern=CERTIFICATE_PATTERN,
+        ConstraintDescription="empty, or an ACM certificate ARN in this stack's region.",
+    )
+    hosted_zone = add_parameter(
+        t,
+        "HostedZoneId",
+        description="Route 53 hosted zone for the aliases below; empty for no DNS records.",
+        Default="",
+        AllowedPattern=HOSTED_ZONE_PATTERN,
+        ConstraintDescription="empty, or a hosted zone ID such as Z0123456789ABCDEFGHIJ.",
+    )
+    domains = {
+        name: add_parameter(
+            t,
+            name,
+            description=f"DNS name in HostedZoneId for the {what}; empty for none.",
+            Default="",
+            AllowedPattern=DOMAIN_PATTERN,
+            ConstraintDescription="empty, or a lowercase DNS name such as live.example.com.",
+        )
+        for name, what in (("BackendDomainName", "backend ALB"), ("DashboardDomainName", "dashboard ALB"), ("WebSocketDomainName", "WebSocket API (needs CertificateArn)"))
+    }
+    streams = stream_parameters(t)
+    max_symbols = add_parameter(
+        t,
+        "MaxSymbolsPerConnection",
+        description="Most symbols one WebSocket connection may subscribe to.",
+        Type="Number",
+        Default="50",
+        MinValue=1,
+        MaxValue=500,
+    )
+    log_retention = log_retention_parameter(t, config.log_retention_days)
+    influx = influxdb_parameters(t, config)
+    services = {}
+    for name in APP_SERVICES:
+        size = getattr(config, name.lower())
+        cpu, memory = task_size_parameters(t, name, name.lower(), size.cpu, size.memory)
+        services[name] = AppService(image_tags[name], TaskSize(cpu, memory))
+    return FullParameters(
+        network_mode=network_mode,
+        service_namespace=namespace,
+        backend_port=backend_port,
+        dashboard_port=dashboard_port,
+        allowed_cidr=allowed_cidr,
+        certificate_arn=certificate,
+        hosted_zone_id=hosted_zone,
+        backend_domain=domains["BackendDomainName"],
+        dashboard_domain=domains["DashboardDomainName"],
+        websocket_domain=domains["WebSocketDomainName"],
+        streams=streams,
+        max_symbols=max_symbols,
+        log_retention=log_retention,
+        influx=influx,
+        services=services,
+    )
+
+
+def _conditions(t: Template, p: FullParameters) -> None:
+    def not_empty(parameter: Parameter) -> Any:
+        return Not(Equals(Ref(parameter), ""))
+
+    t.add_condition("IsEndpoints", Equals(Ref(p.network_mode), "endpoints"))
+    t.add_condition("IsNat", Equals(Ref(p.network_mode), "nat"))
+    t.add_condition("IsPublic", Equals(Ref(p.network_mode), "public"))
+    t.add_condition("HasCertificate", not_empty(p.certificate_arn))
+    t.add_condition("HasHostedZone", not_empty(p.hosted_zone_id))
+    t.add_condition("BackendAlias", And(Condition("HasHostedZone"), not_empty(p.backend_domain)))
+    t.add_condition("DashboardAlias", And(Condition("HasHostedZone"), not_empty(p.dashboard_domain)))
+    t.add_condition("WebSocketDomain", And(Condition("HasHostedZone"), Condition("HasCertificate"), not_empty(p.websocket_domain)))
+
+
+def _public_alb(t: Template, name: str, network: Any, p: FullParameters, *, port: Any, health_path: str) -> LoadBalancer:
+    return public_load_balancer(
+        t,
+        name,
+        network,
+        port=port,
+        health_path=health_path,
+        allowed_cidr=Ref(p.allowed_cidr),
+        certificate_arn=Ref(p.certificate_arn),
+        has_certificate="HasCertificate",
+    )
+
+
+def _public_url(balancer: LoadBalancer, alias_condition: str, domain: Parameter) -> Any:
+    alias = If("HasCertificate", Sub("https://${%s}" % domain.title), Sub("http://${%s}" % domain.title))
+    return If(alias_condition, alias, url(balancer.load_balancer, "HasCertificate"))
+
+
+def _aliases(t: Template, p: FullParameters, backend: LoadBalancer, dashboard: LoadBalancer) -> None:
+    for name, balancer, condition, domain in (("Backend", backend, "BackendAlias", p.backend_domain), ("Dashboard", dashboard, "DashboardAlias", p.dashboard_domain)):
+        t.add_resource(
+            route53.RecordSetType(
+                f"{name}AliasRecord",
+                Condition=condition,
+                HostedZoneId=Ref(p.hosted_zone_id),
+                Name=Ref(domain),
+                Type="A",
+                AliasTarget=route53.AliasTarget(
+                    DNSName=GetAtt(balancer.load_balancer, "DNSName"),
+                    HostedZoneId=GetAtt(balancer.load_balancer, "CanonicalHostedZoneID"),
+                    EvaluateTargetHealth=True,
+                ),
+            )
+        )

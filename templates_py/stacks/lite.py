@@ -1,0 +1,193 @@
+"""Stream Lines lite ("backend only"): InfluxDB on ECS Fargate with its data on the foundations EFS, reachable only through an internal ALB, and Grafana OSS reading it; the cheap way to look at the market data.
+
+Creates: a VPC with public subnets in two AZs (no NAT gateway, no interface
+endpoints: tasks take a public IP for image pulls and Secrets Manager, and
+security groups admit nothing from the internet but the optional Grafana
+listener); EFS mount targets for the foundations file system; an ECS cluster;
+the InfluxDB service (one task, setup from the foundations secrets) behind an
+internal ALB on 8086 that only Grafana's security group may reach; the Grafana
+service (exactly one task, SQLite on EFS) with its admin password from Secrets
+Manager; optionally an internet-facing ALB for Grafana limited to AllowedCidr
+(HTTPS with an HTTP redirect when a certificate ARN is given).
+
+Imports from foundations (parameter FoundationsStackName): EFS file system and
+access points, ECR repository ARNs, InfluxDB and Grafana secrets.
+Exports: the Grafana URL, the internal InfluxDB URL, org and bucket, the secret
+ARNs the provisioning command reads, cluster and service names.
+"""
+
+from __future__ import annotations
+
+from troposphere import And, Condition, Equals, GetAtt, Not, Ref, Sub, Template
+
+from ..blocks.efs import mount_targets
+from ..blocks.fargate import Placement, cluster
+from ..blocks.load_balancers import internal_load_balancer, public_load_balancer, url
+from ..blocks.network import CIDR_PATTERN, allow_from_group, vpc_with_public_subnets
+from ..blocks.parameters import (
+    FOUNDATIONS_PARAMETER,
+    add_parameter,
+    export_output,
+    foundations_parameter,
+    log_retention_parameter,
+    new_template,
+    task_size_parameters,
+)
+from ..blocks.schedule import active_hours
+from ..blocks.tags import tag_everything
+from ..components.grafana import GRAFANA_PORT, grafana_service
+from ..components.influxdb import influxdb_parameters, influxdb_service
+from ..components.token_issuer import influx_token_issuer
+from ..config import BuildConfig
+
+PROFILE = "lite"
+IMAGE_PATTERN = r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]{1,128})$"
+CERTIFICATE_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
+
+
+def build(config: BuildConfig) -> Template:
+    t = new_template(__doc__)
+    foundations_parameter(t)
+    network = vpc_with_public_subnets(t, config)
+    exposure = add_parameter(
+        t,
+        "GrafanaExposure",
+        description="'public': an internet-facing ALB for Grafana, limited to AllowedCidr. 'none': no ALB (saves its cost); reach Grafana with an ECS Exec port forward.",
+        Default="public",
+        AllowedValues=["public", "none"],
+    )
+    allowed_cidr = add_parameter(
+        t,
+        "AllowedCidr",
+        description="IPv4 CIDR allowed to reach the Grafana ALB, such as your office address /32. Required when GrafanaExposure is public.",
+        Default=config.allowed_cidr,
+        AllowedPattern=r"^$|" + CIDR_PATTERN,
+        ConstraintDescription="an IPv4 CIDR block such as 203.0.113.10/32, or empty when GrafanaExposure is none.",
+    )
+    certificate = add_parameter(
+        t,
+        "CertificateArn",
+        description="ACM certificate ARN (same region as the stack) for HTTPS on the Grafana ALB; empty for plain HTTP.",
+        Default="",
+        AllowedPattern=CERTIFICATE_PATTERN,
+        ConstraintDescription="empty, or an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/<uuid>.",
+    )
+    grafana_image = add_parameter(
+        t,
+        "GrafanaImage",
+        description="Grafana OSS image with a pinned tag (Docker Hub, or the foundations 'grafana' ECR repository when mirrored).",
+        Default=config.grafana_image,
+        AllowedPattern=IMAGE_PATTERN,
+        ConstraintDescription="an image reference with a tag, such as grafana/grafana-oss:12.1.1.",
+    )
+    grafana_cpu, grafana_memory = task_size_parameters(t, "Grafana", "Grafana", config.grafana.cpu, config.grafana.memory)
+    influx = influxdb_parameters(t, config)
+    retention = log_retention_parameter(t, config.log_retention_days)
+
+    # The rule below refuses "public" without AllowedCidr; the condition says it again
+    # so that the linter, too, knows the ALB never gets an empty CIDR.
+    t.add_condition("ExposeGrafana", And(Equals(Ref(exposure), "public"), Not(Equals(Ref(allowed_cidr), ""))))
+    t.add_condition("HasCertificate", Not(Equals(Ref(certificate), "")))
+    t.add_condition("ExposeGrafanaWithHttps", And(Condition("ExposeGrafana"), Condition("HasCertificate")))
+    t.add_rule(
+        "AllowedCidrWhenPublic",
+        {
+            "RuleCondition": {"Fn::Equals": [Ref(exposure), "public"]},
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(allowed_cidr), ""]}]},
+                    "AssertDescription": "AllowedCidr must be set when GrafanaExposure is public.",
+                }
+            ],
+        },
+    )
+
+    ecs_cluster = cluster(
+        t, "Container Insights is the ContainerInsights parameter, off by default because its metrics cost more than the rest of this profile's monitoring."
+    )
+
+    influx_lb = internal_load_balancer(t, "InfluxDb", network, 8086, "/health")
+    efs = mount_targets(t, network)
+    influxdb = influxdb_service(
+        t,
+        config,
+        influx,
+        cluster=Ref(ecs_cluster),
+        network=network,
+        placement=Placement(
+            subnets=network.public_subnet_ids,
+            assign_public_ip="ENABLED",
+            single_writer=True,
+            depends_on=[*efs.mount_target_ids, influx_lb.ready.title],
+            target_group=Ref(influx_lb.target_group),
+            # First boot runs setup on a temporary port before InfluxDB listens on 8086.
+            grace_period=300,
+        ),
+        log_retention=Ref(retention),
+    )
+    allow_from_group(t, "InfluxDbFromLoadBalancer", influxdb.security_group, influx_lb.security_group, 8086, "InfluxDB API from the internal ALB")
+    efs.admit(t, "InfluxDb", influxdb.security_group)
+
+    grafana_lb = public_load_balancer(
+        t,
+        "Grafana",
+        network,
+        port=GRAFANA_PORT,
+        health_path="/api/health",
+        allowed_cidr=Ref(allowed_cidr),
+        certificate_arn=Ref(certificate),
+        has_certificate="HasCertificate",
+        condition="ExposeGrafana",
+        https_condition="ExposeGrafanaWithHttps",
+    )
+    grafana = grafana_service(
+        t,
+        config,
+        cluster=Ref(ecs_cluster),
+        network=network,
+        image=Ref(grafana_image),
+        cpu=grafana_cpu,
+        memory=grafana_memory,
+        load_balancer=grafana_lb,
+        exposed="ExposeGrafana",
+        has_certificate="HasCertificate",
+        after=efs.mount_target_ids,
+        log_retention=Ref(retention),
+    )
+    allow_from_group(
+        t, "GrafanaFromLoadBalancer", grafana.security_group, grafana_lb.security_group, GRAFANA_PORT, "Grafana from its ALB", Condition="ExposeGrafana"
+    )
+    allow_from_group(t, "InfluxDbLoadBalancerFromGrafana", influx_lb.security_group, grafana.security_group, 8086, "InfluxDB API from Grafana")
+    efs.admit(t, "Grafana", grafana.security_group)
+
+    influx_url = Sub("http://${Dns}:8086", Dns=GetAtt(influx_lb.load_balancer, "DNSName"))
+    issuer = influx_token_issuer(
+        t,
+        network,
+        # No public IP for a Lambda: the agent reaches the internal ALB and nothing else.
+        subnets=network.public_subnet_ids,
+        influx_url=influx_url,
+        org=Ref(influx.org),
+        bucket=Ref(influx.bucket),
+        log_retention=Ref(retention),
+        after=[influxdb.service.title],
+    )
+    allow_from_group(t, "InfluxDbLoadBalancerFromTokenAgent", influx_lb.security_group, issuer.agent_security_group, 8086, "InfluxDB API from the token agent")
+
+    active_hours(t, ecs_cluster, [influxdb.service, grafana.service])
+
+    export_output(t, "StackProfile", PROFILE, "Profile of this stack; the provisioning command checks it.")
+    export_output(t, "GrafanaUrl", url(grafana_lb.load_balancer, "HasCertificate"), "Grafana URL (public ALB, limited to AllowedCidr).", condition="ExposeGrafana")
+    export_output(t, "InfluxDbUrl", influx_url, "InfluxDB URL inside the VPC (internal ALB); Grafana's datasource uses it.")
+    export_output(t, "InfluxDbOrg", Ref(influx.org), "InfluxDB organization.")
+    export_output(t, "InfluxDbBucket", Ref(influx.bucket), "InfluxDB bucket the data is written to.")
+    # Secret ARNs are not re-exported (an output of an import is a lint warning):
+    # the provisioning command follows this output to the foundations exports.
+    export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack whose secrets (read token, Grafana admin password) this stack uses.")
+    export_output(t, "VpcId", Ref(network.vpc), "VPC of this stack (its EFS mount targets must be in it).")
+    export_output(t, "ClusterName", Ref(ecs_cluster), "ECS cluster name (for ECS Exec).")
+    export_output(t, "GrafanaServiceName", GetAtt(grafana.service, "Name"), "Grafana ECS service name (for an ECS Exec port forward when there is no ALB).")
+    export_output(t, "InfluxDbServiceName", GetAtt(influxdb.service, "Name"), "InfluxDB ECS service name.")
+
+    tag_everything(t, config.project, PROFILE)
+    return t

@@ -1,0 +1,207 @@
+"""A local InfluxDB 2 double for the token issuer's tests, on pytest-httpserver.
+
+It serves what the issuer uses: `/health`, `/api/v2/orgs`, `/api/v2/buckets`,
+`/api/v2/authorizations` (list, create), as InfluxData's OpenAPI contract
+(contracts/influxdb-oss-v2.yml) describes them, and it is strict where the real
+server is: every /api/v2 request must carry `Authorization: Token <token>` of a
+known, active authorization (401 otherwise), must match an operation of the
+contract with valid parameters and body (400 otherwise, with InfluxDB's error
+shape), and tokens only see what their permissions allow. It can be told to be
+unhealthy, slow, or to answer 5xx.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import json
+import secrets
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from werkzeug import Request, Response
+
+CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "influxdb-oss-v2.yml"
+
+
+@lru_cache(maxsize=1)
+def contract():
+    import yaml
+    from openapi_core import Config, OpenAPI
+
+    try:
+        loader = yaml.CSafeLoader
+    except AttributeError:
+        loader = yaml.SafeLoader
+    spec = yaml.load(CONTRACT.read_text(encoding="utf-8"), Loader=loader)
+    # InfluxData's document has a few schema slips the spec validator rejects
+    # (`required: true` inside a schema); requests are validated all the same.
+    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return Response(json.dumps({"code": code, "message": message}), status=status, content_type="application/json; charset=utf-8")
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
+
+
+class InfluxDouble:
+    def __init__(self, operator_token: str = "operator-token", org: str = "streamlines", bucket: str = "market-data"):
+        self.operator_token = operator_token
+        self._ids = (f"{n:016x}" for n in itertools.count(0x0A1B2C3D4E5F0001))
+        self.orgs: dict[str, str] = {}
+        self.buckets: dict[str, dict] = {}
+        self.authorizations: dict[str, dict] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        # Failure modes.
+        self.healthy = True
+        self.delay = 0.0
+        self.fail_next: int = 0
+        if org:
+            self.add_org(org)
+            if bucket:
+                self.add_bucket(org, bucket)
+
+    # --- set-up helpers -------------------------------------------------
+    def add_org(self, name: str) -> str:
+        self.orgs[name] = next(self._ids)
+        return self.orgs[name]
+
+    def add_bucket(self, org: str, name: str) -> str:
+        bucket_id = next(self._ids)
+        self.buckets[bucket_id] = {"id": bucket_id, "orgID": self.orgs[org], "name": name, "type": "user", "retentionRules": []}
+        return bucket_id
+
+    def revoke(self, authorization_id: str) -> None:
+        """As `influx auth delete` does."""
+        del self.authorizations[authorization_id]
+
+    def created(self) -> list[dict]:
+        return list(self.authorizations.values())
+
+    def api_requests(self) -> list[tuple[str, str]]:
+        return [r for r in self.requests if r[1] != "/health"]
+
+    # --- server ---------------------------------------------------------
+    def install(self, httpserver) -> str:
+        """Serve every path of `httpserver` from this double; returns its base URL."""
+        httpserver.expect_request(re.compile(r"^/")).respond_with_handler(self.handle)
+        return httpserver.url_for("/").rstrip("/")
+
+    def handle(self, request: Request) -> Response:
+        with self.lock:
+            self.requests.append((request.method, request.path))
+        if self.delay:
+            time.sleep(self.delay)
+        if request.path == "/health":
+            if request.method != "GET":
+                return _error(405, "method not allowed", "method not allowed")
+            if not self.healthy:
+                return _json(503, {"name": "influxdb", "message": "not ready", "status": "fail", "checks": []})
+            return _json(200, {"name": "influxdb", "message": "ready for queries and writes", "status": "pass", "checks": [], "version": "v2.7.12", "commit": "ed645d9d1f"})
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return _error(500, "internal error", "simulated failure")
+        from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest
+        from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+
+        try:
+            contract().validate_request(WerkzeugOpenAPIRequest(request))
+        except PathNotFound:
+            return _error(404, "not found", "path not found")
+        except OperationNotFound:
+            return _error(405, "method not allowed", "method not allowed")
+        except Exception as error:
+            return _error(400, "invalid", f"request does not match the API contract: {error}")
+        who = self._authenticate(request)
+        if who is None:
+            return _error(401, "unauthorized", "unauthorized access")
+        route = (request.method, request.path)
+        if route == ("GET", "/api/v2/orgs"):
+            return self._orgs(request, who)
+        if route == ("GET", "/api/v2/buckets"):
+            return self._buckets(request, who)
+        if route == ("GET", "/api/v2/authorizations"):
+            return self._list_authorizations(request, who)
+        if route == ("POST", "/api/v2/authorizations"):
+            return self._create_authorization(request, who)
+        return _error(404, "not found", "path not found")
+
+    def _authenticate(self, request: Request) -> dict | None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme != "Token" or not token:
+            return None
+        if token == self.operator_token:
+            return {"operator": True, "permissions": []}
+        for authorization in self.authorizations.values():
+            if authorization["token"] == token and authorization["status"] == "active":
+                return {"operator": False, "permissions": authorization["permissions"]}
+        return None
+
+    @staticmethod
+    def _can(who: dict, action: str, kind: str, resource_id: str | None = None) -> bool:
+        if who["operator"]:
+            return True
+        return any(
+            p["action"] == action and p["resource"]["type"] == kind and p["resource"].get("id") in (None, resource_id)
+            for p in who["permissions"]
+        )
+
+    def _orgs(self, request: Request, who: dict) -> Response:
+        name = request.args.get("org")
+        if name is not None and name not in self.orgs:
+            return _error(404, "not found", f'organization name "{name}" not found')
+        orgs = [{"id": oid, "name": oname, "links": {"self": f"/api/v2/orgs/{oid}"}} for oname, oid in sorted(self.orgs.items()) if name in (None, oname)]
+        return _json(200, {"links": {"self": "/api/v2/orgs"}, "orgs": [o for o in orgs if self._can(who, "read", "orgs", o["id"])]})
+
+    def _buckets(self, request: Request, who: dict) -> Response:
+        name, org_id = request.args.get("name"), request.args.get("orgID")
+        found = [
+            dict(b, links={"self": f"/api/v2/buckets/{b['id']}"})
+            for b in self.buckets.values()
+            if name in (None, b["name"]) and org_id in (None, b["orgID"]) and self._can(who, "read", "buckets", b["id"])
+        ]
+        return _json(200, {"links": {"self": "/api/v2/buckets"}, "buckets": found})
+
+    def _list_authorizations(self, request: Request, who: dict) -> Response:
+        if not self._can(who, "read", "authorizations"):
+            return _error(401, "unauthorized", "read:authorizations is unauthorized")
+        org_id = request.args.get("orgID")
+        found = [a for a in self.authorizations.values() if org_id in (None, a["orgID"])]
+        return _json(200, {"links": {"self": "/api/v2/authorizations"}, "authorizations": found})
+
+    def _create_authorization(self, request: Request, who: dict) -> Response:
+        if not self._can(who, "write", "authorizations"):
+            return _error(401, "unauthorized", "write:authorizations is unauthorized")
+        body = request.get_json()
+        if body["orgID"] not in self.orgs.values():
+            return _error(404, "not found", "organization not found")
+        for permission in body["permissions"]:
+            resource = permission["resource"]
+            if resource["type"] == "buckets" and resource.get("id") and resource["id"] not in self.buckets:
+                return _error(404, "not found", "bucket not found")
+        authorization_id = next(self._ids)
+        now = "2026-11-29T00:00:00Z"
+        authorization = {
+            "id": authorization_id,
+            "token": secrets.token_urlsafe(64),
+            "status": body.get("status", "active"),
+            "description": body.get("description", ""),
+            "orgID": body["orgID"],
+            "org": next(name for name, oid in self.orgs.items() if oid == body["orgID"]),
+            "userID": "0000000000000001",
+            "user": "admin",
+            "permissions": body["permissions"],
+            "createdAt": now,
+            "updatedAt": now,
+            "links": {"self": f"/api/v2/authorizations/{authorization_id}", "user": "/api/v2/users/0000000000000001"},
+        }
+        self.authorizations[authorization_id] = authorization
+        return _json(201, authorization)

@@ -1,0 +1,131 @@
+"""The cost report: hand-computed lines to the cent, and no resource type left unpriced."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+from streamlines import cost
+
+from ..templates.test_lint import BRANCHES
+
+PRICES = cost.load_prices("us-east-1")
+
+
+def service(task: str, public: bool) -> dict:
+    return {
+        "Type": "AWS::ECS::Service",
+        "Properties": {
+            "TaskDefinition": {"Ref": task},
+            "DesiredCount": 1,
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["a"], "AssignPublicIp": "ENABLED" if public else "DISABLED"}},
+        },
+    }
+
+
+def task(cpu: str, memory: str, architecture: str) -> dict:
+    return {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Cpu": cpu, "Memory": memory, "RuntimePlatform": {"CpuArchitecture": architecture}}}
+
+
+SMALL = {
+    "Parameters": {"Size": {"Type": "String", "Default": "512"}},
+    "Resources": {
+        "ArmTask": task({"Ref": "Size"}, "1024", "ARM64"),
+        "ArmService": service("ArmTask", public=True),
+        "IntelTask": task("256", "512", "X86_64"),
+        "IntelService": service("IntelTask", public=False),
+        "WebLoadBalancer": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Scheme": "internet-facing", "Subnets": ["a", "b"]}},
+        "NatGateway": {"Type": "AWS::EC2::NatGateway", "Properties": {}},
+        "NatGatewayAddress": {"Type": "AWS::EC2::EIP", "Properties": {}},
+        "LogsEndpoint": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface", "SubnetIds": ["a", "b"]}},
+        "S3Endpoint": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Gateway"}},
+        "Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1}},
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {}},
+    },
+}
+
+# Worked by hand from streamlines/cost/prices/us-east-1.toml, 730 hours:
+HAND = {
+    "Fargate Arm": Decimal("14.42"),  # (0.5 x 0.03238 + 1 x 0.00356) x 730 = 14.4175
+    "Public IPv4 Arm task": Decimal("3.65"),  # 730 x 0.005
+    "Fargate Intel": Decimal("9.01"),  # (0.25 x 0.04048 + 0.5 x 0.004445) x 730 = 9.010025
+    "ALB Web": Decimal("16.43"),  # 730 x 0.0225 = 16.425
+    "ALB Web LCUs": Decimal("5.84"),  # 1 x 730 x 0.008
+    "Public IPv4 ALB Web": Decimal("7.30"),  # 2 x 730 x 0.005
+    "NAT gateway": Decimal("32.85"),  # 730 x 0.045
+    "NAT gateway data": Decimal("0.45"),  # 10 GB x 0.045
+    "Public IPv4 NatGatewayAddress": Decimal("3.65"),
+    "Interface endpoint Logs": Decimal("14.61"),  # 2 x 730 x 0.01 + 1 GB x 0.01
+    "Kinesis Stream": Decimal("10.99"),  # 730 x 0.015 + 2.6 x 0.014 = 10.9864
+}
+
+
+def test_small_template_matches_hand_computed_figures():
+    report = cost.estimate(SMALL, {}, PRICES, cost.Assumptions())
+    assert {line.component: line.monthly for line in report.lines} == HAND
+    assert report.total == Decimal("119.20")
+
+
+def test_parameters_and_assumptions_change_the_figures():
+    report = cost.estimate(SMALL, {"Size": "1024"}, PRICES, cost.Assumptions(hours=100, nat_gb=0))
+    lines = {line.component: line.monthly for line in report.lines}
+    assert lines["Fargate Arm"] == Decimal("3.59")  # (1 x 0.03238 + 1 x 0.00356) x 100 = 3.594
+    assert lines["NAT gateway data"] == Decimal("0.00")
+
+
+def test_an_unknown_resource_type_is_refused():
+    template = copy.deepcopy(SMALL)
+    template["Resources"]["Cache"] = {"Type": "AWS::ElastiCache::CacheCluster", "Properties": {}}
+    with pytest.raises(cost.CostError, match="does not know AWS::ElastiCache::CacheCluster"):
+        cost.estimate(template, {}, PRICES, cost.Assumptions())
+
+
+def test_every_resource_type_in_the_templates_is_priced_or_listed(templates):
+    known = set(cost.PRICERS) | cost.FREE | cost.USAGE_ONLY
+    used = {resource["Type"] for template in templates.values() for resource in template["Resources"].values()}
+    assert used <= known, used - known
+    for stack, branches in BRANCHES.items():
+        for values in branches:
+            cost.estimate(templates[stack], values, PRICES, cost.Assumptions())
+
+
+def test_default_active_hours_are_new_york_market_hours_with_a_margin():
+    assert cost.weekly_hours("cron(0 9 ? * MON-FRI *)", "cron(30 16 ? * MON-FRI *)") == Decimal("37.5")
+    with pytest.raises(cost.CostError, match="--active-hours"):
+        cost.weekly_hours("cron(0 9 1 * ? *)", "cron(0 17 1 * ? *)")
+
+
+def test_active_hours_cut_the_task_lines_only(templates):
+    always = cost.profile_report(templates, "lite", {"GrafanaExposure": "none"}, PRICES, cost.Assumptions())
+    scheduled = cost.profile_report(templates, "lite", {"GrafanaExposure": "none", "ActiveHours": "scheduled"}, PRICES, cost.Assumptions())
+    factor = Decimal("37.5") * 730 / 168 / 730
+    by_name = {line.component: line.monthly for line in scheduled.lines}
+    for line in always.lines:
+        runs_only_in_active_hours = line.component.startswith("Fargate") or line.component.endswith(" task")
+        if runs_only_in_active_hours:
+            assert abs(by_name[line.component] - line.monthly * factor) <= Decimal("0.01"), line.component
+        else:
+            assert by_name[line.component] == line.monthly, line.component
+    assert scheduled.total < always.total
+
+
+def test_network_modes_rank_as_expected(templates):
+    totals = {mode: cost.profile_report(templates, "full", {"NetworkMode": mode}, PRICES, cost.Assumptions()).total for mode in ("endpoints", "nat", "public")}
+    assert totals["endpoints"] > totals["nat"] > totals["public"]
+
+
+def test_unknown_region_is_one_line_and_exit_2():
+    result = subprocess.run([sys.executable, "-m", "streamlines", "cost", "--region", "mars-north-1"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "mars-north-1" in result.stderr
+
+
+def test_cli_prints_lines_and_assumptions():
+    result = subprocess.run([sys.executable, "-m", "streamlines", "cost", "--profile", "full", "--network-mode", "nat", "--nat-gb", "100"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "NAT gateway data" in result.stdout and "4.50" in result.stdout
+    assert "GB a month through the NAT gateway = 100.0" in result.stdout

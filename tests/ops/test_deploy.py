@@ -1,0 +1,114 @@
+"""`streamlines deploy` / `streamlines teardown` (`make deploy`, `make teardown`)
+orchestration, with the aws CLI recorded instead of run and everything boto3
+does against moto."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamlines import deploy
+from streamlines.cli import main
+from templates_py.render import write_all
+
+from ..conftest import FOUNDATIONS, KEY
+
+
+@pytest.fixture
+def build(tmp_path, bodies):
+    write_all(bodies, tmp_path / "build")
+    return tmp_path / "build"
+
+
+@pytest.fixture
+def zips(monkeypatch, tmp_path):
+    """Built Lambda zips in a scratch tree (make lambdas' output), uploaded through moto."""
+    root = tmp_path / "tree"
+    for folder in ("websocket_connection_handler", "results_stream_pusher", "influx_token_agent", "influx_token_provider"):
+        dist = root / "lambdas" / folder / "dist"
+        dist.mkdir(parents=True)
+        (dist / f"{folder}.zip").write_bytes(f"zip of {folder}".encode())
+    return root
+
+
+class Recorder:
+    def __init__(self):
+        self.commands = []
+
+    def __call__(self, command, say):
+        self.commands.append(list(command))
+
+
+def test_lite_deploy_uploads_checks_and_deploys_in_order(aws, foundations, build, zips):
+    foundations()
+    recorder, said = Recorder(), []
+    names = deploy.Names("sl", "lite")
+    assert deploy.deploy(aws, names, build, {"AllowedCidr": "203.0.113.10/32"}, said.append, recorder, root=zips) == 0
+    (command,) = recorder.commands
+    assert command[:8] == ["aws", "cloudformation", "deploy", "--template-file", str(build / "lite.json"), "--stack-name", "sl-lite", "--no-fail-on-empty-changeset"]
+    assert "--s3-bucket" not in command and command[command.index("--capabilities") + 1] == "CAPABILITY_IAM"
+    overrides = dict(item.split("=", 1) for item in command[command.index("--parameter-overrides") + 1 :])
+    assert overrides["FoundationsStackName"] == FOUNDATIONS and overrides["AllowedCidr"] == "203.0.113.10/32"
+    assert overrides["InfluxTokenAgentCodeKey"].startswith("lambdas/influx_token_agent/") and overrides["InfluxTokenAgentCodeKey"] != f"lambdas/influx_token_agent/{KEY}.zip"
+    assert aws.client("s3").head_object(Bucket="sl-app-bucket", Key=overrides["InfluxTokenAgentCodeKey"])
+    assert "all checks passed" in said and said[-1] == "next: make provision STACK=sl-lite"
+
+
+def test_missing_foundations_is_deployed_first(aws, build, zips):
+    recorder = Recorder()
+    with pytest.raises(deploy.DeployError, match="exports no AppBucketName"):
+        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {}, lambda line: None, recorder, root=zips)
+    assert recorder.commands == [["aws", "cloudformation", "deploy", "--template-file", str(build / "foundations.json"), "--stack-name", "sl-foundations", "--no-fail-on-empty-changeset", "--region", "us-east-1"]]
+
+
+def test_full_goes_through_the_app_bucket_and_stops_on_a_failed_preflight(aws, foundations, build, zips):
+    foundations()
+    recorder, said = Recorder(), []
+    with pytest.raises(deploy.DeployError, match="preflight failed"):
+        deploy.deploy(aws, deploy.Names("sl", "full"), build, {"NetworkMode": "nat"}, said.append, recorder, root=zips)
+    assert recorder.commands == []
+    assert any(line.startswith("FAIL  image ingest") for line in said)
+    command = deploy.deploy_command(build / "full.json", "sl-full", "us-east-1", {"A": "b"}, True, "sl-app-bucket")
+    assert command[command.index("--s3-bucket") + 1] == "sl-app-bucket"
+
+
+def test_teardown_deletes_the_profile_only_and_reports(aws, foundations):
+    foundations()
+    recorder, said = Recorder(), []
+    assert deploy.teardown(aws, deploy.Names("sl", "lite"), False, "streamlines", said.append, recorder) == 0
+    assert [c[:3] for c in recorder.commands] == [["aws", "cloudformation", "delete-stack"], ["aws", "cloudformation", "wait"]]
+    assert all("sl-lite" in c for c in recorder.commands)
+    assert "nothing left of the stack" in said
+
+
+def test_foundations_are_deleted_only_with_confirmation(capsys):
+    assert main(["teardown", "--profile", "lite", "--prefix", "sl", "--foundations", "delete", "--confirm", "wrong"]) == 1
+    assert "CONFIRM=sl-foundations" in capsys.readouterr().err
+
+
+def test_teardown_reports_residue_with_the_configured_project_tag(aws, monkeypatch, tmp_path, capsys):
+    """A build.toml with another project tag reaches the residue report: what that
+    project left is found, and a resource of the default project is not."""
+    kinesis = aws.client("kinesis")
+    for project, name in (("marketwatch", "sl-lite-upstream"), ("streamlines", "sl-lite-other")):
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+        kinesis.add_tags_to_stream(StreamName=name, Tags={"Project": project, "Profile": "lite", "Name": f"sl-lite-{name}"})
+    config = tmp_path / "build.toml"
+    config.write_text('project = "marketwatch"\n')
+    monkeypatch.setattr(deploy, "run_command", lambda command, say: None)
+    capsys.readouterr()
+    assert main(["teardown", "--profile", "lite", "--prefix", "sl", "--config", str(config), "--region", "us-east-1"]) == 1
+    out = capsys.readouterr().out
+    assert "sl-lite-upstream" in out and "sl-lite-other" not in out
+
+
+def test_deploy_refuses_a_parameter_the_template_does_not_have(tmp_path, capsys, build):
+    parameters = tmp_path / "lite.parameters"
+    parameters.write_text("NoSuchParameter=1\n")
+    assert main(["deploy", "--profile", "lite", "--build", str(build), "--parameters", str(parameters)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_missing_aws_cli_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(deploy.DeployError, match="not on PATH"):
+        deploy.run_command(["aws", "cloudformation", "deploy"], lambda line: None)

@@ -1,0 +1,190 @@
+"""Lambda packaging: deterministic zips with only their own sources, importable
+with nothing but boto3, uploaded under a content-addressed key."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+from streamlines import packaging as package
+from streamlines.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+LAMBDAS = ROOT / "lambdas"
+
+EXPECTED = {
+    "websocket_connection_handler": ({"connection_handler.py", "subscriptions.py", "wire.py", "connections_table.py"}, "connection_handler"),
+    "results_stream_pusher": ({"results_pusher.py", "delivery.py", "wire.py", "connections_table.py"}, "results_pusher"),
+    "influx_token_agent": ({"token_agent.py", "influx_tokens.py"}, "token_agent"),
+    "influx_token_provider": (
+        {"token_provider.py", "crhelper/__init__.py", "crhelper/log_helper.py", "crhelper/resource_helper.py", "crhelper/utils.py", "crhelper/LICENSE", "crhelper/NOTICE"},
+        "token_provider",
+    ),
+}
+
+
+def spec(name: str) -> package.LambdaSpec:
+    """The function as lambdas/functions.toml declares it, so the test builds what `streamlines lambdas build` builds."""
+    return package.lambda_specs(LAMBDAS)[name]
+
+
+def build(name: str, out: Path) -> Path:
+    return package.build_spec(spec(name), out)
+
+
+def test_every_lambda_folder_is_declared_and_no_two_modules_share_a_name():
+    specs = package.lambda_specs(LAMBDAS)
+    folders = {path.parent.name for path in LAMBDAS.glob("*/*.py") if path.parent.name not in ("shared", "tests")}
+    assert set(specs) == folders == set(EXPECTED)
+    by_name: dict[str, set[Path]] = {}
+    for declared in specs.values():
+        for source in declared.sources:
+            by_name.setdefault(source.name, set()).add(source)
+    assert {name: paths for name, paths in by_name.items() if len(paths) > 1} == {}
+
+
+def test_a_bad_declaration_is_one_sentence(tmp_path):
+    (tmp_path / "functions.toml").write_text('[demo]\nsource = ["x.py"]\n')
+    with pytest.raises(package.PackageError, match=r"\[demo\] in .* needs a 'sources' list"):
+        package.lambda_specs(tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_zip_holds_only_its_own_sources(name, tmp_path):
+    with zipfile.ZipFile(build(name, tmp_path)) as archive:
+        assert set(archive.namelist()) == EXPECTED[name][0]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_same_sources_same_bytes(name, tmp_path):
+    first = build(name, tmp_path / "a").read_bytes()
+    copies = []
+    for source in spec(name).sources:
+        copy = tmp_path / "copies" / source.parent.name / source.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(source.read_bytes())
+        os.utime(copy, (1_800_000_000, 1_800_000_000))
+        copies.append(copy)
+    assert package.build_zip(name, copies, tmp_path / "b", spec(name).packages).read_bytes() == first
+
+
+def test_key_changes_with_the_content(tmp_path):
+    source = tmp_path / "handler.py"
+    source.write_text("X = 1\n")
+    first = package.content_key(package.build_zip("demo", [source], tmp_path / "a"))
+    source.write_text("X = 2\n")
+    second = package.content_key(package.build_zip("demo", [source], tmp_path / "b"))
+    assert first != second and first.startswith("lambdas/demo/") and first.endswith(".zip")
+
+
+def test_refuses_anything_but_python_sources(tmp_path):
+    data = tmp_path / "notes.txt"
+    data.write_text("x")
+    with pytest.raises(package.PackageError, match="not a Python file"):
+        package.build_zip("demo", [data], tmp_path / "out")
+    assert not (tmp_path / "out" / "demo.zip").exists()
+
+
+def boto3_only_path(tmp_path: Path) -> Path:
+    """A folder with boto3 and what it imports, and nothing else of the virtualenv."""
+    folder = tmp_path / "boto3-only"
+    folder.mkdir()
+    for module in ("boto3", "botocore", "jmespath", "s3transfer", "dateutil", "urllib3", "six"):
+        spec = importlib.util.find_spec(module)
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (folder / source.name).symlink_to(source)
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_zip_imports_in_a_fresh_interpreter_with_only_boto3(name, tmp_path):
+    archive = build(name, tmp_path)
+    module = EXPECTED[name][1]
+    code = (
+        "import sys; sys.path[:0] = sys.argv[1:3]\n"
+        "try:\n    import moto\nexcept ImportError:\n    pass\nelse:\n    raise SystemExit('moto is visible: not isolated')\n"
+        f"import {module}; assert callable({module}.handler); print({module}.__file__)"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(archive), str(boto3_only_path(tmp_path))],
+        capture_output=True, text=True, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith(str(archive))
+
+
+@pytest.fixture
+def foundations_bucket(monkeypatch):
+    from moto import mock_aws
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="app-bucket")
+        template = (
+            '{"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},'
+            ' "Outputs": {"AppBucketName": {"Value": "app-bucket", "Export": {"Name": "sl-foundations-AppBucketName"}}}}'
+        )
+        boto3.client("cloudformation").create_stack(StackName="sl-foundations", TemplateBody=template)
+        yield s3
+
+
+@pytest.fixture
+def built_tree(tmp_path, monkeypatch):
+    """A project tree whose lambdas/ is this one's, built by `streamlines lambdas build`."""
+    tree = tmp_path / "tree"
+    shutil.copytree(LAMBDAS, tree / "lambdas", ignore=shutil.ignore_patterns("dist", "__pycache__", "tests", "events"))
+    monkeypatch.chdir(tree)
+    assert main(["lambdas", "build"]) == 0
+    return tree
+
+
+def test_upload_puts_each_zip_under_its_key_once(built_tree, foundations_bucket, capsys):
+    capsys.readouterr()
+    assert main(["lambdas", "upload", "--foundations-stack", "sl-foundations"]) == 0
+    keys = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert set(keys) == set(EXPECTED)
+    for name, key in keys.items():
+        archive = package.built_zip(built_tree, name)
+        assert key == package.content_key(archive)
+        assert foundations_bucket.get_object(Bucket="app-bucket", Key=key)["Body"].read() == archive.read_bytes()
+    assert main(["lambdas", "upload", "--prefix", "sl"]) == 0
+    second = capsys.readouterr()
+    assert dict(line.split("=", 1) for line in second.out.splitlines()) == keys and second.err.count("already there") == len(EXPECTED)
+
+
+def test_upload_to_an_unknown_stack_is_one_clear_line(built_tree, foundations_bucket, capsys):
+    capsys.readouterr()
+    assert main(["lambdas", "upload", "--foundations-stack", "nope"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "nope-AppBucketName" in captured.err
+
+
+def test_build_of_an_unknown_lambda_is_one_clear_line(built_tree, capsys):
+    assert main(["lambdas", "build", "no_such_function"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_code_key_parameters_are_read_back_from_the_templates(templates):
+    from streamlines.packaging import code_key_parameters
+
+    assert code_key_parameters(templates["full"]) == {
+        "ConnectionHandlerCodeKey": "websocket_connection_handler",
+        "ResultsPusherCodeKey": "results_stream_pusher",
+        "InfluxTokenAgentCodeKey": "influx_token_agent",
+        "InfluxTokenProviderCodeKey": "influx_token_provider",
+    }
+    assert set(code_key_parameters(templates["lite"]).values()) == {"influx_token_agent", "influx_token_provider"}
+    assert set(code_key_parameters(templates["full"]).values()) == set(EXPECTED)

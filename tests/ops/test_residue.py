@@ -1,0 +1,134 @@
+"""`streamlines residue` against moto: planted leftovers are found; untagged
+resources and other projects' or stacks' are not; foundations is "kept"."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from streamlines.residue import Residue, report
+
+REGION = "us-east-1"
+STACK = "sl-lite"
+
+
+def tags(project="streamlines", profile="lite", stack=STACK, name="thing"):
+    # As tag_everything sets them (aws:cloudformation:* tags cannot be set by hand).
+    values = {"Project": project, "Profile": profile, "Name": f"{stack}-{name}"}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def pairs(mapping):
+    return [{"Key": k, "Value": v} for k, v in mapping.items()]
+
+
+VARIANTS = {
+    "ours": tags(),
+    "other project": tags(project="someone-else"),
+    "other stack": tags(stack="sl-other"),
+    "untagged": {},
+}
+
+
+def zip_bytes():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(e, c):\n    return 1\n")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def planted(aws):
+    """One of each kind per variant; returns the ids of 'ours'."""
+    ec2, elb, ecs, kinesis, lambdas, logs, api, efs, s3 = (
+        aws.client(n) for n in ("ec2", "elbv2", "ecs", "kinesis", "lambda", "logs", "apigatewayv2", "efs", "s3")
+    )
+    role = aws.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    ours = {}
+    for index, (variant, tagset) in enumerate(VARIANTS.items()):
+        spec = [{"ResourceType": "vpc", "Tags": pairs(tagset)}] if tagset else []
+        vpc = ec2.create_vpc(CidrBlock=f"10.{index}.0.0/16", TagSpecifications=spec)["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.{index}.1.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+        subnet_b = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.{index}.2.0/24", AvailabilityZone=f"{REGION}b")["Subnet"]["SubnetId"]
+        interface = ec2.create_network_interface(SubnetId=subnet, Description="AWS Lambda VPC ENI")["NetworkInterface"]["NetworkInterfaceId"]
+        allocation = ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": pairs(tagset)}] if tagset else [])["AllocationId"]
+        endpoint = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.logs", VpcEndpointType="Interface", SubnetIds=[subnet], TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": pairs(tagset)}] if tagset else [])["VpcEndpoint"]["VpcEndpointId"]
+        balancer = elb.create_load_balancer(Name=f"lb{index}", Subnets=[subnet, subnet_b], Tags=pairs(tagset) or [{"Key": "x", "Value": "y"}])["LoadBalancers"][0]["LoadBalancerName"]
+        group = elb.create_target_group(Name=f"tg{index}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip", Tags=pairs(tagset) or [{"Key": "x", "Value": "y"}])["TargetGroups"][0]["TargetGroupName"]
+        cluster = ecs.create_cluster(clusterName=f"cluster{index}", tags=[{"key": k, "value": v} for k, v in tagset.items()])["cluster"]["clusterName"]
+        definition = ecs.register_task_definition(family=f"f{index}", containerDefinitions=[{"name": "c", "image": "i", "memory": 512}])["taskDefinition"]["taskDefinitionArn"]
+        ecs.create_service(cluster=cluster, serviceName=f"service{index}", taskDefinition=definition, desiredCount=0)
+        kinesis.create_stream(StreamName=f"stream{index}", ShardCount=1)
+        if tagset:
+            kinesis.add_tags_to_stream(StreamName=f"stream{index}", Tags=tagset)
+        function = lambdas.create_function(FunctionName=f"function{index}", Runtime="python3.12", Role=role, Handler="handler.handler", Code={"ZipFile": zip_bytes()}, Tags=tagset)["FunctionName"]
+        logs.create_log_group(logGroupName=f"/streamlines/group{index}", tags=tagset)
+        api_id = api.create_api(Name=f"api{index}", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action", Tags=tagset)["ApiId"]
+        nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"], TagSpecifications=[{"ResourceType": "natgateway", "Tags": pairs(tagset)}] if tagset else [])["NatGateway"]["NatGatewayId"]
+        distribution = aws.client("cloudfront").create_distribution_with_tags(DistributionConfigWithTags={
+            "DistributionConfig": {
+                "CallerReference": f"ref{index}", "Comment": "", "Enabled": True,
+                "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": "example.s3.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+                "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "redirect-to-https", "MinTTL": 0, "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}},
+            },
+            "Tags": {"Items": pairs(tagset)},
+        })["Distribution"]["Id"]
+        if variant == "ours":
+            ours = {
+                "NAT gateway": nat, "CloudFront distribution": distribution,
+                "VPC": vpc, "ENI": interface, "Elastic IP": allocation, "VPC endpoint": endpoint, "load balancer": balancer,
+                "target group": group, "ECS cluster": cluster, "ECS service": f"service{index}", "Kinesis stream": f"stream{index}",
+                "Lambda function": function, "log group": f"/streamlines/group{index}", "API Gateway API": api_id,
+            }
+    # Untagged, but named by CloudFormation after the stack.
+    logs.create_log_group(logGroupName=f"{STACK}-GrafanaLogGroup-AbCdEf123456")
+    ours["named log group"] = f"{STACK}-GrafanaLogGroup-AbCdEf123456"
+    # A mount target left on the foundations file system, and what foundations keeps.
+    file_system = efs.create_file_system(CreationToken="fs", Tags=pairs(tags(profile="foundations", stack="sl-foundations", name="fs")))["FileSystemId"]
+    vpc_ids = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if any(t["Value"] == f"{STACK}-thing" for t in v.get("Tags", []))]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": vpc_ids}])["Subnets"][0]["SubnetId"]
+    ours["EFS mount target"] = efs.create_mount_target(FileSystemId=file_system, SubnetId=subnet)["MountTargetId"]
+    s3.create_bucket(Bucket="sl-app")
+    s3.put_bucket_tagging(Bucket="sl-app", Tagging={"TagSet": pairs(tags(profile="foundations", stack="sl-foundations"))})
+    s3.create_bucket(Bucket="unrelated")
+    aws.client("secretsmanager").create_secret(Name="sl-admin", SecretString="x", Tags=pairs(tags(profile="foundations", stack="sl-foundations")))
+    aws.client("secretsmanager").create_secret(Name="other-secret", SecretString="x")
+    return ours
+
+
+def run(aws, as_json=False):
+    lines = []
+    code = report(Residue(aws, "streamlines", "lite", STACK), as_json, lines.append)
+    return code, "\n".join(lines)
+
+
+def test_finds_the_planted_leftovers_and_nothing_else(aws, planted):
+    code, output = run(aws, as_json=True)
+    assert code == 1
+    result = json.loads(output)
+    found = {(f["kind"], f["id"]) for f in result["leftovers"]}
+    expected = {(kind if kind != "named log group" else "log group", value) for kind, value in planted.items()}
+    # Every interface in the stack's VPC is residue: the planted one and those of the ALB, endpoint and mount target.
+    in_vpc = aws.client("ec2").describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [planted["VPC"]]}])["NetworkInterfaces"]
+    assert len(in_vpc) >= 2
+    expected |= {("ENI", interface["NetworkInterfaceId"]) for interface in in_vpc}
+    assert expected <= found
+    assert found - expected == set()
+    assert {(f["kind"], f["id"]) for f in result["kept"] if f["kind"] != "EFS file system"} == {("S3 bucket", "sl-app"), ("secret", "sl-admin")}
+    assert [f["kind"] for f in result["kept"]].count("EFS file system") == 1
+
+
+def test_text_report_lists_both_groups(aws, planted):
+    code, output = run(aws)
+    assert code == 1
+    assert "still there" in output and "kept on purpose" in output
+    assert planted["load balancer"] in output
+
+
+def test_clean_account_reports_nothing_left(aws):
+    code, output = run(aws)
+    assert code == 0
+    assert "nothing left of the stack" in output
