@@ -13,7 +13,7 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test snapshots bench-templates lambdas upload-lambdas bench-lambdas dashboards provision cost deploy teardown diagram clean
+.PHONY: help venv templates lint checkov test snapshots prove-invariants bench-templates lambdas upload-lambdas bench-lambdas dashboards provision cost deploy teardown diagram clean
 
 STACK_PREFIX ?= streamlines
 DEPLOY_PROFILE = $(filter lite full cloudfront,$(PROFILE))
@@ -54,7 +54,10 @@ test: $(INSTALLED) $(CHECKOV_INSTALLED) ## the whole test suite (CI runs exactly
 	$(BIN)/pytest
 
 snapshots: $(INSTALLED) ## accept the current renders as the template snapshots (review the diff first)
-	UPDATE_SNAPSHOTS=1 $(BIN)/pytest -q tests/test_snapshots.py
+	UPDATE_SNAPSHOTS=1 $(BIN)/pytest -q tests/templates/test_snapshots.py
+
+prove-invariants: $(INSTALLED) ## run the first-deploy checks over an older revision's templates (REV=, default the one before the fixes)
+	$(BIN)/python -m tests.templates.prove $(REV)
 
 bench-templates: $(INSTALLED) ## time `make templates` (render + cfn-lint) on a warm virtualenv, 5 runs
 	$(BIN)/python -c 'import statistics, subprocess, time; runs = []; \

@@ -80,7 +80,10 @@ class BuildConfig:
     influx_bucket: str = "market-data"
     influx_retention_hours: int = 720
     cloudfront_certificate_arn: str = ""
-    influxdb_image: str = "influxdb:2.7.12"
+    # Upstream images. InfluxDB's official image is mirrored in ECR Public, which
+    # has no anonymous pull limit; Grafana's is on Docker Hub only, so the lite
+    # stack runs it from the foundations ECR, where `make mirror-images` copies it.
+    influxdb_image: str = "public.ecr.aws/docker/library/influxdb:2.7.12"
     grafana_image: str = "grafana/grafana-oss:12.1.1"
     influxdb: TaskSize = field(default_factory=lambda: TaskSize(512, 1024, "ARM64"))
     grafana: TaskSize = field(default_factory=lambda: TaskSize(256, 512, "ARM64"))
@@ -139,6 +142,11 @@ def _network(value: str, what: str) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(value, strict=True)
     except (ValueError, TypeError) as error:
         raise ConfigError(f"{what} {value!r} is not a valid IPv4 CIDR block ({error}).") from None
+
+
+def mirror_tag(image: str) -> str:
+    """The tag of an image reference: the tag its mirror has in the foundations ECR."""
+    return image.rsplit(":", 1)[1]
 
 
 def load_config(path: Path | None) -> BuildConfig:

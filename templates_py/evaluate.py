@@ -1,5 +1,5 @@
-"""Evaluate a rendered template for given parameter values: conditions, Fn::If,
-Refs to parameters. Used by the cost report and the tests; not a CloudFormation
+"""Evaluate a rendered template for given parameter values: conditions, Rule
+assertions (Fn::Contains), Fn::If, Refs to parameters. Used by the cost report and the tests; not a CloudFormation
 emulator (intrinsics other than these stay as they are)."""
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def evaluate(condition: Any, template: dict, values: dict[str, str]) -> Any:
             return all(evaluate(a, template, values) for a in arguments)
         if function == "Fn::Or":
             return any(evaluate(a, template, values) for a in arguments)
+        if function == "Fn::Contains":  # Rules only: is the value in the list?
+            return evaluate(arguments[1], template, values) in [evaluate(a, template, values) for a in arguments[0]]
     return condition
 
 

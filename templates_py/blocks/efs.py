@@ -14,7 +14,7 @@ from troposphere import efs as efs_resources
 
 from .. import exports
 from .network import Network, allow_from_group, security_group
-from .parameters import import_value
+from .parameters import import_value, wait_for
 
 
 @dataclass
@@ -22,9 +22,12 @@ class MountTargets:
     security_group: Any
     mount_target_ids: list[str] = field(default_factory=list)
 
-    def admit(self, t: Template, name: str, client_group: Any) -> None:
-        """Let tasks in `client_group` reach NFS (TCP 2049) on the mount targets."""
-        allow_from_group(t, f"FileSystemFrom{name}", self.security_group, client_group, 2049, f"NFS from {name} tasks")
+    def admit(self, t: Template, name: str, client: Any) -> None:
+        """Let the tasks of `client` (a FargateService) reach NFS (TCP 2049) on the
+        mount targets; the service waits for the rule and the mount targets, or its
+        first task cannot mount its volume."""
+        rule = allow_from_group(t, f"FileSystemFrom{name}", self.security_group, client.security_group, 2049, f"NFS from {name} tasks")
+        wait_for(client.service, *self.mount_target_ids, rule.title)
 
 
 def mount_targets(t: Template, network: Network, subnets: list[Any] | None = None) -> MountTargets:

@@ -15,7 +15,7 @@ from troposphere import GetAtt, If, Ref, Sub, Template
 from troposphere import ecs, logs
 
 from . import policies
-from .parameters import add_parameter, deleted_with_stack, skip_checkov
+from .parameters import LOG_KEY_REASON, add_parameter, deleted_with_stack, skip_checkov, wait_for
 from .network import Network, security_group
 
 
@@ -123,7 +123,7 @@ def fargate_service(
     """A Fargate service called `name` (PascalCase, used as the logical ID prefix)."""
     container_name = name.lower()
     log_group = t.add_resource(deleted_with_stack(logs.LogGroup(f"{name}LogGroup", RetentionInDays=log_retention)))
-    skip_checkov(log_group, CKV_AWS_158="Logs are encrypted with the CloudWatch Logs service key; a customer managed key adds cost and no control this project uses.")
+    skip_checkov(log_group, CKV_AWS_158=LOG_KEY_REASON)
 
     execution_statements = [policies.write_logs([policies.log_group_arn(Ref(log_group))])]
     if repository_arns:
@@ -200,7 +200,7 @@ def fargate_service(
         )
     )
     if not container.readonly_root:
-        skip_checkov(task_definition, CKV_AWS_336=f"{description} writes outside its data volume (configuration, temporary files), so its root file system cannot be read-only.")
+        skip_checkov(task_definition, CKV_AWS_336=f"{description} writes outside its data volume (configuration, temporary files).")
 
     group = security_group(t, f"{name}SecurityGroup", network, f"{description} tasks")
 
@@ -229,7 +229,10 @@ def fargate_service(
         attachment: Any = [ecs.LoadBalancer(ContainerName=container_name, ContainerPort=container.port, TargetGroupArn=placement.target_group)]
         grace: Any = placement.grace_period or None
         if placement.load_balancer_condition:
-            attachment = If(placement.load_balancer_condition, attachment, Ref("AWS::NoValue"))
+            # An empty list, not AWS::NoValue: only [] detaches the service from a
+            # target group that the same update deletes.
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html#cfn-ecs-service-loadbalancers
+            attachment = If(placement.load_balancer_condition, attachment, [])
             grace = If(placement.load_balancer_condition, grace, Ref("AWS::NoValue")) if grace else None
         service_properties["LoadBalancers"] = attachment
         if grace is not None:
@@ -238,7 +241,10 @@ def fargate_service(
         service_properties["ServiceRegistries"] = [ecs.ServiceRegistry(RegistryArn=placement.registry_arn)]
     service = ecs.Service(f"{name}Service", **service_properties)
     if placement.depends_on:
-        service.DependsOn = list(placement.depends_on)
+        wait_for(service, *placement.depends_on)
+    if placement.assign_public_ip != "DISABLED":
+        # Its tasks may hold public addresses: see Network.internet_route.
+        wait_for(service, network.internet_route)
     t.add_resource(service)
     return FargateService(
         service=service,

@@ -18,15 +18,18 @@ from troposphere import awslambda, logs
 
 from .. import exports
 from . import policies
-from .parameters import add_parameter, deleted_with_stack, import_value, skip_checkov
+from .parameters import LOG_KEY_REASON, add_parameter, deleted_with_stack, import_value, skip_checkov
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
 
 CHECKOV_REASONS = {
-    "CKV_AWS_116": "Failures are handled where they matter: the stream consumer has an on-failure destination, API Gateway and CloudFormation invoke synchronously.",
-    "CKV_AWS_173": "The environment holds names and URLs only, never secrets, so the default Lambda key is enough.",
-    "CKV_AWS_115": "Concurrency is bounded by the caller (one invocation per shard, API Gateway throttling, one custom resource at a time); reserving it would take from the account pool.",
+    # The stream consumer has an on-failure destination; API Gateway and CloudFormation invoke synchronously.
+    "CKV_AWS_116": "Stream failures go to an on-failure queue; other callers invoke synchronously.",
+    "CKV_AWS_173": "The environment holds names and URLs only, never secrets.",
+    # One invocation per shard, API Gateway throttling, one custom resource at a time;
+    # reserving concurrency would take from the account pool.
+    "CKV_AWS_115": "Concurrency is bounded by the caller; reserving it takes from the account pool.",
 }
 
 
@@ -55,12 +58,12 @@ def python_function(
     code_key = add_parameter(
         t,
         f"{name}CodeKey",
-        description=f"S3 key of the {folder} zip in the foundations bucket, as printed by `make upload-lambdas`.",
+        description=f"S3 key of the {folder} zip in the foundations bucket (make upload-lambdas prints it).",
         AllowedPattern=r"^lambdas/" + folder + r"/[0-9a-f]{64}\.zip$",
-        ConstraintDescription=f"lambdas/{folder}/<sha256>.zip, the key `make upload-lambdas` prints.",
+        ConstraintDescription=f"lambdas/{folder}/<sha256>.zip",
     )
     log_group = t.add_resource(deleted_with_stack(logs.LogGroup(f"{name}LogGroup", RetentionInDays=log_retention)))
-    skip_checkov(log_group, CKV_AWS_158="Logs are encrypted with the CloudWatch Logs service key; a customer managed key adds cost and no control this project uses.")
+    skip_checkov(log_group, CKV_AWS_158=LOG_KEY_REASON)
     all_statements = [policies.write_logs([policies.log_group_arn(Ref(log_group))]), *statements]
     if vpc_config is not None:
         # ENI management for a function in a VPC; these EC2 actions have no resource-level scope.

@@ -7,18 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from troposphere import GetAtt, If, Ref, Sub, Template
-from troposphere import cloudformation, ec2
+from troposphere import cloudformation, ec2, route53
 from troposphere import elasticloadbalancingv2 as elb
 
 from .parameters import skip_checkov
-from .network import Network, security_group
+from .network import Network, allow_from_group, security_group
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ATTRIBUTES = [
     elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
     elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value="60"),
 ]
-ACCESS_LOGS_REASON = "Access logs need a log bucket per region and cost more than they tell for this internal tool; CloudWatch metrics of the ALB are on."
+# Access logs need a log bucket per region and cost more than they tell here.
+ACCESS_LOGS_REASON = "Access logs need a log bucket per region; the ALB's CloudWatch metrics are on."
 
 
 @dataclass
@@ -29,6 +30,15 @@ class LoadBalancer:
     # Services behind the ALB depend on this so that their target group is attached
     # to a listener before ECS registers targets (even when the ALB is conditional).
     ready: cloudformation.WaitConditionHandle
+    condition: str | None = None
+
+    def admit(self, t: Template, logical_id: str, service_group: Any, port: Any, description: str) -> ec2.SecurityGroupIngress:
+        """Let the ALB reach the service's port; `ready` waits for the rule too, so
+        the first health checks are not refused."""
+        kwargs = {"Condition": self.condition} if self.condition else {}
+        rule = allow_from_group(t, logical_id, service_group, self.security_group, port, description, **kwargs)
+        self.ready.Metadata[logical_id] = If(self.condition, Ref(rule), "") if self.condition else Ref(rule)
+        return rule
 
 
 def _target_group(t: Template, name: str, network: Network, port: int, health_path: str, condition: str | None) -> elb.TargetGroup:
@@ -95,31 +105,37 @@ def public_load_balancer(
     allowed_cidr: Any,
     certificate_arn: Any,
     has_certificate: str,
+    domain_name: Any,
+    has_domain: str,
     condition: str | None = None,
     https_condition: str | None = None,
 ) -> LoadBalancer:
     """An internet-facing ALB limited to `allowed_cidr`: HTTPS with an HTTP redirect
     when `has_certificate` holds, plain HTTP otherwise. `condition` makes it optional;
-    `https_condition` must then be `condition` and `has_certificate` together."""
+    `https_condition` must then be `condition` and `has_certificate` together.
+    The redirect goes to `domain_name`, the name the certificate covers (never
+    the ALB's own *.elb.amazonaws.com name, which no ACM certificate can cover);
+    the stacks' Rules make `has_domain` hold whenever there is a certificate."""
     https_condition = https_condition or has_certificate
     group = security_group(t, f"{name}LoadBalancerSecurityGroup", network, f"Public {name} load balancer; admits HTTP(S) from the allowed CIDR only")
-    for port, rule_condition in ((80, condition), (443, https_condition)):
+    for listener_port, rule_condition in ((80, condition), (443, https_condition)):
         rule = ec2.SecurityGroupIngress(
-            f"{name}LoadBalancerIngress{port}",
+            f"{name}LoadBalancerIngress{listener_port}",
             GroupId=GetAtt(group, "GroupId"),
             IpProtocol="tcp",
-            FromPort=port,
-            ToPort=port,
+            FromPort=listener_port,
+            ToPort=listener_port,
             CidrIp=allowed_cidr,
-            Description=f"{'HTTPS' if port == 443 else 'HTTP'} from the allowed CIDR",
+            Description=f"{'HTTPS' if listener_port == 443 else 'HTTP'} from the allowed CIDR",
         )
         if rule_condition:
             rule.Condition = rule_condition
-        if port == 80:
+        if listener_port == 80:
             skip_checkov(rule, CKV_AWS_260="The public listener of this ALB, limited to the AllowedCidr parameter; with a certificate it only redirects to HTTPS.")
         t.add_resource(rule)
     balancer = elb.LoadBalancer(
         f"{name}LoadBalancer",
+        DependsOn=[network.internet_route],
         Type="application",
         Scheme="internet-facing",
         Subnets=network.public_subnet_ids,
@@ -129,7 +145,7 @@ def public_load_balancer(
     target = _target_group(t, name, network, port, health_path, condition)
     redirect = elb.Action(
         Type="redirect",
-        RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301", Host="#{host}", Path="/#{path}", Query="#{query}"),
+        RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301", Host=If(has_domain, domain_name, "#{host}"), Path="/#{path}", Query="#{query}"),
     )
     forward = elb.Action(Type="forward", TargetGroupArn=Ref(target))
     http = elb.Listener(
@@ -170,12 +186,28 @@ def public_load_balancer(
             },
         )
     )
-    return LoadBalancer(balancer, target, group, ready)
+    return LoadBalancer(balancer, target, group, ready, condition)
 
 
-def url(balancer: elb.LoadBalancer, has_certificate: str) -> Any:
-    return If(
-        has_certificate,
-        Sub("https://${Dns}", Dns=GetAtt(balancer, "DNSName")),
-        Sub("http://${Dns}", Dns=GetAtt(balancer, "DNSName")),
+def url(balancer: elb.LoadBalancer, has_certificate: str, domain_name: Any, has_domain: str | None = None) -> Any:
+    """The ALB's URL: https://<domain> with a certificate (a Rule makes the domain
+    required then); without one, http://<domain> when `has_domain` holds, else
+    http://<the ALB's DNS name>."""
+    plain = Sub("http://${Dns}", Dns=GetAtt(balancer, "DNSName"))
+    if has_domain:
+        plain = If(has_domain, Sub("http://${Domain}", Domain=domain_name), plain)
+    return If(has_certificate, Sub("https://${Domain}", Domain=domain_name), plain)
+
+
+def alias_record(t: Template, logical_id: str, condition: str, zone: Any, name: Any, balancer: elb.LoadBalancer) -> route53.RecordSetType:
+    """A Route 53 A alias for an ALB (IPv4 only, as the ALBs are)."""
+    return t.add_resource(
+        route53.RecordSetType(
+            logical_id,
+            Condition=condition,
+            HostedZoneId=zone,
+            Name=name,
+            Type="A",
+            AliasTarget=route53.AliasTarget(DNSName=GetAtt(balancer, "DNSName"), HostedZoneId=GetAtt(balancer, "CanonicalHostedZoneID"), EvaluateTargetHealth=True),
+        )
     )

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from troposphere import Cidr, GetAtt, GetAZs, Ref, Select, Sub, Template
-from troposphere import ec2
+from troposphere import Cidr, GetAtt, GetAZs, If, Ref, Select, Sub, Template
+from troposphere import cloudformation, ec2
 
 from .parameters import add_parameter
 from ..config import BuildConfig
@@ -20,11 +20,21 @@ CIDR_PATTERN = r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$"
 VPC_CIDR_PATTERN = r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(1[6-9]|2[0-2])$"
 
 
+# The public default route; it depends on the gateway attachment.
+INTERNET_ROUTE = "PublicDefaultRoute"
+
+
 @dataclass
 class Network:
     vpc: ec2.VPC
     public_subnets: list[ec2.Subnet]
     private_subnets: list[ec2.Subnet] = field(default_factory=list)
+    # Logical ID that anything holding a public address must depend on: an
+    # internet-facing ALB made before the gateway is attached fails ("VPC has no
+    # internet gateway"), and on delete the gateway cannot detach while public
+    # addresses remain (DELETE_FAILED). docs/architecture.md, "Creation order".
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html#gatewayattachment
+    internet_route: str = INTERNET_ROUTE
 
     @property
     def public_subnet_ids(self) -> list[Any]:
@@ -61,7 +71,7 @@ def vpc_with_public_subnets(t: Template, config: BuildConfig) -> Network:
     route_table = t.add_resource(ec2.RouteTable("PublicRouteTable", VpcId=Ref(vpc)))
     t.add_resource(
         ec2.Route(
-            "PublicDefaultRoute",
+            INTERNET_ROUTE,
             DependsOn=[attachment.title],
             RouteTableId=Ref(route_table),
             DestinationCidrBlock="0.0.0.0/0",
@@ -123,11 +133,31 @@ INTERFACE_ENDPOINTS = {
 }
 
 
-def add_private_subnets(t: Template, network: Network, *, nat_condition: str, endpoints_condition: str) -> ec2.SecurityGroup:
+@dataclass
+class Endpoints:
+    """The interface endpoints of `endpoints` mode, their security group, the S3
+    gateway endpoint, and the rules that admit each client (`admit_to_endpoints`)."""
+
+    security_group: ec2.SecurityGroup
+    condition: str
+    gateway: str
+    interfaces: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+
+    def ready(self, t: Template) -> cloudformation.WaitConditionHandle:
+        """A handle that exists in every mode and, in endpoints mode, waits for every
+        endpoint and every admitting rule: private tasks depend on it, so their
+        first image pull and secret fetch find the endpoints in place (DependsOn
+        cannot name a resource whose condition may be false)."""
+        wanted = {logical_id: If(self.condition, Ref(logical_id), "") for logical_id in [*self.interfaces, *self.rules]}
+        return t.add_resource(cloudformation.WaitConditionHandle("EndpointsReady", Metadata={"S3GatewayEndpoint": Ref(self.gateway), **wanted}))
+
+
+def add_private_subnets(t: Template, network: Network, *, nat_condition: str, endpoints_condition: str) -> Endpoints:
     """Private subnets in the same AZs, and what lets their tasks reach AWS:
     a NAT gateway (`nat_condition`) or interface endpoints (`endpoints_condition`).
     The S3 gateway endpoint is always there: it is free and carries ECR's image
-    layers. Returns the endpoints' security group; `admit_to_endpoints` opens it."""
+    layers. `admit_to_endpoints` opens the endpoints to a client."""
     route_table = t.add_resource(ec2.RouteTable("PrivateRouteTable", VpcId=Ref(network.vpc)))
     for index in range(AZ_COUNT):
         subnet = t.add_resource(
@@ -146,13 +176,14 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
         )
         network.private_subnets.append(subnet)
 
-    address = t.add_resource(ec2.EIP("NatGatewayAddress", Condition=nat_condition, Domain="vpc"))
+    address = t.add_resource(ec2.EIP("NatGatewayAddress", Condition=nat_condition, DependsOn=[network.internet_route], Domain="vpc"))
     # One NAT gateway, not one per AZ: the earlier app's cost profile; an AZ outage
     # then cuts private egress, which this platform tolerates.
     nat = t.add_resource(
         ec2.NatGateway(
             "NatGateway",
             Condition=nat_condition,
+            DependsOn=[network.internet_route],
             AllocationId=GetAtt(address, "AllocationId"),
             SubnetId=Ref(network.public_subnets[0]),
         )
@@ -166,7 +197,7 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
             NatGatewayId=Ref(nat),
         )
     )
-    t.add_resource(
+    gateway = t.add_resource(
         ec2.VPCEndpoint(
             "S3GatewayEndpoint",
             VpcId=Ref(network.vpc),
@@ -176,7 +207,9 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
         )
     )
     group = security_group(t, "EndpointSecurityGroup", network, "Interface endpoints; admit HTTPS from the service security groups", Condition=endpoints_condition)
+    endpoints = Endpoints(group, endpoints_condition, gateway.title)
     for prefix, service in INTERFACE_ENDPOINTS.items():
+        endpoints.interfaces.append(f"{prefix}Endpoint")
         t.add_resource(
             ec2.VPCEndpoint(
                 f"{prefix}Endpoint",
@@ -189,8 +222,12 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
                 SecurityGroupIds=[GetAtt(group, "GroupId")],
             )
         )
-    return group
+    return endpoints
 
 
-def admit_to_endpoints(t: Template, name: str, endpoints: ec2.SecurityGroup, client: Any, condition: str) -> None:
-    allow_from_group(t, f"EndpointsFrom{name}", endpoints, client, 443, f"AWS APIs through interface endpoints for {name}", Condition=condition)
+def admit_to_endpoints(t: Template, name: str, endpoints: Endpoints, client: Any) -> ec2.SecurityGroupIngress:
+    rule = allow_from_group(
+        t, f"EndpointsFrom{name}", endpoints.security_group, client, 443, f"AWS APIs through interface endpoints for {name}", Condition=endpoints.condition
+    )
+    endpoints.rules.append(rule.title)
+    return rule

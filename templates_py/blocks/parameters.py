@@ -124,10 +124,27 @@ def task_size_parameters(template: Template, name: str, label: str, cpu: int, me
     return Ref(cpu_parameter), Ref(memory_parameter)
 
 
+# checkov reasons that several resources share; they end up in every template,
+# which must stay under the inline deploy limit, so they are short.
+LOG_KEY_REASON = "Encrypted with the CloudWatch Logs service key; a customer managed key adds cost, no control."
+
+
 def deleted_with_stack(resource: AWSObject) -> AWSObject:
     """Say outright that a resource holding data goes with its stack (logs, streams,
     queues of a profile): teardown leaves nothing behind, and what must outlive a
     profile lives in foundations, retained."""
     resource.DeletionPolicy = "Delete"
     resource.UpdateReplacePolicy = "Delete"
+    return resource
+
+
+def wait_for(resource: AWSObject, *logical_ids: str) -> AWSObject:
+    """Add `logical_ids` to the resource's DependsOn (once each, in order). For what
+    it needs but does not reference: a security-group rule, a route, an endpoint."""
+    existing = getattr(resource, "DependsOn", None) or []
+    existing = [existing] if isinstance(existing, str) else list(existing)
+    for logical_id in logical_ids:
+        if logical_id not in existing:
+            existing.append(logical_id)
+    resource.DependsOn = existing
     return resource

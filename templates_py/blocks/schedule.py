@@ -35,18 +35,18 @@ def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Servi
     start = add_parameter(
         t,
         "ActiveHoursStart",
-        description="EventBridge Scheduler cron expression for scaling the services up (default: 09:00 on weekdays).",
+        description="Scheduler cron expression for scaling the services up (default 09:00 on weekdays).",
         Default=DEFAULT_START,
         AllowedPattern=CRON_PATTERN,
-        ConstraintDescription="a cron(...) expression: minutes hours day-of-month month day-of-week year.",
+        ConstraintDescription="a cron(minutes hours day-of-month month day-of-week year) expression.",
     )
     stop = add_parameter(
         t,
         "ActiveHoursStop",
-        description="EventBridge Scheduler cron expression for scaling the services to zero (default: 16:30 on weekdays).",
+        description="Scheduler cron expression for scaling the services to zero (default 16:30 on weekdays).",
         Default=DEFAULT_STOP,
         AllowedPattern=CRON_PATTERN,
-        ConstraintDescription="a cron(...) expression: minutes hours day-of-month month day-of-week year.",
+        ConstraintDescription="a cron(minutes hours day-of-month month day-of-week year) expression.",
     )
     timezone = add_parameter(
         t,

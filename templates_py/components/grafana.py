@@ -10,7 +10,7 @@ from troposphere import If, Ref, Template
 
 from .. import exports
 from ..blocks.fargate import Container, EfsMount, FargateService, Placement, fargate_service
-from ..blocks.load_balancers import LoadBalancer, url
+from ..blocks.load_balancers import LoadBalancer
 from ..blocks.network import Network
 from ..blocks.parameters import import_value
 from ..config import BuildConfig
@@ -29,7 +29,7 @@ def grafana_service(
     memory: Any,
     load_balancer: LoadBalancer,
     exposed: str,
-    has_certificate: str,
+    url: Any,
     after: Sequence[str],
     log_retention: Any,
 ) -> FargateService:
@@ -51,11 +51,13 @@ def grafana_service(
                 "GF_USERS_ALLOW_SIGN_UP": "false",
                 "GF_AUTH_ANONYMOUS_ENABLED": "false",
                 "GF_ANALYTICS_REPORTING_ENABLED": "false",
-                "GF_SERVER_ROOT_URL": If(exposed, url(load_balancer.load_balancer, has_certificate), "http://localhost:3000"),
+                "GF_SERVER_ROOT_URL": If(exposed, url, "http://localhost:3000"),
             },
             secrets={"GF_SECURITY_ADMIN_PASSWORD": import_value(exports.GRAFANA_ADMIN_PASSWORD_SECRET)},
             health_check=["CMD-SHELL", "wget -q --spider http://localhost:3000/api/health || exit 1"],
-            health_check_start_period=60,
+            # First boot creates its SQLite database on EFS and runs every migration,
+            # which can take minutes over NFS: give it room before health counts.
+            health_check_start_period=300,
             mount=EfsMount(
                 file_system_id=import_value(exports.FILE_SYSTEM_ID),
                 file_system_arn=import_value(exports.FILE_SYSTEM_ARN),
@@ -71,7 +73,7 @@ def grafana_service(
             single_writer=True,
             depends_on=[*after, load_balancer.ready.title],
             target_group=Ref(load_balancer.target_group),
-            grace_period=120,
+            grace_period=600,
             load_balancer_condition=exposed,
         ),
         log_retention=log_retention,

@@ -28,14 +28,14 @@ class InfluxParameters:
     retention_hours: Parameter
 
 
-def influxdb_parameters(t: Template, config: BuildConfig) -> InfluxParameters:
+def influxdb_parameters(t: Template, config: BuildConfig, image_note: str = "") -> InfluxParameters:
     image = add_parameter(
         t,
         "InfluxDbImage",
-        description="InfluxDB 2.x image with a pinned tag ('latest' is InfluxDB 3, another API); Docker Hub or the foundations 'influxdb' ECR repository.",
+        description="InfluxDB 2.x image with a pinned tag ('latest' is InfluxDB 3); the default is the official image in ECR Public, which has no pull limit." + image_note,
         Default=config.influxdb_image,
         AllowedPattern=r"^[a-z0-9][a-z0-9._/-]*:2\.[A-Za-z0-9._-]{1,126}$",
-        ConstraintDescription="an InfluxDB 2.x image with a tag, such as influxdb:2.7.12.",
+        ConstraintDescription="an InfluxDB 2.x image with a tag, such as public.ecr.aws/docker/library/influxdb:2.7.12.",
     )
     cpu, memory = task_size_parameters(t, "InfluxDb", "InfluxDB", config.influxdb.cpu, config.influxdb.memory)
     org = add_parameter(
@@ -75,7 +75,9 @@ def influxdb_service(
     network: Network,
     placement: Placement,
     log_retention: Any,
+    image: Any = None,
 ) -> FargateService:
+    """The InfluxDB service; `image` replaces the InfluxDbImage parameter's value when given."""
     return fargate_service(
         t,
         "InfluxDb",
@@ -83,7 +85,7 @@ def influxdb_service(
         network=network,
         description="InfluxDB",
         container=Container(
-            image=Ref(influx.image),
+            image=image or Ref(influx.image),
             port=INFLUXDB_PORT,
             cpu=influx.cpu,
             memory=influx.memory,

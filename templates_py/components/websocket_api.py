@@ -7,17 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import GetAtt, If, Join, Ref, Sub, Template
+from troposphere import Equals, GetAtt, If, Join, Ref, Sub, Template
 from troposphere import apigatewayv2, awslambda, logs, route53
 
 from .. import exports
 from ..blocks import policies
 from ..blocks.functions import python_function
-from ..blocks.parameters import deleted_with_stack, import_value, skip_checkov
+from ..blocks.parameters import add_parameter, deleted_with_stack, import_value, skip_checkov
 
 STAGE = "prod"
 # The custom domain exists only with a hosted zone, a certificate and a name.
 DOMAIN_CONDITION = "WebSocketDomain"
+ACCESS_LOGS_CONDITION = "WebSocketAccessLogsOn"
 ACCESS_LOG_FORMAT = '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","routeKey":"$context.routeKey","status":"$context.status","connectionId":"$context.connectionId","eventType":"$context.eventType","error":"$context.error.message","integrationError":"$context.integrationErrorMessage"}'
 
 
@@ -87,7 +88,20 @@ def websocket_api(t: Template, *, max_symbols: Any, certificate_arn: Any, hosted
             SourceArn=Sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/*"),
         )
     )
-    access_logs = t.add_resource(deleted_with_stack(logs.LogGroup("WebSocketAccessLogGroup", RetentionInDays=log_retention)))
+    # Stage access logging needs the account's API Gateway CloudWatch Logs role in
+    # this region; a fresh account has none and the stage (and the whole stack)
+    # fails. The setting is shared by every API in the region, so the stack does
+    # not take it over: logging is the operator's choice, and preflight says
+    # whether the role is set. https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+    switch = add_parameter(
+        t,
+        "WebSocketAccessLogs",
+        description="'enabled' writes WebSocket stage access logs; it needs the account's API Gateway CloudWatch Logs role in this region (README, 'WebSocket access logs'; preflight checks it). 'disabled' works in a fresh account.",
+        Default="disabled",
+        AllowedValues=["enabled", "disabled"],
+    )
+    t.add_condition(ACCESS_LOGS_CONDITION, Equals(Ref(switch), "enabled"))
+    access_logs = t.add_resource(deleted_with_stack(logs.LogGroup("WebSocketAccessLogGroup", Condition=ACCESS_LOGS_CONDITION, RetentionInDays=log_retention)))
     skip_checkov(access_logs, CKV_AWS_158="Access logs are encrypted with the CloudWatch Logs service key.")
     stage = t.add_resource(
         apigatewayv2.Stage(
@@ -98,9 +112,14 @@ def websocket_api(t: Template, *, max_symbols: Any, certificate_arn: Any, hosted
             AutoDeploy=True,
             Description="The stage the dashboard connects to",
             DefaultRouteSettings=apigatewayv2.RouteSettings(ThrottlingBurstLimit=500, ThrottlingRateLimit=1000),
-            AccessLogSettings=apigatewayv2.AccessLogSettings(DestinationArn=GetAtt(access_logs, "Arn"), Format=ACCESS_LOG_FORMAT),
+            AccessLogSettings=If(
+                ACCESS_LOGS_CONDITION,
+                apigatewayv2.AccessLogSettings(DestinationArn=GetAtt(access_logs, "Arn"), Format=ACCESS_LOG_FORMAT),
+                Ref("AWS::NoValue"),
+            ),
         )
     )
+    skip_checkov(stage, CKV_AWS_95="Access logging is the WebSocketAccessLogs parameter: it needs an account-level role a fresh account lacks.")
     domain = t.add_resource(
         apigatewayv2.DomainName(
             "WebSocketDomain",

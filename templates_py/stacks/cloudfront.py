@@ -155,16 +155,19 @@ def build(config: BuildConfig) -> Template:
             ),
         ),
     )
-    t.add_resource(
-        route53.RecordSetType(
-            "AliasRecord",
-            Condition="HasAliasRecord",
-            HostedZoneId=Ref(zone),
-            Name=Ref(alias),
-            Type="A",
-            AliasTarget=route53.AliasTarget(DNSName=GetAtt(distribution, "DomainName"), HostedZoneId=CLOUDFRONT_HOSTED_ZONE, EvaluateTargetHealth=False),
+    # The distribution serves IPv6 too (IPV6Enabled): an A and an AAAA alias, so
+    # IPv6 clients reach it by name. The A record keeps its logical ID.
+    for logical_id, record_type in (("AliasRecord", "A"), ("AliasRecordIpv6", "AAAA")):
+        t.add_resource(
+            route53.RecordSetType(
+                logical_id,
+                Condition="HasAliasRecord",
+                HostedZoneId=Ref(zone),
+                Name=Ref(alias),
+                Type=record_type,
+                AliasTarget=route53.AliasTarget(DNSName=GetAtt(distribution, "DomainName"), HostedZoneId=CLOUDFRONT_HOSTED_ZONE, EvaluateTargetHealth=False),
+            )
         )
-    )
     export_output(t, "SiteBucketName", Ref(bucket), "Bucket to publish the dashboard's static files into.")
     export_output(t, "DistributionId", Ref(distribution), "CloudFront distribution ID (for invalidations after publishing).")
     export_output(

@@ -25,14 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Parameter, Ref, Sub, Template
+from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Parameter, Ref, Select, Split, Sub, Template
 from troposphere import route53, servicediscovery
 
 from .. import exports
 from ..blocks import policies
 from ..blocks.efs import mount_targets
 from ..blocks.fargate import Container, FargateService, Placement, SecretKey, cluster, fargate_service
-from ..blocks.load_balancers import LoadBalancer, public_load_balancer, url
+from ..blocks.load_balancers import LoadBalancer, alias_record, public_load_balancer, url
 from ..blocks.network import CIDR_PATTERN, add_private_subnets, admit_to_endpoints, allow_from_group, vpc_with_public_subnets
 from ..blocks.parameters import (
     FOUNDATIONS_PARAMETER,
@@ -43,6 +43,7 @@ from ..blocks.parameters import (
     log_retention_parameter,
     new_template,
     task_size_parameters,
+    wait_for,
 )
 from ..blocks.schedule import active_hours
 from ..blocks.tags import tag_everything
@@ -52,11 +53,9 @@ from ..components.streams import StreamParameters, stream, stream_parameters
 from ..components.token_issuer import influx_token_issuer
 from ..components.websocket_api import websocket_api
 from ..config import BuildConfig
-from .lite import CERTIFICATE_PATTERN
+from .lite import CERTIFICATE_PATTERN, DOMAIN_PATTERN, HOSTED_ZONE_PATTERN
 
 PROFILE = "full"
-HOSTED_ZONE_PATTERN = r"^$|^Z[A-Z0-9]{1,31}$"
-DOMAIN_PATTERN = r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"
 APP_SERVICES = ("Ingest", "Ripples", "Backend", "Dashboard")
 
@@ -143,8 +142,13 @@ def build(config: BuildConfig) -> Template:
             registry_arn=GetAtt(influx_registry, "Arn"),
         ),
         log_retention=retention,
+        # Isolated subnets can pull only from ECR in this account and region: there
+        # the same tag comes from the foundations mirror, whatever registry the
+        # parameter names (a Rule cannot look inside a string, so the template
+        # makes the wrong pair impossible instead of refusing it).
+        image=If("IsEndpoints", Join(":", [import_value(exports.repository_uri("influxdb")), Select(1, Split(":", Ref(influx.image)))]), Ref(influx.image)),
     )
-    efs.admit(t, "InfluxDb", influxdb.security_group)
+    efs.admit(t, "InfluxDb", influxdb)
     issuer = influx_token_issuer(
         t,
         network,
@@ -221,7 +225,7 @@ def build(config: BuildConfig) -> Template:
         ],
     )
 
-    backend_lb = _public_alb(t, "Backend", network, p, port=Ref(p.backend_port), health_path="/health")
+    backend_lb = _public_alb(t, "Backend", network, p, port=Ref(p.backend_port), health_path="/health", domain=p.backend_domain, has_domain="HasBackendDomain")
     backend = app_service(
         "Backend",
         container(
@@ -253,7 +257,7 @@ def build(config: BuildConfig) -> Template:
         domain_name=Ref(p.websocket_domain),
         log_retention=retention,
     )
-    dashboard_lb = _public_alb(t, "Dashboard", network, p, port=Ref(p.dashboard_port), health_path="/")
+    dashboard_lb = _public_alb(t, "Dashboard", network, p, port=Ref(p.dashboard_port), health_path="/", domain=p.dashboard_domain, has_domain="HasDashboardDomain")
     dashboard = app_service(
         "Dashboard",
         container(
@@ -261,7 +265,7 @@ def build(config: BuildConfig) -> Template:
             port=Ref(p.dashboard_port),
             environment={
                 "PORT": Ref(p.dashboard_port),
-                "BACKEND_URL": _public_url(backend_lb, "BackendAlias", p.backend_domain),
+                "BACKEND_URL": _public_url(backend_lb, "HasBackendDomain", p.backend_domain),
                 "WEBSOCKET_URL": websocket.url,
             },
         ),
@@ -278,11 +282,20 @@ def build(config: BuildConfig) -> Template:
     # Who may talk to whom: InfluxDB only from ripples and backend, apps only from their ALB.
     allow_from_group(t, "InfluxDbFromRipples", influxdb.security_group, ripples.security_group, INFLUXDB_PORT, "InfluxDB writes from ripples")
     allow_from_group(t, "InfluxDbFromBackend", influxdb.security_group, backend.security_group, INFLUXDB_PORT, "InfluxDB reads from backend")
-    allow_from_group(t, "InfluxDbFromTokenAgent", influxdb.security_group, issuer.agent_security_group, INFLUXDB_PORT, "InfluxDB API from the token agent")
-    allow_from_group(t, "BackendFromLoadBalancer", backend.security_group, backend_lb.security_group, Ref(p.backend_port), "Backend from its ALB")
-    allow_from_group(t, "DashboardFromLoadBalancer", dashboard.security_group, dashboard_lb.security_group, Ref(p.dashboard_port), "Dashboard from its ALB")
-    for name, service in (("InfluxDb", influxdb), ("Ingest", ingest), ("Ripples", ripples), ("Backend", backend), ("Dashboard", dashboard)):
-        admit_to_endpoints(t, name, endpoints, service.security_group, "IsEndpoints")
+    agent_rule = allow_from_group(t, "InfluxDbFromTokenAgent", influxdb.security_group, issuer.agent_security_group, INFLUXDB_PORT, "InfluxDB API from the token agent")
+    # The agent's first request must not be refused: the tokens wait for the rule.
+    wait_for(issuer.tokens, agent_rule.title)
+    backend_lb.admit(t, "BackendFromLoadBalancer", backend.security_group, Ref(p.backend_port), "Backend from its ALB")
+    dashboard_lb.admit(t, "DashboardFromLoadBalancer", dashboard.security_group, Ref(p.dashboard_port), "Dashboard from its ALB")
+    services = (("InfluxDb", influxdb), ("Ingest", ingest), ("Ripples", ripples), ("Backend", backend), ("Dashboard", dashboard))
+    for name, service in services:
+        admit_to_endpoints(t, name, endpoints, service.security_group)
+    # In endpoints mode every task's first image pull, secret fetch and log write
+    # goes through the endpoints: every service waits for them (ingest too, in a
+    # public subnet with its own route, so the rule holds whatever the mode).
+    ready = endpoints.ready(t)
+    for _, service in services:
+        wait_for(service.service, ready.title)
 
     results_pusher(t, downstream, websocket, retention)
     active_hours(t, ecs_cluster, [influxdb.service, ingest.service, ripples.service, backend.service, dashboard.service])
@@ -290,8 +303,8 @@ def build(config: BuildConfig) -> Template:
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack.")
     export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from.")
-    export_output(t, "DashboardUrl", _public_url(dashboard_lb, "DashboardAlias", p.dashboard_domain), "Dashboard URL.")
-    export_output(t, "BackendUrl", _public_url(backend_lb, "BackendAlias", p.backend_domain), "Backend (GraphQL) URL.")
+    export_output(t, "DashboardUrl", _public_url(dashboard_lb, "HasDashboardDomain", p.dashboard_domain), "Dashboard URL.")
+    export_output(t, "BackendUrl", _public_url(backend_lb, "HasBackendDomain", p.backend_domain), "Backend (GraphQL) URL.")
     export_output(t, "WebSocketUrl", websocket.url, "WebSocket URL the dashboard subscribes to (custom domain when one is set).")
     export_output(t, "WebSocketApiId", Ref(websocket.api), "ID of the WebSocket API.")
     export_output(t, "UpstreamStreamName", Ref(upstream), "Kinesis stream ingest writes market data to.")
@@ -346,7 +359,7 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
     certificate = add_parameter(
         t,
         "CertificateArn",
-        description="Regional ACM certificate ARN (this stack's region) for HTTPS on both ALBs and the WebSocket custom domain; empty serves plain HTTP.",
+        description="Regional ACM certificate ARN (this stack's region) for HTTPS on both ALBs and the WebSocket custom domain; it must cover BackendDomainName and DashboardDomainName (required with it). Empty serves plain HTTP.",
         Default="",
         AllowedPattern=CERTIFICATE_PATTERN,
         ConstraintDescription="empty, or an ACM certificate ARN in this stack's region.",
@@ -363,7 +376,7 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         name: add_parameter(
             t,
             name,
-            description=f"DNS name in HostedZoneId for the {what}; empty for none.",
+            description=f"DNS name of the {what}: an alias record is made in HostedZoneId when one is given; required with CertificateArn (except the WebSocket name). Empty for none.",
             Default="",
             AllowedPattern=DOMAIN_PATTERN,
             ConstraintDescription="empty, or a lowercase DNS name such as live.example.com.",
@@ -381,7 +394,7 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         MaxValue=500,
     )
     log_retention = log_retention_parameter(t, config.log_retention_days)
-    influx = influxdb_parameters(t, config)
+    influx = influxdb_parameters(t, config, " In endpoints mode the tasks pull its tag from the foundations 'influxdb' ECR repository (make mirror-images).")
     services = {}
     for name in APP_SERVICES:
         size = getattr(config, name.lower())
@@ -415,12 +428,29 @@ def _conditions(t: Template, p: FullParameters) -> None:
     t.add_condition("IsPublic", Equals(Ref(p.network_mode), "public"))
     t.add_condition("HasCertificate", not_empty(p.certificate_arn))
     t.add_condition("HasHostedZone", not_empty(p.hosted_zone_id))
+    t.add_condition("HasBackendDomain", not_empty(p.backend_domain))
+    t.add_condition("HasDashboardDomain", not_empty(p.dashboard_domain))
     t.add_condition("BackendAlias", And(Condition("HasHostedZone"), not_empty(p.backend_domain)))
     t.add_condition("DashboardAlias", And(Condition("HasHostedZone"), not_empty(p.dashboard_domain)))
     t.add_condition("WebSocketDomain", And(Condition("HasHostedZone"), Condition("HasCertificate"), not_empty(p.websocket_domain)))
+    # No ACM certificate can cover the ALBs' own *.elb.amazonaws.com names: HTTPS
+    # needs the operator's names, in the URLs, the dashboard's settings and the redirect.
+    t.add_rule(
+        "CertificateNeedsDomainNames",
+        {
+            "RuleCondition": {"Fn::Not": [{"Fn::Equals": [Ref(p.certificate_arn), ""]}]},
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(domain), ""]}]},
+                    "AssertDescription": f"{domain.title} must be set when CertificateArn is: the certificate must cover that name, since no certificate can cover the ALB's own name.",
+                }
+                for domain in (p.backend_domain, p.dashboard_domain)
+            ],
+        },
+    )
 
 
-def _public_alb(t: Template, name: str, network: Any, p: FullParameters, *, port: Any, health_path: str) -> LoadBalancer:
+def _public_alb(t: Template, name: str, network: Any, p: FullParameters, *, port: Any, health_path: str, domain: Parameter, has_domain: str) -> LoadBalancer:
     return public_load_balancer(
         t,
         name,
@@ -430,27 +460,15 @@ def _public_alb(t: Template, name: str, network: Any, p: FullParameters, *, port
         allowed_cidr=Ref(p.allowed_cidr),
         certificate_arn=Ref(p.certificate_arn),
         has_certificate="HasCertificate",
+        domain_name=Ref(domain),
+        has_domain=has_domain,
     )
 
 
-def _public_url(balancer: LoadBalancer, alias_condition: str, domain: Parameter) -> Any:
-    alias = If("HasCertificate", Sub("https://${%s}" % domain.title), Sub("http://${%s}" % domain.title))
-    return If(alias_condition, alias, url(balancer.load_balancer, "HasCertificate"))
+def _public_url(balancer: LoadBalancer, domain_condition: str, domain: Parameter) -> Any:
+    return url(balancer.load_balancer, "HasCertificate", Ref(domain), domain_condition)
 
 
 def _aliases(t: Template, p: FullParameters, backend: LoadBalancer, dashboard: LoadBalancer) -> None:
     for name, balancer, condition, domain in (("Backend", backend, "BackendAlias", p.backend_domain), ("Dashboard", dashboard, "DashboardAlias", p.dashboard_domain)):
-        t.add_resource(
-            route53.RecordSetType(
-                f"{name}AliasRecord",
-                Condition=condition,
-                HostedZoneId=Ref(p.hosted_zone_id),
-                Name=Ref(domain),
-                Type="A",
-                AliasTarget=route53.AliasTarget(
-                    DNSName=GetAtt(balancer.load_balancer, "DNSName"),
-                    HostedZoneId=GetAtt(balancer.load_balancer, "CanonicalHostedZoneID"),
-                    EvaluateTargetHealth=True,
-                ),
-            )
-        )
+        alias_record(t, f"{name}AliasRecord", condition, Ref(p.hosted_zone_id), Ref(domain), balancer.load_balancer)

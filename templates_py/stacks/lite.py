@@ -18,31 +18,37 @@ ARNs the provisioning command reads, cluster and service names.
 
 from __future__ import annotations
 
-from troposphere import And, Condition, Equals, GetAtt, Not, Ref, Sub, Template
+from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Ref, Sub, Template
+
+from .. import exports
 
 from ..blocks.efs import mount_targets
 from ..blocks.fargate import Placement, cluster
-from ..blocks.load_balancers import internal_load_balancer, public_load_balancer, url
+from ..blocks.load_balancers import alias_record, internal_load_balancer, public_load_balancer, url
 from ..blocks.network import CIDR_PATTERN, allow_from_group, vpc_with_public_subnets
 from ..blocks.parameters import (
     FOUNDATIONS_PARAMETER,
     add_parameter,
     export_output,
     foundations_parameter,
+    import_value,
     log_retention_parameter,
     new_template,
     task_size_parameters,
+    wait_for,
 )
 from ..blocks.schedule import active_hours
 from ..blocks.tags import tag_everything
 from ..components.grafana import GRAFANA_PORT, grafana_service
 from ..components.influxdb import influxdb_parameters, influxdb_service
 from ..components.token_issuer import influx_token_issuer
-from ..config import BuildConfig
+from ..config import BuildConfig, mirror_tag
 
 PROFILE = "lite"
 IMAGE_PATTERN = r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]{1,128})$"
 CERTIFICATE_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
+HOSTED_ZONE_PATTERN = r"^$|^Z[A-Z0-9]{1,31}$"
+DOMAIN_PATTERN = r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 
 def build(config: BuildConfig) -> Template:
@@ -62,23 +68,39 @@ def build(config: BuildConfig) -> Template:
         description="IPv4 CIDR allowed to reach the Grafana ALB, such as your office address /32. Required when GrafanaExposure is public.",
         Default=config.allowed_cidr,
         AllowedPattern=r"^$|" + CIDR_PATTERN,
-        ConstraintDescription="an IPv4 CIDR block such as 203.0.113.10/32, or empty when GrafanaExposure is none.",
+        ConstraintDescription="an IPv4 CIDR block such as 198.18.7.10/32, or empty.",
     )
     certificate = add_parameter(
         t,
         "CertificateArn",
-        description="ACM certificate ARN (same region as the stack) for HTTPS on the Grafana ALB; empty for plain HTTP.",
+        description="ACM certificate ARN (same region as the stack) for HTTPS on the Grafana ALB, covering GrafanaDomainName; empty for plain HTTP.",
         Default="",
         AllowedPattern=CERTIFICATE_PATTERN,
-        ConstraintDescription="empty, or an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/<uuid>.",
+        ConstraintDescription="empty, or an ACM certificate ARN.",
+    )
+    domain = add_parameter(
+        t,
+        "GrafanaDomainName",
+        description="DNS name for Grafana, which CertificateArn must cover; required with a certificate. An alias record is made when GrafanaHostedZoneId is set.",
+        Default="",
+        AllowedPattern=DOMAIN_PATTERN,
+        ConstraintDescription="empty, or a lowercase DNS name such as grafana.example.com.",
+    )
+    zone = add_parameter(
+        t,
+        "GrafanaHostedZoneId",
+        description="Route 53 hosted zone for the GrafanaDomainName alias; empty for none.",
+        Default="",
+        AllowedPattern=HOSTED_ZONE_PATTERN,
+        ConstraintDescription="empty, or a hosted zone ID such as Z0123456789ABCDEFGHIJ.",
     )
     grafana_image = add_parameter(
         t,
         "GrafanaImage",
-        description="Grafana OSS image with a pinned tag (Docker Hub, or the foundations 'grafana' ECR repository when mirrored).",
-        Default=config.grafana_image,
-        AllowedPattern=IMAGE_PATTERN,
-        ConstraintDescription="an image reference with a tag, such as grafana/grafana-oss:12.1.1.",
+        description=f"Empty: tag {mirror_tag(config.grafana_image)} of the foundations 'grafana' ECR repository (make mirror-images fills it; no Docker Hub pull). Or an image with a pinned tag.",
+        Default="",
+        AllowedPattern=r"^$|" + IMAGE_PATTERN,
+        ConstraintDescription="empty, or an image reference with a tag.",
     )
     grafana_cpu, grafana_memory = task_size_parameters(t, "Grafana", "Grafana", config.grafana.cpu, config.grafana.memory)
     influx = influxdb_parameters(t, config)
@@ -89,6 +111,22 @@ def build(config: BuildConfig) -> Template:
     t.add_condition("ExposeGrafana", And(Equals(Ref(exposure), "public"), Not(Equals(Ref(allowed_cidr), ""))))
     t.add_condition("HasCertificate", Not(Equals(Ref(certificate), "")))
     t.add_condition("ExposeGrafanaWithHttps", And(Condition("ExposeGrafana"), Condition("HasCertificate")))
+    t.add_condition("HasGrafanaDomain", Not(Equals(Ref(domain), "")))
+    t.add_condition("GrafanaAlias", And(Condition("ExposeGrafana"), Condition("HasGrafanaDomain"), Not(Equals(Ref(zone), ""))))
+    t.add_condition("GrafanaFromMirror", Equals(Ref(grafana_image), ""))
+    # No ACM certificate covers the ALB's own *.elb.amazonaws.com name.
+    t.add_rule(
+        "CertificateNeedsDomainName",
+        {
+            "RuleCondition": {"Fn::Not": [{"Fn::Equals": [Ref(certificate), ""]}]},
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(domain), ""]}]},
+                    "AssertDescription": "GrafanaDomainName must be set when CertificateArn is: the certificate must cover that name.",
+                }
+            ],
+        },
+    )
     t.add_rule(
         "AllowedCidrWhenPublic",
         {
@@ -103,7 +141,7 @@ def build(config: BuildConfig) -> Template:
     )
 
     ecs_cluster = cluster(
-        t, "Container Insights is the ContainerInsights parameter, off by default because its metrics cost more than the rest of this profile's monitoring."
+        t, "Container Insights is the ContainerInsights parameter, off by default for cost."
     )
 
     influx_lb = internal_load_balancer(t, "InfluxDb", network, 8086, "/health")
@@ -125,8 +163,8 @@ def build(config: BuildConfig) -> Template:
         ),
         log_retention=Ref(retention),
     )
-    allow_from_group(t, "InfluxDbFromLoadBalancer", influxdb.security_group, influx_lb.security_group, 8086, "InfluxDB API from the internal ALB")
-    efs.admit(t, "InfluxDb", influxdb.security_group)
+    influx_lb.admit(t, "InfluxDbFromLoadBalancer", influxdb.security_group, 8086, "InfluxDB API from the internal ALB")
+    efs.admit(t, "InfluxDb", influxdb)
 
     grafana_lb = public_load_balancer(
         t,
@@ -137,28 +175,30 @@ def build(config: BuildConfig) -> Template:
         allowed_cidr=Ref(allowed_cidr),
         certificate_arn=Ref(certificate),
         has_certificate="HasCertificate",
+        domain_name=Ref(domain),
+        has_domain="HasGrafanaDomain",
         condition="ExposeGrafana",
         https_condition="ExposeGrafanaWithHttps",
     )
+    grafana_url = url(grafana_lb.load_balancer, "HasCertificate", Ref(domain), "HasGrafanaDomain")
+    alias_record(t, "GrafanaAliasRecord", "GrafanaAlias", Ref(zone), Ref(domain), grafana_lb.load_balancer)
     grafana = grafana_service(
         t,
         config,
         cluster=Ref(ecs_cluster),
         network=network,
-        image=Ref(grafana_image),
+        image=If("GrafanaFromMirror", Join(":", [import_value(exports.repository_uri("grafana")), mirror_tag(config.grafana_image)]), Ref(grafana_image)),
         cpu=grafana_cpu,
         memory=grafana_memory,
         load_balancer=grafana_lb,
         exposed="ExposeGrafana",
-        has_certificate="HasCertificate",
+        url=grafana_url,
         after=efs.mount_target_ids,
         log_retention=Ref(retention),
     )
-    allow_from_group(
-        t, "GrafanaFromLoadBalancer", grafana.security_group, grafana_lb.security_group, GRAFANA_PORT, "Grafana from its ALB", Condition="ExposeGrafana"
-    )
+    grafana_lb.admit(t, "GrafanaFromLoadBalancer", grafana.security_group, GRAFANA_PORT, "Grafana from its ALB")
     allow_from_group(t, "InfluxDbLoadBalancerFromGrafana", influx_lb.security_group, grafana.security_group, 8086, "InfluxDB API from Grafana")
-    efs.admit(t, "Grafana", grafana.security_group)
+    efs.admit(t, "Grafana", grafana)
 
     influx_url = Sub("http://${Dns}:8086", Dns=GetAtt(influx_lb.load_balancer, "DNSName"))
     issuer = influx_token_issuer(
@@ -172,12 +212,14 @@ def build(config: BuildConfig) -> Template:
         log_retention=Ref(retention),
         after=[influxdb.service.title],
     )
-    allow_from_group(t, "InfluxDbLoadBalancerFromTokenAgent", influx_lb.security_group, issuer.agent_security_group, 8086, "InfluxDB API from the token agent")
+    agent_rule = allow_from_group(t, "InfluxDbLoadBalancerFromTokenAgent", influx_lb.security_group, issuer.agent_security_group, 8086, "InfluxDB API from the token agent")
+    # The agent's first request must not be refused: the tokens wait for the rule.
+    wait_for(issuer.tokens, agent_rule.title)
 
     active_hours(t, ecs_cluster, [influxdb.service, grafana.service])
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack; the provisioning command checks it.")
-    export_output(t, "GrafanaUrl", url(grafana_lb.load_balancer, "HasCertificate"), "Grafana URL (public ALB, limited to AllowedCidr).", condition="ExposeGrafana")
+    export_output(t, "GrafanaUrl", grafana_url, "Grafana URL (public ALB, limited to AllowedCidr; GrafanaDomainName when set).", condition="ExposeGrafana")
     export_output(t, "InfluxDbUrl", influx_url, "InfluxDB URL inside the VPC (internal ALB); Grafana's datasource uses it.")
     export_output(t, "InfluxDbOrg", Ref(influx.org), "InfluxDB organization.")
     export_output(t, "InfluxDbBucket", Ref(influx.bucket), "InfluxDB bucket the data is written to.")

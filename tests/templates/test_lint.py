@@ -16,7 +16,7 @@ from templates_py.render import write_all
 from ..walk import evaluate
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
-CIDR = "203.0.113.10/32"
+CIDR = "198.18.7.10/32"
 
 FAKE_KEY = "0" * 64
 # Parameters full needs on every deploy (no defaults).
@@ -38,23 +38,28 @@ DOMAINS = {
     "WebSocketDomainName": "live.example.com",
 }
 
+# Names without a hosted zone: the operator keeps DNS elsewhere.
+NAMES_ONLY = {"BackendDomainName": "api.example.com", "DashboardDomainName": "dashboard.example.com"}
+GRAFANA_DOMAIN = {"GrafanaDomainName": "grafana.example.com", "GrafanaHostedZoneId": "Z0123456789ABCDEFGHIJ"}
+
 # Parameter sets that together switch every Condition both ways (checked below).
 BRANCHES: dict[str, list[dict[str, str]]] = {
     "foundations": [{}],
     "lite": [
         LITE_REQUIRED,
         {**LITE_REQUIRED, "AllowedCidr": CIDR},
-        {**LITE_REQUIRED, "AllowedCidr": CIDR, "CertificateArn": CERTIFICATE},
+        {**LITE_REQUIRED, "AllowedCidr": CIDR, "CertificateArn": CERTIFICATE, **GRAFANA_DOMAIN},
+        {**LITE_REQUIRED, "AllowedCidr": CIDR, "GrafanaDomainName": "grafana.example.com", "GrafanaImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:12.1.1"},
         {**LITE_REQUIRED, "GrafanaExposure": "none"},
-        {**LITE_REQUIRED, "GrafanaExposure": "none", "CertificateArn": CERTIFICATE, "ActiveHours": "scheduled"},
+        {**LITE_REQUIRED, "GrafanaExposure": "none", "CertificateArn": CERTIFICATE, "GrafanaDomainName": "grafana.example.com", "ActiveHours": "scheduled"},
     ],
     "full": [
         FULL_REQUIRED,
         {**FULL_REQUIRED, "NetworkMode": "nat"},
-        {**FULL_REQUIRED, "NetworkMode": "public", "StreamMode": "ON_DEMAND"},
+        {**FULL_REQUIRED, "NetworkMode": "public", "StreamMode": "ON_DEMAND", "WebSocketAccessLogs": "enabled"},
         {**FULL_REQUIRED, "CertificateArn": CERTIFICATE, **DOMAINS},
         {**FULL_REQUIRED, "NetworkMode": "nat", **DOMAINS},
-        {**FULL_REQUIRED, "NetworkMode": "public", "CertificateArn": CERTIFICATE, "ActiveHours": "scheduled", "ActiveHoursTimezone": "Europe/London"},
+        {**FULL_REQUIRED, "NetworkMode": "public", "CertificateArn": CERTIFICATE, **NAMES_ONLY, "ActiveHours": "scheduled", "ActiveHoursTimezone": "Europe/London"},
     ],
     "cloudfront": [
         {},

@@ -1,0 +1,325 @@
+"""Checks of what makes a first deploy (or a later update or delete) fail, over a
+rendered template evaluated for one set of parameter values.
+
+Each check returns the violations it finds as sentences, so a test asserts an
+empty list and `make prove-invariants` can run the same checks over an older
+render to show which defects they catch. Sources of each rule are in
+docs/architecture.md ("Creation order").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from templates_py.evaluate import evaluate, exists, resolve
+
+INTERNET_ROUTE = "PublicDefaultRoute"
+GATEWAY_ATTACHMENT = "InternetGatewayAttachment"
+
+
+def is_docker_hub(image: str) -> bool:
+    """Docker's rule: the first path component names a registry only when it has a
+    '.' or ':' or is 'localhost'; otherwise the image is on Docker Hub."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first in ("docker.io", "registry-1.docker.io", "index.docker.io")
+    return True
+
+
+# --- the dependency graph -----------------------------------------------------------------
+
+
+def referenced(node: Any, names: set[str]) -> set[str]:
+    """Logical IDs in `names` that `node` refers to (Ref, Fn::GetAtt, Fn::Sub)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and value in names:
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value[0] if isinstance(value, list) else str(value).split(".")[0]
+                if target in names:
+                    found.add(target)
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                for variable in re.findall(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}", text):
+                    if variable in names:
+                        found.add(variable)
+            found |= referenced(value, names)
+    elif isinstance(node, list):
+        for item in node:
+            found |= referenced(item, names)
+    return found
+
+
+def live(template: dict, values: dict[str, str]) -> dict[str, dict]:
+    """The resources created for `values`, each with its Fn::If decided."""
+    return {
+        logical_id: resolve(resource, template, values, parameters=False)
+        for logical_id, resource in template["Resources"].items()
+        if exists(logical_id, template, values)
+    }
+
+
+def direct_dependencies(resources: dict[str, dict], logical_id: str) -> set[str]:
+    resource = resources[logical_id]
+    depends = resource.get("DependsOn", [])
+    depends = {depends} if isinstance(depends, str) else set(depends)
+    names = set(resources)
+    return depends | referenced(resource.get("Properties", {}), names) | referenced(resource.get("Metadata", {}), names)
+
+
+def dependencies(resources: dict[str, dict], logical_id: str) -> set[str]:
+    """Everything CloudFormation creates before `logical_id` (and deletes after it)."""
+    seen: set[str] = set()
+    todo = [logical_id]
+    while todo:
+        for dependency in direct_dependencies(resources, todo.pop()):
+            if dependency not in seen:
+                seen.add(dependency)
+                todo.append(dependency)
+    return seen
+
+
+def _of_type(resources: dict[str, dict], resource_type: str) -> Iterator[tuple[str, dict]]:
+    for logical_id, resource in sorted(resources.items()):
+        if resource["Type"] == resource_type:
+            yield logical_id, resource
+
+
+def _group(node: Any) -> str | None:
+    """The security group a GroupId / SourceSecurityGroupId points to."""
+    if isinstance(node, dict) and "Fn::GetAtt" in node:
+        return node["Fn::GetAtt"][0]
+    if isinstance(node, dict) and "Ref" in node:
+        return node["Ref"]
+    return None
+
+
+def _rules_into(resources: dict[str, dict], group: str, source: str | None = None) -> list[str]:
+    return [
+        logical_id
+        for logical_id, rule in _of_type(resources, "AWS::EC2::SecurityGroupIngress")
+        if _group(rule["Properties"].get("GroupId")) == group and (source is None or _group(rule["Properties"].get("SourceSecurityGroupId")) == source)
+    ]
+
+
+def _service_group(service: dict) -> str:
+    return _group(service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"][0])
+
+
+def _public_ip(template: dict, values: dict[str, str], service: dict) -> bool:
+    value = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"].get("AssignPublicIp", "DISABLED")
+    return value == "ENABLED"
+
+
+# --- creation and deletion order -------------------------------------------------------------
+
+
+def public_addresses_wait_for_the_gateway(template: dict, values: dict[str, str]) -> list[str]:
+    """Everything holding a public address depends on the public default route,
+    which depends on the gateway attachment."""
+    resources = live(template, values)
+    if INTERNET_ROUTE not in resources:
+        return []
+    problems = []
+    if GATEWAY_ATTACHMENT not in dependencies(resources, INTERNET_ROUTE):
+        problems.append(f"{INTERNET_ROUTE} does not wait for {GATEWAY_ATTACHMENT}")
+    holders = [lid for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer") if r["Properties"].get("Scheme") == "internet-facing"]
+    holders += [lid for lid, _ in _of_type(resources, "AWS::EC2::NatGateway")] + [lid for lid, _ in _of_type(resources, "AWS::EC2::EIP")]
+    holders += [lid for lid, r in _of_type(resources, "AWS::ECS::Service") if _public_ip(template, values, r)]
+    for holder in holders:
+        if INTERNET_ROUTE not in dependencies(resources, holder):
+            problems.append(f"{holder} holds a public address but does not wait for {INTERNET_ROUTE}")
+    return problems
+
+
+def services_wait_for_their_first_task(template: dict, values: dict[str, str]) -> list[str]:
+    """Each service waits for its mount targets and NFS rule, its listeners and the
+    rule admitting its ALB, and, in endpoints mode, every endpoint and the rule
+    admitting it to them."""
+    resources = live(template, values)
+    endpoint_groups = {_group(r["Properties"]["SecurityGroupIds"][0]) for _, r in _of_type(resources, "AWS::EC2::VPCEndpoint") if r["Properties"].get("VpcEndpointType") == "Interface"}
+    endpoints = [lid for lid, _ in _of_type(resources, "AWS::EC2::VPCEndpoint")]
+    mount_targets = [lid for lid, _ in _of_type(resources, "AWS::EFS::MountTarget")]
+    file_system_groups = {_group(r["Properties"]["SecurityGroups"][0]) for _, r in _of_type(resources, "AWS::EFS::MountTarget")}
+    problems = []
+    for logical_id, service in _of_type(resources, "AWS::ECS::Service"):
+        needs: dict[str, str] = {}
+        group = _service_group(service)
+        task = resources[service["Properties"]["TaskDefinition"]["Ref"]]
+        if task["Properties"].get("Volumes"):
+            needs.update({lid: "mount target" for lid in mount_targets})
+            for fs_group in file_system_groups:
+                needs.update({lid: "NFS rule" for lid in _rules_into(resources, fs_group, group)})
+        for attachment in service["Properties"].get("LoadBalancers", []):
+            target_group = attachment["TargetGroupArn"]["Ref"]
+            for listener_id, listener in _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener"):
+                if target_group in referenced(listener["Properties"].get("DefaultActions", []), set(resources)):
+                    needs[listener_id] = "listener"
+                    balancer = listener["Properties"]["LoadBalancerArn"]["Ref"]
+                    balancer_group = _group(resources[balancer]["Properties"]["SecurityGroups"][0])
+                    needs.update({lid: "rule admitting its ALB" for lid in _rules_into(resources, group, balancer_group)})
+        if endpoint_groups:
+            needs.update({lid: "VPC endpoint" for lid in endpoints})
+            for endpoint_group in endpoint_groups:
+                needs.update({lid: "rule admitting it to the endpoints" for lid in _rules_into(resources, endpoint_group, group)})
+        waits = dependencies(resources, logical_id)
+        problems += [f"{logical_id} does not wait for {what} {lid}" for lid, what in sorted(needs.items()) if lid not in waits]
+    return problems
+
+
+def tokens_wait_for_the_agent_rules(template: dict, values: dict[str, str]) -> list[str]:
+    resources = live(template, values)
+    problems = []
+    for logical_id, _ in _of_type(resources, "Custom::InfluxTokens"):
+        waits = dependencies(resources, logical_id)
+        for group_id, _group_resource in _of_type(resources, "AWS::EC2::SecurityGroup"):
+            if "TokenAgent" not in group_id:
+                continue
+            for rule_id, rule in _of_type(resources, "AWS::EC2::SecurityGroupIngress"):
+                if _group(rule["Properties"].get("SourceSecurityGroupId")) == group_id and rule_id not in waits:
+                    problems.append(f"{logical_id} does not wait for {rule_id}, which admits the token agent")
+    return problems
+
+
+# --- conditional wiring ---------------------------------------------------------------------------
+
+
+def detached_services_say_so(template: dict, values: dict[str, str]) -> list[str]:
+    """A service that may be detached from its target group renders LoadBalancers: []."""
+    problems = []
+    for logical_id, service in template["Resources"].items():
+        if service["Type"] != "AWS::ECS::Service" or "LoadBalancers" not in service["Properties"]:
+            continue
+        value = resolve(service["Properties"]["LoadBalancers"], template, values, parameters=False)
+        if value == {"Ref": "AWS::NoValue"} or (isinstance(service["Properties"]["LoadBalancers"], dict) and not isinstance(value, list)):
+            problems.append(f"{logical_id}.LoadBalancers is {value!r} here; only [] detaches it")
+        raw = service["Properties"]["LoadBalancers"]
+        if isinstance(raw, dict) and "Fn::If" in raw and {"Ref": "AWS::NoValue"} in raw["Fn::If"][1:]:
+            problems.append(f"{logical_id}.LoadBalancers uses AWS::NoValue in a branch; only [] detaches it")
+    return problems
+
+
+def target_group_ports_match_containers(template: dict, values: dict[str, str]) -> list[str]:
+    resources = live(template, values)
+    problems = []
+    for logical_id, service in _of_type(resources, "AWS::ECS::Service"):
+        for attachment in service["Properties"].get("LoadBalancers", []):
+            group = resources[attachment["TargetGroupArn"]["Ref"]]
+            task = resources[service["Properties"]["TaskDefinition"]["Ref"]]
+            (container,) = [c for c in task["Properties"]["ContainerDefinitions"] if c["Name"] == attachment["ContainerName"]]
+            ports = [mapping["ContainerPort"] for mapping in container["PortMappings"]]
+            if group["Properties"]["Port"] != attachment["ContainerPort"] or attachment["ContainerPort"] not in ports:
+                problems.append(f"{attachment['TargetGroupArn']['Ref']} port {group['Properties']['Port']!r} is not {logical_id}'s container port {attachment['ContainerPort']!r}")
+    return problems
+
+
+# --- TLS and names -----------------------------------------------------------------------------------
+
+
+def _elb_names(value: Any, resources: set[str]) -> bool:
+    """Whether `value` builds a URL from an ALB's own DNS name."""
+    return any(
+        isinstance(node, dict) and "Fn::GetAtt" in node and node["Fn::GetAtt"][0] in resources and node["Fn::GetAtt"][1] == "DNSName"
+        for node in _walk(value)
+    )
+
+
+def _walk(value: Any) -> Iterator[Any]:
+    yield value
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+
+
+def https_never_uses_the_alb_name(template: dict, values: dict[str, str]) -> list[str]:
+    """With a certificate, no https URL, setting or redirect names *.elb.amazonaws.com."""
+    if "CertificateArn" not in template.get("Parameters", {}) or not evaluate({"Ref": "CertificateArn"}, template, values):
+        return []
+    resources = live(template, values)
+    balancers = {lid for lid, r in resources.items() if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer" and r["Properties"].get("Scheme") == "internet-facing"}
+    problems = []
+    places = [(f"output {name}", output["Value"]) for name, output in template.get("Outputs", {}).items() if exists_output(template, values, output)]
+    for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
+        for container in task["Properties"]["ContainerDefinitions"]:
+            places += [(f"{lid} {env['Name']}", env["Value"]) for env in container.get("Environment", [])]
+    for place, value in places:
+        value = resolve(value, template, values, parameters=False)
+        text = str(value)
+        if "https://" in text and _elb_names(value, balancers):
+            problems.append(f"{place} is an https URL on the ALB's own name")
+        if "http" in text and _elb_names(value, balancers) and _has_https_listener(resources):
+            problems.append(f"{place} names the ALB although HTTPS is on")
+    for lid, listener in _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener"):
+        for action in listener["Properties"].get("DefaultActions", []):
+            redirect = action.get("RedirectConfig")
+            if redirect and redirect.get("Host") == "#{host}":
+                problems.append(f"{lid} redirects to HTTPS on whatever name the client used (the ALB's own included)")
+    return problems
+
+
+def _has_https_listener(resources: dict[str, dict]) -> bool:
+    return any(r["Properties"].get("Protocol") == "HTTPS" for _, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener"))
+
+
+def exists_output(template: dict, values: dict[str, str], output: dict) -> bool:
+    return "Condition" not in output or bool(evaluate({"Condition": output["Condition"]}, template, values))
+
+
+def rules_refuse(template: dict, values: dict[str, str]) -> list[str]:
+    """The AssertDescriptions of the template's Rules that `values` break."""
+    broken = []
+    for rule in template.get("Rules", {}).values():
+        if "RuleCondition" in rule and not evaluate(rule["RuleCondition"], template, values):
+            continue
+        for assertion in rule["Assertions"]:
+            if not evaluate(assertion["Assert"], template, values):
+                broken.append(assertion["AssertDescription"])
+    return broken
+
+
+# --- images ------------------------------------------------------------------------------------------
+
+
+def images_need_no_anonymous_docker_hub_pull(template: dict, values: dict[str, str]) -> list[str]:
+    resources = live(template, values)
+    problems = []
+    for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
+        for container in task["Properties"]["ContainerDefinitions"]:
+            image = resolve(container["Image"], template, values)
+            if isinstance(image, str) and is_docker_hub(image):
+                problems.append(f"{lid} pulls {image} from Docker Hub")
+    return problems
+
+
+def isolated_tasks_pull_from_own_ecr(template: dict, values: dict[str, str]) -> list[str]:
+    """With no internet route (full's endpoints mode), every image comes from an
+    ECR repository of the foundations stack (this account and region)."""
+    if values.get("NetworkMode", template.get("Parameters", {}).get("NetworkMode", {}).get("Default")) != "endpoints":
+        return []
+    resources = live(template, values)
+    problems = []
+    for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
+        for container in task["Properties"]["ContainerDefinitions"]:
+            image = resolve(container["Image"], template, values)
+            imports = [node["Fn::ImportValue"]["Fn::Sub"] for node in _walk(image) if isinstance(node, dict) and "Fn::ImportValue" in node]
+            if not any(re.match(r"^\$\{FoundationsStackName\}-EcrRepository[A-Za-z]+Uri$", name) for name in imports):
+                problems.append(f"{lid} pulls {image!r}, not from the foundations ECR")
+    return problems
+
+
+CHECKS = {
+    "public addresses wait for the internet gateway": public_addresses_wait_for_the_gateway,
+    "services wait for what their first task needs": services_wait_for_their_first_task,
+    "the tokens wait for the rules admitting the agent": tokens_wait_for_the_agent_rules,
+    "a detached service renders LoadBalancers: []": detached_services_say_so,
+    "target group ports are the container ports": target_group_ports_match_containers,
+    "HTTPS never uses the ALB's own name": https_never_uses_the_alb_name,
+    "no anonymous Docker Hub pull": images_need_no_anonymous_docker_hub_pull,
+    "isolated tasks pull from the stack's own ECR": isolated_tasks_pull_from_own_ecr,
+}

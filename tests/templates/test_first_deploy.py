@@ -1,0 +1,159 @@
+"""What makes a first deploy fail, roll back, or leave a stack that cannot be
+updated or deleted, checked over every template in every parameter branch
+(tests/templates/deploy_checks.py; `make prove-invariants` runs the same checks
+over an older render to show what they catch)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from streamlines.preflight import read_parameters_file
+from templates_py.stacks import foundations
+
+from . import deploy_checks
+from .test_lint import BRANCHES, CERTIFICATE, CIDR, FULL_REQUIRED, LITE_REQUIRED, branch_ids
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("check", sorted(deploy_checks.CHECKS))
+@pytest.mark.parametrize("stack,index", branch_ids(), ids=[f"{s}-{i}" for s, i in branch_ids()])
+def test_every_branch_passes(templates, stack, index, check):
+    assert deploy_checks.CHECKS[check](templates[stack], BRANCHES[stack][index]) == []
+
+
+def test_the_checks_see_what_they_check(templates):
+    """Each check has something to look at in some branch, so an empty answer means something."""
+    lite, full = templates["lite"], templates["full"]
+    resources = deploy_checks.live(full, FULL_REQUIRED)
+    assert "PublicDefaultRoute" in deploy_checks.dependencies(resources, "IngestService")
+    assert {"LogsEndpoint", "EndpointsFromRipples", "S3GatewayEndpoint"} <= deploy_checks.dependencies(resources, "RipplesService")
+    lite_resources = deploy_checks.live(lite, {**LITE_REQUIRED, "AllowedCidr": CIDR})
+    grafana = deploy_checks.dependencies(lite_resources, "GrafanaService")
+    assert {"GrafanaFromLoadBalancer", "FileSystemFromGrafana", "FileSystemMountTarget1", "GrafanaHttpListener", "PublicDefaultRoute"} <= grafana
+    assert "InfluxDbLoadBalancerFromTokenAgent" in deploy_checks.dependencies(lite_resources, "InfluxTokens")
+    assert "InternetGatewayAttachment" in deploy_checks.dependencies(lite_resources, "GrafanaLoadBalancer")
+
+
+@pytest.mark.parametrize("stack", ["lite", "full"])
+def test_a_first_deploy_into_a_fresh_account_needs_no_account_settings(templates, stack):
+    """Stage access logging needs the account's API Gateway CloudWatch role: off by default."""
+    template = templates[stack]
+    for values in BRANCHES[stack]:
+        for logical_id, resource in deploy_checks.live(template, values).items():
+            if resource["Type"] == "AWS::ApiGatewayV2::Stage":
+                has_logs = "AccessLogSettings" in resource["Properties"]
+                assert has_logs == (values.get("WebSocketAccessLogs") == "enabled"), logical_id
+    if stack == "full":
+        assert template["Parameters"]["WebSocketAccessLogs"]["Default"] == "disabled"
+
+
+@pytest.mark.parametrize(
+    "stack, values, refused",
+    [
+        ("lite", {**LITE_REQUIRED, "AllowedCidr": CIDR, "CertificateArn": CERTIFICATE}, "GrafanaDomainName must be set"),
+        ("full", {**FULL_REQUIRED, "CertificateArn": CERTIFICATE}, "BackendDomainName must be set"),
+        ("full", {**FULL_REQUIRED, "CertificateArn": CERTIFICATE, "BackendDomainName": "api.example.com"}, "DashboardDomainName must be set"),
+        ("lite", {**LITE_REQUIRED}, "AllowedCidr must be set"),
+    ],
+)
+def test_rules_refuse_a_certificate_without_the_names_it_must_cover(templates, stack, values, refused):
+    broken = deploy_checks.rules_refuse(templates[stack], values)
+    assert any(message.startswith(refused) for message in broken), broken
+
+
+@pytest.mark.parametrize("stack,index", branch_ids(), ids=[f"{s}-{i}" for s, i in branch_ids()])
+def test_the_tested_branches_are_ones_the_rules_accept(templates, stack, index):
+    values = BRANCHES[stack][index]
+    if stack == "lite" and values.get("GrafanaExposure", "public") == "public" and not values.get("AllowedCidr"):
+        pytest.skip("the default lite branch is linted as rendered; deploying it needs AllowedCidr")
+    assert deploy_checks.rules_refuse(templates[stack], values) == []
+
+
+def test_https_settings_use_the_domain_names(templates):
+    lite = deploy_checks.live(templates["lite"], BRANCHES["lite"][2])
+    environment = {e["Name"]: e["Value"] for e in lite["GrafanaTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"]}
+    assert environment["GF_SERVER_ROOT_URL"] == {"Fn::Sub": ["https://${Domain}", {"Domain": {"Ref": "GrafanaDomainName"}}]}
+    redirect = lite["GrafanaHttpListener"]["Properties"]["DefaultActions"][0]["RedirectConfig"]
+    assert redirect["Host"] == {"Ref": "GrafanaDomainName"} and redirect["Protocol"] == "HTTPS"
+    full = deploy_checks.live(templates["full"], BRANCHES["full"][3])
+    environment = {e["Name"]: e["Value"] for e in full["DashboardTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"]}
+    assert environment["BACKEND_URL"] == {"Fn::Sub": ["https://${Domain}", {"Domain": {"Ref": "BackendDomainName"}}]}
+
+
+def test_grafana_alias_points_at_its_alb(templates):
+    values = BRANCHES["lite"][2]
+    resources = deploy_checks.live(templates["lite"], values)
+    record = resources["GrafanaAliasRecord"]["Properties"]
+    assert record["Name"] == {"Ref": "GrafanaDomainName"} and record["AliasTarget"]["DNSName"] == {"Fn::GetAtt": ["GrafanaLoadBalancer", "DNSName"]}
+    assert "GrafanaAliasRecord" not in deploy_checks.live(templates["lite"], BRANCHES["lite"][3])
+
+
+def test_cloudfront_aliases_cover_ipv4_and_ipv6(templates):
+    template = templates["cloudfront"]
+    values = BRANCHES["cloudfront"][2]
+    resources = deploy_checks.live(template, values)
+    assert resources["Distribution"]["Properties"]["DistributionConfig"]["IPV6Enabled"] is True
+    records = sorted(r["Properties"]["Type"] for r in resources.values() if r["Type"] == "AWS::Route53::RecordSet")
+    assert records == ["A", "AAAA"]
+
+
+def test_switching_grafana_off_detaches_it_with_an_empty_list(templates):
+    template = templates["lite"]
+    off = deploy_checks.live(template, {**LITE_REQUIRED, "GrafanaExposure": "none"})
+    assert off["GrafanaService"]["Properties"]["LoadBalancers"] == []
+    on = deploy_checks.live(template, {**LITE_REQUIRED, "AllowedCidr": CIDR})
+    assert on["GrafanaService"]["Properties"]["LoadBalancers"][0]["ContainerPort"] == 3000
+
+
+def test_grafana_first_boot_has_room(templates):
+    """SQLite on EFS and Grafana's migrations on first boot: the longest start period ECS allows, a long grace."""
+    resources = templates["lite"]["Resources"]
+    assert resources["GrafanaTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["HealthCheck"]["StartPeriod"] == 300
+    assert deploy_checks.resolve(resources["GrafanaService"]["Properties"]["HealthCheckGracePeriodSeconds"], templates["lite"], {"AllowedCidr": CIDR}) >= 600
+
+
+def test_default_images_are_pinned_and_need_no_docker_hub(templates, config):
+    lite = deploy_checks.live(templates["lite"], {**LITE_REQUIRED, "AllowedCidr": CIDR})
+    image = lite["GrafanaTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Image"]
+    assert image == {"Fn::Join": [":", [{"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-EcrRepositoryGrafanaUri"}}, config.grafana_image.rsplit(":", 1)[1]]]}
+    for stack in ("lite", "full"):
+        assert templates[stack]["Parameters"]["InfluxDbImage"]["Default"].startswith("public.ecr.aws/docker/library/influxdb:2.")
+
+
+def test_shipped_parameters_files_deploy(templates):
+    """deploy/*.parameters name only parameters their template has, and pass the template's Rules and checks."""
+    for stack in ("lite", "full", "cloudfront"):
+        values = read_parameters_file(ROOT / "deploy" / f"{stack}.parameters")
+        assert set(values) <= set(templates[stack]["Parameters"]), stack
+        required = {"lite": LITE_REQUIRED, "full": FULL_REQUIRED}.get(stack, {})
+        merged = {**required, **values}
+        for name, check in deploy_checks.CHECKS.items():
+            assert check(templates[stack], merged) == [], (stack, name)
+
+
+# A new GenerateSecretString (any property of it) or a new placeholder makes
+# CloudFormation generate or write a new value on the next update: the InfluxDB
+# admin password and token would no longer match the data on EFS (setup ran once
+# with the old ones), and the token issuer would lose the tokens it stored. These
+# properties are pinned: changing them is a data migration, not an edit.
+PINNED_SECRETS = {
+    "InfluxDbAdminPassword": {"GenerateSecretString": {"ExcludePunctuation": True, "PasswordLength": 32}},
+    "InfluxDbAdminToken": {"GenerateSecretString": {"ExcludePunctuation": True, "PasswordLength": 48}},
+    "InfluxDbReadToken": {"SecretString": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}, sort_keys=True)},
+    "InfluxDbWriteToken": {"SecretString": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}, sort_keys=True)},
+    "GrafanaAdminPassword": {"GenerateSecretString": {"ExcludePunctuation": True, "PasswordLength": 32}},
+    "MarketDataApiCredentials": {"SecretString": json.dumps({"apiKey": "PLACEHOLDER", "apiSecret": "PLACEHOLDER"}, sort_keys=True)},
+}
+
+
+def test_secret_values_are_pinned(templates):
+    resources = templates["foundations"]["Resources"]
+    assert set(foundations.SECRETS) == set(PINNED_SECRETS)
+    for logical_id, pinned in PINNED_SECRETS.items():
+        properties = resources[logical_id]["Properties"]
+        value = {key: properties[key] for key in ("GenerateSecretString", "SecretString") if key in properties}
+        assert value == pinned, f"{logical_id}: changing how its value is made rewrites the secret on the next update"
