@@ -13,7 +13,7 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test snapshots prove-invariants bench-templates lambdas upload-lambdas bench-lambdas dashboards provision cost deploy teardown diagram clean
+.PHONY: help venv templates lint checkov test snapshots prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas dashboards provision cost deploy teardown diagram clean
 
 STACK_PREFIX ?= streamlines
 DEPLOY_PROFILE = $(filter lite full cloudfront,$(PROFILE))
@@ -75,6 +75,9 @@ bench-lambdas: $(INSTALLED) ## results pusher: queries, posts and wall time for 
 
 dashboards: $(INSTALLED) ## regenerate grafana/dashboards/*.json from grafana/dashboards.py
 	$(BIN)/python -m grafana.dashboards
+
+mirror-images: $(INSTALLED) ## copy the pinned InfluxDB and Grafana images into the foundations ECR (Docker CLI) [STACK_PREFIX=] [REGION=] [CONFIG=]
+	$(BIN)/streamlines mirror-images --prefix $(STACK_PREFIX) $(REGION_OPTION) $(CONFIG_OPTION)
 
 provision: $(INSTALLED) ## configure a lite stack's Grafana: STACK=name [REGION=] [GRAFANA_URL=] [DRY_RUN=1]
 	@test -n "$(STACK)" || { echo "make provision needs STACK=<lite stack name>" >&2; exit 2; }

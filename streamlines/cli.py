@@ -3,6 +3,7 @@
     streamlines templates                     render (and, through make, lint) the templates
     streamlines lambdas build|upload          deterministic Lambda zips, content-addressed upload
     streamlines deploy|teardown               the aws cloudformation commands in order, with checks
+    streamlines mirror-images                 copy pinned upstream images into the foundations ECR
     streamlines preflight|residue             before a deploy / after a teardown
     streamlines cost                          monthly list-price estimate
     streamlines grafana provision             lite's Grafana: datasource and dashboards
@@ -140,7 +141,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     try:
         template = json.loads((args.build / f"{args.profile}.json").read_text()) if (args.build / f"{args.profile}.json").exists() else _templates(ctx)[args.profile]
         values = _deploy_values(ctx, args.profile, args.parameters, args.param, template, with_local_keys=False)
-        return deploy.deploy(ctx.session(), ctx.names(args.profile), args.build, values, say, root=ctx.root)
+        return deploy.deploy(ctx.session(), ctx.names(args.profile), args.build, values, say, root=ctx.root, grafana_image=ctx.config.grafana_image)
     except (ConfigError, ValueError) as error:
         return fail(str(error))
     except deploy.DeployError as error:
@@ -204,6 +205,41 @@ def cmd_residue(args: argparse.Namespace) -> int:
         return fail(str(error))
     except (BotoCoreError, ClientError) as error:
         return fail(f"cannot list resources: {_aws_error(error)}", 1)
+
+
+def cmd_mirror_images(args: argparse.Namespace) -> int:
+    """Copy the pinned upstream images into the foundations ECR: what `--profile`'s
+    stack needs with its parameters, or (no profile) the configuration's InfluxDB
+    and Grafana images."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from templates_py.config import mirror_tag
+    from templates_py.evaluate import parameter_values
+
+    from . import images
+
+    ctx = context(args)
+    say = lambda line: print(line, flush=True)  # noqa: E731
+    try:
+        config = ctx.config
+        if args.profile:
+            template = _templates(ctx)[args.profile]
+            values = parameter_values(template, _deploy_values(ctx, args.profile, args.parameters, args.param, template, with_local_keys=False))
+            wanted = images.mirrors(template, values, images.mirror_sources(template, values, config.grafana_image))
+        else:
+            wanted = [
+                images.Mirror(repository, mirror_tag(source), images.PLATFORMS[size.architecture], source)
+                for repository, source, size in (("influxdb", config.influxdb_image, config.influxdb), ("grafana", config.grafana_image, config.grafana))
+            ]
+        pushed = images.mirror(ctx.session(), args.foundations_stack or ctx.names("foundations").foundations, wanted, say)
+    except (ConfigError, ValueError) as error:
+        return fail(str(error))
+    except images.ImageError as error:
+        return fail(str(error), 1)
+    except (BotoCoreError, ClientError) as error:
+        return fail(_aws_error(error), 1)
+    say(f"{len(pushed)} image{'s' if len(pushed) != 1 else ''} copied, {len(wanted) - len(pushed)} already there")
+    return 0
 
 
 # --- cost --------------------------------------------------------------------------------------
@@ -310,6 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--foundations", default="", help="'delete' to delete the foundations stack too (needs --confirm)")
             command.add_argument("--confirm", default="", help="the foundations stack's name, to confirm --foundations delete")
         command.set_defaults(handler=handler)
+
+    mirror = commands.add_parser("mirror-images", parents=[_common(prefix=True)], help="copy the pinned upstream images (InfluxDB, Grafana) into the foundations ECR")
+    mirror.add_argument("--profile", choices=("lite", "full"), help="only what this profile's stack needs with its parameters (default: the configuration's InfluxDB and Grafana images)")
+    mirror.add_argument("--foundations-stack", help="foundations stack name (default <prefix>-foundations)")
+    mirror.add_argument("--parameters", type=Path, help="with --profile: KEY=VALUE parameters file (default deploy/<profile>.parameters)")
+    mirror.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="with --profile: a parameter value over the file's")
+    mirror.set_defaults(handler=cmd_mirror_images)
 
     check = commands.add_parser("preflight", parents=[_common(prefix=True)], help="check before a deploy what commonly makes one fail late")
     check.add_argument("--profile", choices=STACK_PROFILES, required=True)

@@ -1,9 +1,10 @@
 """`streamlines deploy` and `streamlines teardown` (`make deploy`, `make teardown`): the plain `aws cloudformation` commands an
 operator would type, in the right order, with the checks in between.
 
-deploy:   foundations (only if missing) -> upload Lambda zips -> preflight ->
-          the profile stack (through the app bucket when the template is too big
-          to pass inline).
+deploy:   foundations (only if missing) -> upload Lambda zips -> copy the
+          pinned upstream images the stack runs from the foundations ECR (only
+          those not there yet) -> preflight -> the profile stack (through the app
+          bucket when the template is too big to pass inline).
 teardown: the profile stack -> wait -> residue report. Foundations only when
           asked twice (FOUNDATIONS=delete and CONFIRM=<foundations stack name>);
           its resources are retained even then, and the report lists them.
@@ -18,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 from templates_py.render import DEPLOY_BODY_LIMIT
 
-from . import packaging
+from . import images, packaging
 from .aws import export_value
 from .context import Names
 from .packaging import built_zip, code_key_parameters
@@ -78,12 +79,18 @@ def deploy(
     runner: Callable[[Sequence[str], Callable[[str], None]], None] | None = None,
     *,
     root: Path,
+    grafana_image: str,
+    docker: images.Runner | None = None,
 ) -> int:
-    """Deploy `names.profile` from the templates in `build` and the zips under `root`/lambdas."""
+    """Deploy `names.profile` from the templates in `build` and the zips under `root`/lambdas;
+    `grafana_image` is the upstream image lite's Grafana mirror is copied from."""
     import json
 
-    runner = runner or run_command
+    from templates_py.evaluate import parameter_values
+
     from . import preflight
+
+    runner = runner or run_command
 
     region = session.region_name
     if stack_exists(session, names.foundations):
@@ -106,6 +113,13 @@ def deploy(
             raise DeployError(str(error)) from None
         say(f"{'uploaded' if uploaded else 'already in the bucket'}: {folder} -> s3://{bucket}/{key}")
         overrides[parameter] = key
+
+    values = parameter_values(template, overrides)
+    wanted = images.mirrors(template, values, images.mirror_sources(template, values, grafana_image))
+    try:
+        images.mirror(session, names.foundations, wanted, say, docker)
+    except images.ImageError as error:
+        raise DeployError(str(error)) from None
 
     if preflight.run(session, names.profile, names.stack, names.foundations, template, overrides, say) != 0:
         raise DeployError("preflight failed; fix the lines marked FAIL and deploy again.")

@@ -1,11 +1,12 @@
 """`streamlines preflight`: check, before a deploy, what commonly makes one fail late.
 
-One line per check, PASS or FAIL with its reason; exit code 1 when any fails.
-Read-only: it only describes and lists.
+One line per check, PASS, WARN or FAIL with its reason; exit code 1 when any
+fails (a warning does not). Read-only: it only describes and lists.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass
@@ -14,11 +15,19 @@ from typing import Any, Callable, Iterator
 
 from templates_py.evaluate import parameter_values
 
+from . import images
 from .aws import USABLE
 from .packaging import built_zip, code_key_parameters, content_key
 
 CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]+$")
-ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:]+):(.+)$")
+# RFC 5737: ranges reserved for documentation, which no real client has.
+DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(cidr) for cidr in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+# The names a certificate must cover, per profile, and the zone parameter for them.
+DOMAIN_PARAMETERS = {
+    "lite": (("GrafanaDomainName",), "GrafanaHostedZoneId"),
+    "full": (("BackendDomainName", "DashboardDomainName", "WebSocketDomainName"), "HostedZoneId"),
+    "cloudfront": (("DomainName",), "HostedZoneId"),
+}
 APP_IMAGES = {"IngestImageTag": "ingest", "RipplesImageTag": "ripples", "BackendImageTag": "backend", "DashboardImageTag": "dashboard"}
 
 
@@ -27,6 +36,27 @@ class Check:
     name: str
     ok: bool
     detail: str
+    # A warning: worth reading, not a reason to stop.
+    warn: bool = False
+
+    @property
+    def status(self) -> str:
+        return "FAIL" if not self.ok else "WARN" if self.warn else "PASS"
+
+
+def covers(pattern: str, name: str) -> bool:
+    """Whether a certificate name covers `name`; a wildcard covers one label only."""
+    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
+    if pattern.startswith("*."):
+        head, _, rest = name.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == name
+
+
+def in_zone(name: str, zone: str) -> bool:
+    """Whether `name` belongs in the hosted zone `zone` (a suffix is not enough: badexample.com is not in example.com)."""
+    name, zone = name.lower().rstrip("."), zone.lower().rstrip(".")
+    return name == zone or name.endswith("." + zone)
 
 
 @dataclass
@@ -75,12 +105,90 @@ class Preflight:
             foundations = yield from self.check_foundations()
             if not foundations:
                 return
+        yield from self.check_allowed_cidr()
         yield from self.check_mount_targets()
+        yield from self.check_existing_stack()
         yield from self.check_certificates()
         yield from self.check_hosted_zone()
+        yield from self.check_access_logs()
         yield from self.check_images()
         yield from self.check_lambda_code()
         yield from self.check_secrets()
+
+    def check_allowed_cidr(self) -> Iterator[Check]:
+        if "AllowedCidr" not in self.template.get("Parameters", {}):
+            return
+        cidr = self.values.get("AllowedCidr", "")
+        if not cidr:
+            if self.values.get("GrafanaExposure") == "public":
+                yield Check("allowed CIDR", False, "AllowedCidr is empty but GrafanaExposure is public; set it to the address Grafana is used from (such as your office's /32), or GrafanaExposure=none.")
+            return
+        try:
+            network = ipaddress.IPv4Network(cidr, strict=False)
+        except ValueError:
+            yield Check("allowed CIDR", False, f"AllowedCidr {cidr!r} is not an IPv4 CIDR block.")
+            return
+        reserved = [str(r) for r in DOCUMENTATION_RANGES if network.subnet_of(r)]
+        if reserved:
+            yield Check("allowed CIDR", False, f"AllowedCidr {cidr} is in {reserved[0]}, a range reserved for documentation (RFC 5737) that no real client uses; set the address you will reach the ALB from.")
+            return
+        yield Check("allowed CIDR", True, cidr)
+
+    def existing_stack(self) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
+        except ClientError:
+            return None
+        return None if stack["StackStatus"] == "DELETE_COMPLETE" else stack
+
+    def check_existing_stack(self) -> Iterator[Check]:
+        """An update must not rename what InfluxDB set up at first boot, nor find
+        InfluxDB scaled to zero (the token issuer would poll it until it fails, and
+        the rollback the same way: UPDATE_ROLLBACK_FAILED)."""
+        if self.profile not in ("lite", "full"):
+            return
+        stack = self.existing_stack()
+        if stack is None:
+            return
+        current = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+        for name in ("InfluxDbOrg", "InfluxDbBucket"):
+            if name in current and current[name] != self.values.get(name):
+                yield Check("InfluxDB setup", False, f"{name} is {current[name]!r} in {self.stack} and {self.values.get(name)!r} here; InfluxDB created its org and bucket at first boot and keeps them, so keep {current[name]!r}.")
+                return
+        from botocore.exceptions import ClientError
+
+        try:
+            physical = self.client("cloudformation").describe_stack_resource(StackName=self.stack, LogicalResourceId="InfluxDbService")["StackResourceDetail"]["PhysicalResourceId"]
+            cluster = physical.split("/")[-2]
+            (service,) = self.client("ecs").describe_services(cluster=cluster, services=[physical])["services"]
+        except (ClientError, ValueError, IndexError):
+            return
+        if service.get("desiredCount", 0) == 0:
+            yield Check(
+                "InfluxDB running",
+                False,
+                f"the InfluxDB service of {self.stack} is scaled to zero (active hours?); an update may need the token issuer to reach it. Deploy during active hours, or scale it to 1 first (aws ecs update-service --cluster {cluster} --service {physical.split('/')[-1]} --desired-count 1).",
+            )
+            return
+        yield Check("InfluxDB setup", True, f"org and bucket unchanged; InfluxDB has {service.get('runningCount', 0)} of {service.get('desiredCount')} tasks running")
+
+    def check_access_logs(self) -> Iterator[Check]:
+        if "WebSocketAccessLogs" not in self.template.get("Parameters", {}):
+            return
+        role = self.client("apigateway").get_account().get("cloudwatchRoleArn")
+        enabled = self.values.get("WebSocketAccessLogs") == "enabled"
+        if enabled and not role:
+            yield Check(
+                "API Gateway log role",
+                False,
+                f"WebSocketAccessLogs is enabled but {self.region} has no API Gateway CloudWatch Logs role (account setting); set it once (README, 'WebSocket access logs') or keep WebSocketAccessLogs=disabled.",
+            )
+        elif enabled:
+            yield Check("API Gateway log role", True, f"{role}")
+        else:
+            yield Check("API Gateway log role", True, f"access logs off; the account's role is {'set: WebSocketAccessLogs=enabled would work' if role else 'not set, which is fine with logs off'}")
 
     def check_foundations(self) -> Iterator[Check]:
         from botocore.exceptions import ClientError
@@ -140,15 +248,22 @@ class Preflight:
         if certificate.get("Status") != "ISSUED":
             yield Check("certificate", False, f"{arn} is {certificate.get('Status')}, not ISSUED; finish its validation first.")
             return
-        yield Check("certificate", True, f"{certificate.get('DomainName')} is issued in {region}")
+        names = [certificate.get("DomainName", ""), *certificate.get("SubjectAlternativeNames", [])]
+        wanted_names = [self.values[k] for k in DOMAIN_PARAMETERS.get(self.profile, ((), ""))[0] if self.values.get(k)]
+        uncovered = [name for name in wanted_names if not any(covers(pattern, name) for pattern in names)]
+        if uncovered:
+            yield Check("certificate", False, f"{arn} covers {', '.join(sorted(set(names)))} but not {', '.join(uncovered)}; browsers would refuse the name.")
+            return
+        yield Check("certificate", True, f"{certificate.get('DomainName')} is issued in {region} and covers {', '.join(wanted_names) or 'the names'}")
 
     def check_hosted_zone(self) -> Iterator[Check]:
-        domains = [k for k in ("DomainName", "BackendDomainName", "DashboardDomainName", "WebSocketDomainName") if self.values.get(k)]
-        zone = self.values.get("HostedZoneId", "")
+        parameters, zone_parameter = DOMAIN_PARAMETERS.get(self.profile, ((), ""))
+        domains = [k for k in parameters if self.values.get(k)]
+        zone = self.values.get(zone_parameter, "")
         if not domains:
             return
         if not zone:
-            yield Check("hosted zone", False, f"{', '.join(domains)} set but HostedZoneId is empty: no DNS record would be made.")
+            yield Check("hosted zone", True, f"{', '.join(domains)} set without {zone_parameter}: no DNS record is made; point those names at the stack yourself.", warn=True)
             return
         from botocore.exceptions import ClientError
 
@@ -157,16 +272,32 @@ class Preflight:
         except ClientError:
             yield Check("hosted zone", False, f"hosted zone {zone} does not exist.")
             return
-        outside = [self.values[k] for k in domains if not (self.values[k] == name or self.values[k].endswith("." + name))]
+        outside = [self.values[k] for k in domains if not in_zone(self.values[k], name)]
         if outside:
             yield Check("hosted zone", False, f"{', '.join(outside)} not in zone {name}.")
             return
         yield Check("hosted zone", True, f"{zone} ({name}) holds {', '.join(self.values[k] for k in domains)}")
 
     def check_images(self) -> Iterator[Check]:
-        if self.profile != "full":
+        if self.profile not in ("lite", "full"):
             return
         ecr = self.client("ecr")
+        for mirror in images.mirrors(self.template, self.values, {}):
+            uri = self.foundation_export(f"EcrRepository{mirror.repository.capitalize()}Uri") or ""
+            if images.missing(ecr, uri.split("/", 1)[-1], mirror.tag):
+                yield Check(f"image {mirror.repository}", False, f"{uri}:{mirror.tag} is not there yet; run make mirror-images (make deploy does) to copy it from its upstream registry.")
+            else:
+                yield Check(f"image {mirror.repository}", True, f"{uri}:{mirror.tag} (mirror)")
+        for task, image, _ in images.task_images(self.template, self.values):
+            if isinstance(image, str) and images.is_docker_hub(image):
+                yield Check(
+                    "image source",
+                    True,
+                    f"{task} pulls {image} from Docker Hub, which limits anonymous pulls per address (addresses AWS shares): a refused pull rolls the stack back. Use ECR Public or the foundations mirror.",
+                    warn=True,
+                )
+        if self.profile != "full":
+            return
         from botocore.exceptions import ClientError
 
         def tagged(repository: str, tag: str) -> bool:
@@ -185,16 +316,6 @@ class Preflight:
                 yield Check(f"image {service}", False, f"{uri}:{tag} does not exist; push it first.")
             else:
                 yield Check(f"image {service}", True, f"{uri}:{tag}")
-        image = self.values.get("InfluxDbImage", "")
-        match = ECR_IMAGE.match(image)
-        if self.values.get("NetworkMode") == "endpoints":
-            if not match:
-                yield Check("image influxdb", False, f"{image} is not in ECR, and endpoints mode can only pull from ECR; mirror it into the foundations 'influxdb' repository (README, NetworkMode).")
-            elif not tagged(match.group(3), match.group(4)):
-                yield Check("image influxdb", False, f"{image} does not exist; push the mirror first.")
-            else:
-                yield Check("image influxdb", True, image)
-
     def check_lambda_code(self) -> Iterator[Check]:
         bucket = self.foundation_export("AppBucketName")
         s3 = self.client("s3")
@@ -252,7 +373,7 @@ def run(session: Any, profile: str, stack: str, foundations: str, template: dict
     preflight = Preflight(session, profile, stack, foundations, template, values)
     failures = 0
     for check in preflight.checks():
-        emit(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        emit(f"{check.status}  {check.name}: {check.detail}")
         failures += not check.ok
     emit(f"{failures} check{'s' if failures != 1 else ''} failed" if failures else "all checks passed")
     return 1 if failures else 0

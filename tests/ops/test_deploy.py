@@ -11,6 +11,7 @@ from streamlines.cli import main
 from templates_py.render import write_all
 
 from ..conftest import FOUNDATIONS, KEY
+from .test_preflight import put_image
 
 
 @pytest.fixture
@@ -33,21 +34,31 @@ def zips(monkeypatch, tmp_path):
 class Recorder:
     def __init__(self):
         self.commands = []
+        self.stdin = []
 
-    def __call__(self, command, say):
+    def __call__(self, command, say, stdin=None):
         self.commands.append(list(command))
+        self.stdin.append(stdin)
+
+
+GRAFANA = "grafana/grafana-oss:12.1.1"
 
 
 def test_lite_deploy_uploads_checks_and_deploys_in_order(aws, foundations, build, zips):
     foundations()
-    recorder, said = Recorder(), []
+    recorder, docker, said = Recorder(), Recorder(), []
     names = deploy.Names("sl", "lite")
-    assert deploy.deploy(aws, names, build, {"AllowedCidr": "203.0.113.10/32"}, said.append, recorder, root=zips) == 0
+    # Docker does not run here: the recorder stands in, and moto gets the image the push would have made.
+    docker_then_push = lambda command, say, stdin=None: (docker(command, say, stdin), command[1] == "push" and put_image(aws, "grafana", "12.1.1"))  # noqa: E731
+    assert deploy.deploy(aws, names, build, {"AllowedCidr": "198.18.7.10/32"}, said.append, recorder, root=zips, grafana_image=GRAFANA, docker=docker_then_push) == 0
+    assert [c[:2] for c in docker.commands] == [["docker", "login"], ["docker", "pull"], ["docker", "tag"], ["docker", "push"]]
+    assert docker.commands[1] == ["docker", "pull", "--platform", "linux/arm64", GRAFANA]
+    assert docker.commands[3] == ["docker", "push", f"{foundations.outputs['EcrRepositoryGrafanaUri']}:12.1.1"]
     (command,) = recorder.commands
     assert command[:8] == ["aws", "cloudformation", "deploy", "--template-file", str(build / "lite.json"), "--stack-name", "sl-lite", "--no-fail-on-empty-changeset"]
     assert "--s3-bucket" not in command and command[command.index("--capabilities") + 1] == "CAPABILITY_IAM"
     overrides = dict(item.split("=", 1) for item in command[command.index("--parameter-overrides") + 1 :])
-    assert overrides["FoundationsStackName"] == FOUNDATIONS and overrides["AllowedCidr"] == "203.0.113.10/32"
+    assert overrides["FoundationsStackName"] == FOUNDATIONS and overrides["AllowedCidr"] == "198.18.7.10/32"
     assert overrides["InfluxTokenAgentCodeKey"].startswith("lambdas/influx_token_agent/") and overrides["InfluxTokenAgentCodeKey"] != f"lambdas/influx_token_agent/{KEY}.zip"
     assert aws.client("s3").head_object(Bucket="sl-app-bucket", Key=overrides["InfluxTokenAgentCodeKey"])
     assert "all checks passed" in said and said[-1] == "next: make provision STACK=sl-lite"
@@ -56,16 +67,16 @@ def test_lite_deploy_uploads_checks_and_deploys_in_order(aws, foundations, build
 def test_missing_foundations_is_deployed_first(aws, build, zips):
     recorder = Recorder()
     with pytest.raises(deploy.DeployError, match="exports no AppBucketName"):
-        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {}, lambda line: None, recorder, root=zips)
+        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {}, lambda line: None, recorder, root=zips, grafana_image=GRAFANA)
     assert recorder.commands == [["aws", "cloudformation", "deploy", "--template-file", str(build / "foundations.json"), "--stack-name", "sl-foundations", "--no-fail-on-empty-changeset", "--region", "us-east-1"]]
 
 
 def test_full_goes_through_the_app_bucket_and_stops_on_a_failed_preflight(aws, foundations, build, zips):
     foundations()
-    recorder, said = Recorder(), []
+    recorder, docker, said = Recorder(), Recorder(), []
     with pytest.raises(deploy.DeployError, match="preflight failed"):
-        deploy.deploy(aws, deploy.Names("sl", "full"), build, {"NetworkMode": "nat"}, said.append, recorder, root=zips)
-    assert recorder.commands == []
+        deploy.deploy(aws, deploy.Names("sl", "full"), build, {"NetworkMode": "nat"}, said.append, recorder, root=zips, grafana_image=GRAFANA, docker=docker)
+    assert recorder.commands == [] and docker.commands == []
     assert any(line.startswith("FAIL  image ingest") for line in said)
     command = deploy.deploy_command(build / "full.json", "sl-full", "us-east-1", {"A": "b"}, True, "sl-app-bucket")
     assert command[command.index("--s3-bucket") + 1] == "sl-app-bucket"

@@ -15,6 +15,9 @@ from streamlines.packaging import code_key_parameters
 from ..conftest import FOUNDATIONS, KEY, issued_certificate
 
 REGION = "us-east-1"
+CIDR = "198.18.7.10/32"
+# What a lite stack needs beyond its defaults to pass: where Grafana is used from.
+LITE_GOOD = {"AllowedCidr": CIDR}
 
 
 def code_keys(template):
@@ -23,28 +26,42 @@ def code_keys(template):
 
 def check(aws, templates, profile, values, stack="sl-stack"):
     lines = []
-    code = preflight.run(aws, profile, stack, FOUNDATIONS, templates[profile], {**code_keys(templates[profile]), **values}, lines.append)
+    base = LITE_GOOD if profile == "lite" else {}
+    code = preflight.run(aws, profile, stack, FOUNDATIONS, templates[profile], {**code_keys(templates[profile]), **base, **values}, lines.append)
     return code, lines
+
+
+def put_image(aws, repository, tag):
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "config": {"digest": "sha256:" + "1" * 64}, "layers": [{"digest": "sha256:" + tag.encode().hex().ljust(64, "0")[:64]}]}
+    aws.client("ecr").put_image(repositoryName=f"sl-{repository}", imageManifest=json.dumps(manifest), imageManifestMediaType=manifest["mediaType"], imageTag=tag)
+
+
+@pytest.fixture
+def mirrored(aws, foundations, config):
+    """Foundations deployed and `make mirror-images` run: the pinned upstream images are in its ECR."""
+    foundations()
+    put_image(aws, "grafana", config.grafana_image.rsplit(":", 1)[1])
+    put_image(aws, "influxdb", config.influxdb_image.rsplit(":", 1)[1])
 
 
 def failures(lines):
     return [line for line in lines if line.startswith("FAIL")]
 
 
-def test_good_lite_setup_passes(aws, templates, foundations):
-    foundations()
-    code, lines = check(aws, templates, "lite", {"AllowedCidr": "203.0.113.10/32"})
+def test_good_lite_setup_passes(aws, templates, mirrored):
+    code, lines = check(aws, templates, "lite", {})
     assert code == 0, lines
     assert failures(lines) == [] and lines[-1] == "all checks passed"
-    assert {line.split(":")[0] for line in lines[:-1]} >= {"PASS  foundations stack", "PASS  foundations exports", "PASS  EFS mount targets", "PASS  lambda code influx_token_agent"}
+    assert {line.split(":")[0] for line in lines[:-1]} == {
+        "PASS  foundations stack", "PASS  foundations exports", "PASS  allowed CIDR", "PASS  EFS mount targets", "PASS  image grafana",
+        "PASS  lambda code influx_token_agent", "PASS  lambda code influx_token_provider",
+    }
 
 
 @pytest.fixture
-def full_ready(aws, templates, foundations):
-    foundations()
-    ecr = aws.client("ecr")
-    for repository in ("ingest", "ripples", "backend", "dashboard", "influxdb"):
-        ecr.put_image(repositoryName=f"sl-{repository}", imageManifest=json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "config": {"digest": "sha256:" + "1" * 64}, "layers": []}), imageManifestMediaType="application/vnd.docker.distribution.manifest.v2+json", imageTag="1.0.0")
+def full_ready(aws, templates, mirrored):
+    for repository in ("ingest", "ripples", "backend", "dashboard"):
+        put_image(aws, repository, "1.0.0")
     zone = aws.client("route53").create_hosted_zone(Name="example.com", CallerReference="sl")["HostedZone"]["Id"].split("/")[-1]
     return {
         "NetworkMode": "endpoints",
@@ -52,9 +69,9 @@ def full_ready(aws, templates, foundations):
         "RipplesImageTag": "1.0.0",
         "BackendImageTag": "1.0.0",
         "DashboardImageTag": "1.0.0",
-        "InfluxDbImage": f"{foundations.outputs['EcrRepositoryInfluxdbUri']}:1.0.0",
         "CertificateArn": issued_certificate(aws, REGION),
         "HostedZoneId": zone,
+        "BackendDomainName": "api.example.com",
         "DashboardDomainName": "dashboard.example.com",
     }
 
@@ -62,7 +79,13 @@ def full_ready(aws, templates, foundations):
 def test_good_full_setup_passes(aws, templates, full_ready):
     code, lines = check(aws, templates, "full", full_ready)
     assert code == 0, lines
-    assert len([line for line in lines if line.startswith("PASS")]) == 15
+    passed = [line.split(":")[0].removeprefix("PASS  ") for line in lines if line.startswith("PASS")]
+    assert sorted(passed) == sorted([
+        "foundations stack", "foundations exports", "allowed CIDR", "EFS mount targets", "certificate", "hosted zone", "API Gateway log role",
+        "image influxdb", "image ingest", "image ripples", "image backend", "image dashboard",
+        *(f"lambda code {name}" for name in ("influx_token_agent", "influx_token_provider", "results_stream_pusher", "websocket_connection_handler")),
+        "market-data credentials",
+    ])
 
 
 def the_failure(code, lines):
@@ -82,8 +105,7 @@ def test_missing_export(aws, templates, foundations):
     assert "does not export GrafanaAccessPointArn" in the_failure(*check(aws, templates, "lite", {}))
 
 
-def test_mount_target_in_another_vpc(aws, templates, foundations):
-    foundations()
+def test_mount_target_in_another_vpc(aws, templates, foundations, mirrored):
     ec2 = aws.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
@@ -92,8 +114,7 @@ def test_mount_target_in_another_vpc(aws, templates, foundations):
     assert "mount targets in another VPC" in line and vpc in line
 
 
-def test_certificate_in_the_wrong_region(aws, templates, foundations):
-    foundations()
+def test_certificate_in_the_wrong_region(aws, templates, mirrored):
     arn = issued_certificate(aws, "eu-west-1")
     assert f"is in eu-west-1, but a lite stack in {REGION} needs a certificate from {REGION}" in the_failure(*check(aws, templates, "lite", {"CertificateArn": arn}))
 
@@ -108,14 +129,12 @@ def test_cloudfront_certificate_must_be_in_us_east_1(aws, templates, foundations
     assert any("CloudFront only uses certificates from us-east-1" in line for line in failures(lines))
 
 
-def test_certificate_not_issued(aws, templates, foundations):
-    foundations()
+def test_certificate_not_issued(aws, templates, mirrored):
     arn = aws.client("acm").request_certificate(DomainName="grafana.example.com", ValidationMethod="DNS")["CertificateArn"]
     assert "PENDING_VALIDATION, not ISSUED" in the_failure(*check(aws, templates, "lite", {"CertificateArn": arn}))
 
 
-def test_certificate_that_does_not_exist(aws, templates, foundations):
-    foundations()
+def test_certificate_that_does_not_exist(aws, templates, mirrored):
     arn = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
     assert "does not exist" in the_failure(*check(aws, templates, "lite", {"CertificateArn": arn}))
 
@@ -125,22 +144,120 @@ def test_missing_hosted_zone(aws, templates, full_ready):
 
 
 def test_domain_outside_the_zone(aws, templates, full_ready):
-    assert "dashboard.example.org not in zone example.com" in the_failure(*check(aws, templates, "full", {**full_ready, "DashboardDomainName": "dashboard.example.org"}))
+    code, lines = check(aws, templates, "full", {**full_ready, "DashboardDomainName": "dashboard.example.org"})
+    # The certificate (example.com, *.example.com) does not cover it either.
+    assert code == 1 and [line.split(":")[0] for line in failures(lines)] == ["FAIL  certificate", "FAIL  hosted zone"]
+    assert "dashboard.example.org not in zone example.com" in failures(lines)[1]
 
 
 def test_missing_image_tag(aws, templates, full_ready):
     assert "sl-ripples:2.0.0 does not exist; push it first" in the_failure(*check(aws, templates, "full", {**full_ready, "RipplesImageTag": "2.0.0"}))
 
 
-def test_docker_hub_image_in_endpoints_mode(aws, templates, full_ready):
-    line = the_failure(*check(aws, templates, "full", {**full_ready, "InfluxDbImage": "influxdb:2.7.12"}))
-    assert "endpoints mode can only pull from ECR" in line
+def test_endpoints_mode_needs_the_influxdb_tag_mirrored(aws, templates, full_ready):
+    line = the_failure(*check(aws, templates, "full", {**full_ready, "InfluxDbImage": "influxdb:2.7.13"}))
+    assert "sl-influxdb:2.7.13 is not there yet; run make mirror-images" in line
+
+
+def test_docker_hub_image_is_a_warning(aws, templates, full_ready):
     code, lines = check(aws, templates, "full", {**full_ready, "InfluxDbImage": "influxdb:2.7.12", "NetworkMode": "nat"})
+    assert code == 0, lines
+    (warning,) = [line for line in lines if line.startswith("WARN")]
+    assert "InfluxDbTaskDefinition pulls influxdb:2.7.12 from Docker Hub" in warning
+    code, lines = check(aws, templates, "lite", {"GrafanaImage": "docker.io/grafana/grafana-oss:12.1.1"})
+    assert code == 0 and any("pulls docker.io/grafana/grafana-oss:12.1.1 from Docker Hub" in line for line in lines if line.startswith("WARN"))
+
+
+def test_lite_needs_grafana_mirrored(aws, templates, foundations):
+    foundations()
+    assert "sl-grafana:12.1.1 is not there yet; run make mirror-images" in the_failure(*check(aws, templates, "lite", {}))
+
+
+@pytest.mark.parametrize("cidr", ["203.0.113.10/32", "192.0.2.0/24", "198.51.100.7/32", "203.0.113.128/25"])
+def test_documentation_ranges_are_refused(aws, templates, mirrored, cidr):
+    line = the_failure(*check(aws, templates, "lite", {"AllowedCidr": cidr}))
+    assert "reserved for documentation (RFC 5737)" in line and cidr in line
+
+
+def test_public_grafana_needs_an_allowed_cidr(aws, templates, mirrored):
+    assert "AllowedCidr is empty but GrafanaExposure is public" in the_failure(*check(aws, templates, "lite", {"AllowedCidr": "", "GrafanaExposure": "public"}))
+    code, lines = check(aws, templates, "lite", {"AllowedCidr": "", "GrafanaExposure": "none"})
     assert code == 0, lines
 
 
-def test_missing_lambda_code(aws, templates, foundations):
-    foundations()
+def test_access_logs_need_the_account_role(aws, templates, full_ready):
+    line = the_failure(*check(aws, templates, "full", {**full_ready, "WebSocketAccessLogs": "enabled"}))
+    assert "has no API Gateway CloudWatch Logs role" in line
+    role = "arn:aws:iam::123456789012:role/apigateway-logs"
+    aws.client("apigateway").update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}])
+    code, lines = check(aws, templates, "full", {**full_ready, "WebSocketAccessLogs": "enabled"})
+    assert code == 0 and f"PASS  API Gateway log role: {role}" in lines
+
+
+@pytest.mark.parametrize(
+    "names, domain, ok",
+    [
+        (("example.com", "*.example.com"), "api.example.com", True),
+        (("example.com", "*.example.com"), "a.b.example.com", False),
+        (("*.example.com",), "example.com", False),
+        (("grafana.example.com",), "grafana.example.com", True),
+        (("grafana.example.com",), "grafana.example.org", False),
+    ],
+)
+def test_certificate_names(names, domain, ok):
+    assert any(preflight.covers(pattern, domain) for pattern in names) is ok
+
+
+def test_certificate_must_cover_the_domain_names(aws, templates, full_ready):
+    line = the_failure(*check(aws, templates, "full", {**full_ready, "BackendDomainName": "api.v2.example.com"}))
+    assert "but not api.v2.example.com" in line
+
+
+def test_a_suffix_is_not_a_zone(aws, templates, full_ready):
+    assert preflight.in_zone("live.example.com", "example.com") and not preflight.in_zone("badexample.com", "example.com")
+    code, lines = check(aws, templates, "full", {**full_ready, "DashboardDomainName": "dashboardexample.com"})
+    assert code == 1 and "dashboardexample.com not in zone example.com" in failures(lines)[-1]
+
+
+def test_names_without_a_zone_are_a_warning(aws, templates, full_ready):
+    code, lines = check(aws, templates, "full", {**full_ready, "HostedZoneId": ""})
+    assert code == 0
+    assert any(line.startswith("WARN  hosted zone: BackendDomainName, DashboardDomainName set without HostedZoneId") for line in lines)
+
+
+def deployed_profile_stack(aws, desired: int, org: str = "streamlines", bucket: str = "market-data"):
+    """The profile stack as a first deploy left it: its parameters and its InfluxDB service."""
+    body = {
+        "Parameters": {"InfluxDbOrg": {"Type": "String"}, "InfluxDbBucket": {"Type": "String"}},
+        "Resources": {
+            "Cluster": {"Type": "AWS::ECS::Cluster"},
+            "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "influxdb", "ContainerDefinitions": [{"Name": "influxdb", "Image": "x", "Memory": 512}]}},
+            "InfluxDbService": {"Type": "AWS::ECS::Service", "Properties": {"Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "TaskDefinition"}, "DesiredCount": desired, "ServiceName": "influxdb"}},
+        },
+    }
+    parameters = [{"ParameterKey": "InfluxDbOrg", "ParameterValue": org}, {"ParameterKey": "InfluxDbBucket", "ParameterValue": bucket}]
+    aws.client("cloudformation").create_stack(StackName="sl-stack", TemplateBody=json.dumps(body), Parameters=parameters)
+
+
+def test_an_update_while_influxdb_is_scaled_to_zero_is_refused(aws, templates, mirrored):
+    deployed_profile_stack(aws, desired=0)
+    line = the_failure(*check(aws, templates, "lite", {}))
+    assert "InfluxDB service of sl-stack is scaled to zero" in line and "--desired-count 1" in line
+
+
+def test_an_update_with_influxdb_running_passes(aws, templates, mirrored):
+    deployed_profile_stack(aws, desired=1)
+    code, lines = check(aws, templates, "lite", {})
+    assert code == 0 and any(line.startswith("PASS  InfluxDB setup: org and bucket unchanged") for line in lines)
+
+
+def test_renaming_the_org_or_bucket_after_first_boot_is_refused(aws, templates, mirrored):
+    deployed_profile_stack(aws, desired=1, bucket="quotes")
+    line = the_failure(*check(aws, templates, "lite", {}))
+    assert "InfluxDbBucket is 'quotes' in sl-stack and 'market-data' here" in line and "keep 'quotes'" in line
+
+
+def test_missing_lambda_code(aws, templates, mirrored):
     aws.client("s3").delete_object(Bucket="sl-app-bucket", Key=f"lambdas/influx_token_provider/{KEY}.zip")
     assert "influx_token_provider" in the_failure(*check(aws, templates, "lite", {}))
 

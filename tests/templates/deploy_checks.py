@@ -12,19 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
+from streamlines.images import is_docker_hub
 from templates_py.evaluate import evaluate, exists, resolve
 
 INTERNET_ROUTE = "PublicDefaultRoute"
 GATEWAY_ATTACHMENT = "InternetGatewayAttachment"
-
-
-def is_docker_hub(image: str) -> bool:
-    """Docker's rule: the first path component names a registry only when it has a
-    '.' or ':' or is 'localhost'; otherwise the image is on Docker Hub."""
-    first, _, rest = image.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first in ("docker.io", "registry-1.docker.io", "index.docker.io")
-    return True
 
 
 # --- the dependency graph -----------------------------------------------------------------
