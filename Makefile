@@ -79,9 +79,9 @@ dashboards: $(INSTALLED) ## regenerate grafana/dashboards/*.json from grafana/da
 mirror-images: $(INSTALLED) ## copy the pinned InfluxDB and Grafana images into the foundations ECR (Docker CLI) [STACK_PREFIX=] [REGION=] [CONFIG=]
 	$(BIN)/streamlines mirror-images --prefix $(STACK_PREFIX) $(REGION_OPTION) $(CONFIG_OPTION)
 
-provision: $(INSTALLED) ## configure a lite stack's Grafana: STACK=name [REGION=] [GRAFANA_URL=] [DRY_RUN=1]
+provision: $(INSTALLED) ## configure a lite stack's Grafana: STACK=name [REGION=] [GRAFANA_URL=] [DRY_RUN=1] [INSECURE_HTTP=1]
 	@test -n "$(STACK)" || { echo "make provision needs STACK=<lite stack name>" >&2; exit 2; }
-	$(BIN)/streamlines grafana provision --stack $(STACK) $(REGION_OPTION) $(if $(GRAFANA_URL),--grafana-url $(GRAFANA_URL)) $(if $(DRY_RUN),--dry-run)
+	$(BIN)/streamlines grafana provision --stack $(STACK) $(REGION_OPTION) $(if $(GRAFANA_URL),--grafana-url $(GRAFANA_URL)) $(if $(DRY_RUN),--dry-run) $(if $(INSECURE_HTTP),--allow-insecure-http)
 
 cost: $(INSTALLED) ## monthly list-price estimates: lite and every full network mode side by side [CONFIG=]
 	@$(BIN)/streamlines cost --compare $(CONFIG_OPTION)

@@ -246,7 +246,36 @@ def datasource_health(api: Any) -> str:
 # --- the command ------------------------------------------------------------------------
 
 
-def run(read_target: Callable[[], Target], dry_run: bool, wait: float, dashboards_folder: Path = FOLDER, out=sys.stdout, err=sys.stderr) -> int:
+def refuse_plain_http(url: str, allow: bool) -> None:
+    """The admin password travels with every request: over plain HTTP only to this
+    machine (an ECS Exec port forward), unless the operator says otherwise."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "http" or allow:
+        return
+    host = parts.hostname or ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise ProvisionError(
+            f"{url} is plain HTTP, which would send the Grafana admin password in clear across the network; "
+            "give the stack a certificate (CertificateArn and GrafanaDomainName), use an ECS Exec port forward (--grafana-url http://localhost:3000), or pass --allow-insecure-http."
+        )
+
+
+def run(
+    read_target: Callable[[], Target],
+    dry_run: bool,
+    wait: float,
+    dashboards_folder: Path = FOLDER,
+    out=sys.stdout,
+    err=sys.stderr,
+    allow_insecure_http: bool = False,
+) -> int:
     """Provision Grafana; `read_target` gives the stack's facts (it may raise ProvisionError).
     The dashboards are checked first, so a bad file changes nothing."""
     from grafana_client import GrafanaApi
@@ -255,6 +284,7 @@ def run(read_target: Callable[[], Target], dry_run: bool, wait: float, dashboard
     try:
         dashboards = load_dashboards(dashboards_folder)
         target = read_target()
+        refuse_plain_http(target.grafana_url, allow_insecure_http)
         api = GrafanaApi.from_url(target.grafana_url, credential=(ADMIN_USER, target.admin_password), timeout=10.0)
         wait_for_grafana(api, target.grafana_url, wait, lambda line: print(line, file=err, flush=True))
         try:

@@ -297,7 +297,7 @@ def cmd_grafana_provision(args: argparse.Namespace) -> int:
         except BotoCoreError as error:
             raise ProvisionError(f"cannot reach AWS: {_aws_error(error)}") from None
 
-    return run(read_target, args.dry_run, args.wait, args.dashboards or FOLDER)
+    return run(read_target, args.dry_run, args.wait, args.dashboards or FOLDER, allow_insecure_http=args.allow_insecure_http)
 
 
 # --- the parser ----------------------------------------------------------------------------------
@@ -384,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     provision.add_argument("--stack", required=True, help="name of the deployed lite stack")
     provision.add_argument("--grafana-url", help="Grafana URL to use instead of the stack's GrafanaUrl output (e.g. an ECS Exec port forward)")
     provision.add_argument("--dry-run", action="store_true", help="show what would change; make no change")
+    provision.add_argument("--allow-insecure-http", action="store_true", help="send the admin password over plain HTTP to a host other than this machine (refused otherwise)")
     provision.add_argument("--wait", type=float, default=180.0, help="seconds to wait for Grafana's /api/health (default 180)")
     provision.add_argument("--dashboards", type=Path, default=None, help=argparse.SUPPRESS)
     provision.set_defaults(handler=cmd_grafana_provision)

@@ -41,7 +41,7 @@ def influxdb_parameters(t: Template, config: BuildConfig, image_note: str = "") 
     org = add_parameter(
         t,
         "InfluxDbOrg",
-        description="InfluxDB organization created at first boot (later changes are ignored: setup runs once per data directory).",
+        description="InfluxDB organization created at first boot; it cannot change later (setup runs once per data directory; preflight and the token issuer refuse a new name).",
         Default=config.influx_org,
         AllowedPattern=NAME_PATTERN,
         ConstraintDescription="3-32 lowercase letters, digits or hyphens.",
@@ -49,7 +49,7 @@ def influxdb_parameters(t: Template, config: BuildConfig, image_note: str = "") 
     bucket = add_parameter(
         t,
         "InfluxDbBucket",
-        description="InfluxDB bucket created at first boot, which ripples writes and Grafana reads.",
+        description="InfluxDB bucket created at first boot, which ripples writes and Grafana reads; it cannot change later.",
         Default=config.influx_bucket,
         AllowedPattern=NAME_PATTERN,
         ConstraintDescription="3-32 lowercase letters, digits or hyphens.",

@@ -89,7 +89,8 @@ def influx_token_issuer(
         statements=[
             policies.read_secrets([secrets["admin"]]),
             policies.write_secrets([secrets["read"], secrets["write"]]),
-            policies.allow([lambda_actions.InvokeFunction], [GetAtt(agent.function, "Arn")]),
+            # GetFunctionConfiguration: wait for an Inactive agent to be Active again.
+            policies.allow([lambda_actions.GetFunctionConfiguration, lambda_actions.InvokeFunction], [GetAtt(agent.function, "Arn")]),
         ],
         log_retention=log_retention,
         timeout=TIMEOUT_SECONDS,

@@ -59,9 +59,9 @@ def deployed(aws, grafana):
     return {"session": aws, "secrets": secrets, "read": read, "admin": admin, "lite": lite}
 
 
-def provision(deployed, stack="sl-lite", dry_run=False, grafana_url=None, folder=FOLDER, wait=2.0):
+def provision(deployed, stack="sl-lite", dry_run=False, grafana_url=None, folder=FOLDER, wait=2.0, allow_insecure_http=False):
     out, err = io.StringIO(), io.StringIO()
-    code = run(lambda: grafana_target(deployed["session"], stack, grafana_url), dry_run, wait, folder, out=out, err=err)
+    code = run(lambda: grafana_target(deployed["session"], stack, grafana_url), dry_run, wait, folder, out=out, err=err, allow_insecure_http=allow_insecure_http)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -210,3 +210,23 @@ def test_grafana_without_datasource_health(deployed, grafana):
     grafana.has_datasource_health = False
     code, out, _ = provision(deployed)
     assert code == 0 and "not available" in out
+
+
+def test_plain_http_across_the_network_is_refused_before_any_request(deployed, grafana):
+    code, out, err = provision(deployed, grafana_url="http://grafana.example.com")
+    assert_one_line_error(code, out, err, "plain HTTP", "--allow-insecure-http")
+    assert grafana.requests == []
+
+
+def test_plain_http_refusal_can_be_overridden(deployed, grafana):
+    # 192.0.2.1 (documentation range) answers nothing: the command gets past the
+    # refusal and fails on the connection instead.
+    code, out, err = provision(deployed, grafana_url="http://192.0.2.1:9", wait=0.5, allow_insecure_http=True)
+    assert code == 1 and "plain HTTP" not in err
+
+
+def test_loopback_http_is_allowed(deployed, grafana):
+    from grafana.provision import refuse_plain_http
+
+    for url in ("http://localhost:3000", "http://127.0.0.1:3000", "http://[::1]:3000", "https://grafana.example.com"):
+        refuse_plain_http(url, False)

@@ -24,6 +24,8 @@ def test_provider_may_read_the_admin_secret_write_the_token_secrets_and_invoke_t
         ("secretsmanager:GetSecretValue", imported("InfluxDbWriteTokenSecretArn")),
         ("secretsmanager:PutSecretValue", imported("InfluxDbWriteTokenSecretArn")),
         ("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": ["InfluxTokenAgentFunction", "Arn"]}, sort_keys=True)),
+        # To wait for an agent that went Inactive after weeks idle.
+        ("lambda:GetFunctionConfiguration", json.dumps({"Fn::GetAtt": ["InfluxTokenAgentFunction", "Arn"]}, sort_keys=True)),
     }
     assert "VpcConfig" not in templates[stack]["Resources"]["InfluxTokenProviderFunction"]["Properties"]
 

@@ -102,7 +102,7 @@ def aws_side(aws, influx, monkeypatch, tmp_path):
 def request_cfn(aws_side, influx, cloudformation):
     import token_provider
 
-    def send(request_type: str, budget: float = 60, bucket: str = "market-data", physical: str | None = None):
+    def send(request_type: str, budget: float = 60, bucket: str = "market-data", physical: str | None = None, old: dict | None = None):
         event = {
             "RequestType": request_type,
             "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:influx-token-provider",
@@ -125,7 +125,7 @@ def request_cfn(aws_side, influx, cloudformation):
         if request_type != "Create":
             event["PhysicalResourceId"] = physical or "influx-tokens/streamlines/market-data"
         if request_type == "Update":
-            event["OldResourceProperties"] = dict(event["ResourceProperties"])
+            event["OldResourceProperties"] = {**event["ResourceProperties"], **(old or {})}
         started = time.monotonic()
         token_provider.handler(event, Context(budget))
         assert len(cloudformation.answers) >= 1
@@ -223,3 +223,125 @@ def test_missing_bucket_fails_naming_it(request_cfn, aws_side):
 def test_too_little_time_fails_at_once(request_cfn):
     answer = request_cfn("Create", budget=10)
     assert answer["Status"] == "FAILED" and "not enough time" in answer["Reason"]
+
+
+def test_update_that_renames_the_bucket_is_refused_without_touching_influxdb(request_cfn, aws_side, influx, cloudformation):
+    import token_provider
+
+    request_cfn("Create")
+    influx.requests.clear()
+    event_bucket = "quotes"
+    answer = request_cfn("Update", bucket=event_bucket, old={"Bucket": "market-data"})
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == "InfluxDB created bucket 'market-data' at first boot and keeps it; bucket 'quotes' does not exist there. Keep 'market-data' (InfluxDbBucket parameter)"
+    assert influx.requests == []
+    assert token_provider.refuse_renames({"Org": "a", "Bucket": "b"}, {"Org": "a", "Bucket": "b"}) is None
+
+
+def test_unchanged_update_keeps_the_tokens_when_influxdb_is_scaled_to_zero(request_cfn, aws_side, influx, cloudformation, monkeypatch):
+    """Active hours: InfluxDB is down while the stack updates (a new service token, say)."""
+    import token_provider
+
+    request_cfn("Create")
+    stored, before = {k: secret(aws_side, k) for k in ("read", "write")}, versions(aws_side)
+    influx.healthy = False
+    monkeypatch.setattr(token_provider, "QUICK_CHECK_SECONDS", 2)
+    answer = request_cfn("Update", budget=120)
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    assert answer["Data"] == {f"{k.capitalize()}AuthorizationId": stored[k]["authorizationID"] for k in ("read", "write")}
+    assert versions(aws_side) == before
+    assert cloudformation.answers[-1]["elapsed"] < 30
+
+
+def test_update_needs_influxdb_when_no_real_token_is_stored(request_cfn, aws_side, influx, monkeypatch):
+    import token_provider
+
+    influx.healthy = False
+    monkeypatch.setattr(token_provider, "QUICK_CHECK_SECONDS", 2)
+    answer = request_cfn("Update", budget=token_provider.RESERVE_SECONDS + 6)
+    assert answer["Status"] == "FAILED" and "did not become healthy" in answer["Reason"]
+
+
+class FakeClock:
+    """time.monotonic and time.sleep for the provider's waits: sleeping moves the clock."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def stubbed_lambda():
+    """A Lambda client whose answers are stubbed, each checked against the Lambda API model."""
+    from botocore.stub import Stubber
+
+    client = boto3.client("lambda", region_name="us-east-1")
+    return client, Stubber(client)
+
+
+AGENT = "arn:aws:lambda:us-east-1:123456789012:function:influx-token-agent"
+
+
+def test_an_inactive_agent_is_waited_for_then_invoked(monkeypatch):
+    import io
+
+    import token_provider
+    from botocore.response import StreamingBody
+
+    client, stub = stubbed_lambda()
+    clock = FakeClock()
+    stub.add_response("get_function_configuration", {"State": "Inactive", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT})
+    stub.add_response("get_function_configuration", {"State": "Pending", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT})
+    stub.add_response("get_function_configuration", {"State": "Active", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT})
+    with stub:
+        token_provider.wait_until_active(client, AGENT, 60, clock.sleep, clock)
+    assert clock.slept == [2.0, 4.0]
+
+    body = b'{"ok": true}'
+    stub.add_client_error("invoke", "ResourceNotReadyException", http_status_code=502)
+    stub.add_response("get_function_configuration", {"State": "Active", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT})
+    stub.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
+    stub.add_response("invoke", {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body))})
+    clock.slept.clear()
+    with stub:
+        assert token_provider.invoke_agent(client, AGENT, {"x": 1}, 60, clock.sleep, clock) == {"ok": True}
+    assert clock.slept == [2.0, 4.0]
+    stub.assert_no_pending_responses()
+
+
+def test_an_agent_that_may_have_run_is_not_invoked_twice():
+    import token_provider
+
+    client, stub = stubbed_lambda()
+    clock = FakeClock()
+    stub.add_client_error("invoke", "AccessDeniedException", http_status_code=403)
+    with stub, pytest.raises(token_provider.ProviderError, match="cannot invoke the token agent: AccessDeniedException"):
+        token_provider.invoke_agent(client, AGENT, {}, 60, clock.sleep, clock)
+    assert clock.slept == []
+
+
+def test_retries_stop_within_the_budget():
+    import token_provider
+
+    client, stub = stubbed_lambda()
+    clock = FakeClock()
+    for _ in range(4):
+        stub.add_client_error("invoke", "ServiceException", http_status_code=500)
+    with stub, pytest.raises(token_provider.ProviderError, match="ServiceException"):
+        token_provider.invoke_agent(client, AGENT, {}, 10, clock.sleep, clock)
+    assert clock.slept == [2.0, 4.0] and clock.now <= 10
+
+
+def test_a_failed_agent_function_is_reported():
+    import token_provider
+
+    client, stub = stubbed_lambda()
+    stub.add_response("get_function_configuration", {"State": "Failed", "StateReasonCode": "SubnetOutOfIPAddresses"}, {"FunctionName": AGENT})
+    with stub, pytest.raises(token_provider.ProviderError, match="Failed \\(SubnetOutOfIPAddresses\\)"):
+        token_provider.wait_until_active(client, AGENT, 60, FakeClock().sleep, FakeClock())

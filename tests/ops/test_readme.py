@@ -1,0 +1,88 @@
+"""Every command the README shows works as written: each `aws cloudformation
+deploy` names every parameter its template has no default for, passes the
+template's Rules, and goes through S3 when the template is too big to pass
+inline; every `streamlines` and `make` command it shows exists."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from streamlines.cli import build_parser
+from templates_py.render import DEPLOY_BODY_LIMIT
+
+from ..templates.deploy_checks import rules_refuse
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def code_blocks(text: str) -> list[str]:
+    return re.findall(r"^```[a-z]*\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def commands(prefix: str) -> list[str]:
+    """Every command line starting with `prefix` in a code block, continuation lines joined."""
+    found = []
+    for block in code_blocks(README):
+        joined = re.sub(r"\\\n\s*", " ", block)
+        for line in joined.splitlines():
+            line = line.split("  #")[0].strip()
+            if line.startswith(prefix):
+                found.append(line)
+    return found
+
+
+DEPLOYS = commands("aws cloudformation deploy")
+
+
+def test_the_readme_shows_deploy_commands():
+    templates_shown = {re.search(r"--template-file build/(\w+)\.json", c).group(1) for c in DEPLOYS}
+    assert templates_shown == {"foundations", "lite", "full", "cloudfront"}
+
+
+@pytest.mark.parametrize("command", DEPLOYS)
+def test_each_deploy_command_names_every_required_parameter(command, templates, bodies):
+    words = shlex.split(command.replace("<", "'<").replace(">", ">'"))
+    stack = re.search(r"build/(\w+)\.json", command).group(1)
+    template = templates[stack]
+    overrides: dict[str, str] = {}
+    if "--parameter-overrides" in words:
+        for word in words[words.index("--parameter-overrides") + 1 :]:
+            if word.startswith("--"):
+                break
+            key, sep, value = word.partition("=")
+            assert sep, f"{word!r} is not KEY=VALUE in: {command}"
+            overrides[key] = value
+    parameters = template.get("Parameters", {})
+    assert set(overrides) <= set(parameters), set(overrides) - set(parameters)
+    required = {name for name, parameter in parameters.items() if "Default" not in parameter}
+    assert required <= set(overrides), f"{stack}: the README's command misses {sorted(required - set(overrides))}"
+    assert rules_refuse(template, overrides) == [], command
+    if len(bodies[f"{stack}.json"]) > DEPLOY_BODY_LIMIT:
+        assert "--s3-bucket" in words, f"{stack} is over {DEPLOY_BODY_LIMIT} bytes: the command needs --s3-bucket"
+    if any(resource["Type"] == "AWS::IAM::Role" for resource in template["Resources"].values()):
+        assert "CAPABILITY_IAM" in words, f"{stack} creates IAM roles"
+
+
+def as_written(command: str) -> list[str]:
+    """A synopsis as a command: optional [...] parts dropped, the first of a|b|c
+    alternatives taken, <placeholders> kept as words."""
+    command = re.sub(r"\[[^\]]*\]", "", command)
+    command = re.sub(r"\b([\w-]+)(\|[\w-]+)+", r"\1", command)
+    return shlex.split(command.replace("<", "'<").replace(">", ">'"))
+
+
+@pytest.mark.parametrize("command", commands("streamlines "))
+def test_each_streamlines_command_parses(command):
+    build_parser().parse_args(as_written(command)[1:])
+
+
+@pytest.mark.parametrize("command", commands("make "))
+def test_each_make_target_exists(command):
+    target = command.split()[1]
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(rf"^{re.escape(target)}:", makefile, flags=re.M), target
