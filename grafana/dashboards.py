@@ -10,6 +10,12 @@ Data (docs/architecture.md, "The data model"): measurements `windowed-stock-quot
 `windowed-crypto-quotation-volumes`, tag `symbol`, float fields sum_bid_volume,
 sum_ask_volume, average_bid_price, average_ask_price, bid_price_at_window_end,
 ask_price_at_window_end, integer record_count; a point every 210 s per symbol.
+
+The windows are sliding: 420 s long, one every 210 s, so each quote is in two
+windows and summing per-window volumes or counts over an interval counts it
+twice. Flink aligns sliding windows to the epoch, so the windows that end on a
+multiple of 420 s tile time without overlap: the "per interval" panels sum
+those only (`DISJOINT`), and count each quote once.
 """
 
 from __future__ import annotations
@@ -23,14 +29,19 @@ DATASOURCE_UID = "streamlines-influxdb"
 DATASOURCE = {"type": "influxdb", "uid": DATASOURCE_UID}
 FOLDER = Path(__file__).parent / "dashboards"
 
+WINDOW_SECONDS, SLIDE_SECONDS = 420, 210
+# Keep only the windows that end on a multiple of their length: they do not overlap.
+DISJOINT = f"  |> filter(fn: (r) => int(v: r._time) % {WINDOW_SECONDS * 10**9} == 0)\n"
+
 DASHBOARDS = {
     "streamlines-stock-volumes": ("Stream Lines: stock quotation volumes", "windowed-stock-quotation-volumes"),
     "streamlines-crypto-volumes": ("Stream Lines: crypto quotation volumes", "windowed-crypto-quotation-volumes"),
 }
 
 
-def flux(measurement: str, fields: list[str], fn: str, tail: str = "") -> str:
-    """A Flux query over the selected symbols, aggregated to the panel interval."""
+def flux(measurement: str, fields: list[str], fn: str, tail: str = "", disjoint: bool = False) -> str:
+    """A Flux query over the selected symbols, aggregated to the panel interval;
+    `disjoint` keeps only non-overlapping windows (for sums of volumes and counts)."""
     field_filter = " or ".join(f'r._field == "{field}"' for field in fields)
     return (
         "from(bucket: v.defaultBucket)\n"
@@ -38,7 +49,8 @@ def flux(measurement: str, fields: list[str], fn: str, tail: str = "") -> str:
         f'  |> filter(fn: (r) => r._measurement == "{measurement}")\n'
         f"  |> filter(fn: (r) => {field_filter})\n"
         "  |> filter(fn: (r) => contains(value: r.symbol, set: ${symbol:json}))\n"
-        f"  |> aggregateWindow(every: v.windowPeriod, fn: {fn}, createEmpty: false)\n"
+        + (DISJOINT if disjoint else "")
+        + f"  |> aggregateWindow(every: v.windowPeriod, fn: {fn}, createEmpty: false)\n"
         + tail
     ).rstrip("\n")
 
@@ -87,14 +99,14 @@ def dashboard(uid: str, title: str, measurement: str) -> dict:
         _panel(2, "Bid-ask spread", "Average ask price minus average bid price.",
                flux(m, ["average_bid_price", "average_ask_price"], "mean", _pivoted("spread", "r.average_ask_price - r.average_bid_price")),
                (12, 0, 12, 8), unit="currencyUSD"),
-        _panel(3, "Bid and ask volumes", "Summed bid and ask volumes per interval.",
-               flux(m, ["sum_bid_volume", "sum_ask_volume"], "sum"), (0, 8, 12, 8), bars=True),
-        _panel(4, "Bid/ask volume ratio", "Summed bid volume divided by summed ask volume (1 is balanced).",
+        _panel(3, "Bid and ask volumes", "Bid and ask volume traded per interval: the sum over the windows that do not overlap (those ending on a multiple of 420 s), so each quote counts once.",
+               flux(m, ["sum_bid_volume", "sum_ask_volume"], "sum", disjoint=True), (0, 8, 12, 8), bars=True),
+        _panel(4, "Bid/ask volume ratio", "Bid volume divided by ask volume per interval, over the windows that do not overlap (1 is balanced).",
                flux(m, ["sum_bid_volume", "sum_ask_volume"], "sum",
-                    _pivoted("ratio", "if r.sum_ask_volume > 0.0 then r.sum_bid_volume / r.sum_ask_volume else 0.0")),
+                    _pivoted("ratio", "if r.sum_ask_volume > 0.0 then r.sum_bid_volume / r.sum_ask_volume else 0.0"), disjoint=True),
                (12, 8, 12, 8), decimals=2),
-        _panel(5, "Records per window", "Quotes that went into the windows, summed per interval.",
-               flux(m, ["record_count"], "sum"), (0, 16, 12, 8), bars=True),
+        _panel(5, "Quotes per interval", "Quotes received per interval: record_count (an integer field) summed over the windows that do not overlap, so each quote counts once.",
+               flux(m, ["record_count"], "sum", disjoint=True), (0, 16, 12, 8), bars=True),
         _panel(6, "Prices at window end", "Bid and ask prices at the end of each window.",
                flux(m, ["bid_price_at_window_end", "ask_price_at_window_end"], "last"), (12, 16, 12, 8), unit="currencyUSD"),
     ]

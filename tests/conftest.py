@@ -73,7 +73,11 @@ def foundations(aws, templates):
     outputs[exports.CONNECTIONS_TABLE_NAME] = "sl-connections"
     outputs[exports.CONNECTIONS_TABLE_ARN] = "arn:aws:dynamodb:us-east-1:123456789012:table/sl-connections"
     for logical_id, (export, _, kind) in SECRETS.items():
-        value = {"placeholder": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}), "credentials": json.dumps({"apiKey": "key", "apiSecret": "secret"})}.get(kind, "generated")
+        value = {
+            "placeholder": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}),
+            "credentials": json.dumps({"apiKey": "key", "apiSecret": "secret"}),
+            "token": json.dumps({"token": "operator-set"}),
+        }.get(kind, "generated")
         outputs[export] = secrets.create_secret(Name=f"sl-{logical_id}", SecretString=value)["ARN"]
     for folder in sorted({folder for template in templates.values() for folder in code_key_parameters(template).values()}):
         s3.put_object(Bucket="sl-app-bucket", Key=f"lambdas/{folder}/{KEY}.zip", Body=b"zip")

@@ -13,6 +13,7 @@ from awacs import dynamodb, ecr, elasticfilesystem, execute_api, kinesis, logs, 
 from awacs.aws import (
     Action,
     Allow,
+    ArnEquals,
     Bool,
     Condition,
     Deny,
@@ -88,7 +89,8 @@ def efs_client(file_system_arn: Any, access_point_arn: Any) -> Statement:
     return allow(
         [elasticfilesystem.ClientMount, elasticfilesystem.ClientWrite],
         [file_system_arn],
-        Condition(StringEquals({"elasticfilesystem:AccessPointArn": access_point_arn})),
+        # An ARN compared with the typed ARN operator, not a string one.
+        Condition(ArnEquals({"elasticfilesystem:AccessPointArn": access_point_arn})),
     )
 
 
@@ -116,11 +118,14 @@ def deny_insecure_transport(resources: Sequence[Any], actions: Sequence[Action])
 
 
 def kinesis_write(stream_arn: Any) -> Statement:
-    return allow([kinesis.PutRecord, kinesis.PutRecords, kinesis.DescribeStreamSummary, kinesis.ListShards], [stream_arn])
+    """A producer: its records, and the description of the stream it checks at start."""
+    return allow([kinesis.PutRecord, kinesis.PutRecords, kinesis.DescribeStream, kinesis.DescribeStreamSummary, kinesis.ListShards], [stream_arn])
 
 
 def kinesis_read(stream_arn: Any) -> Statement:
-    """What a consumer (Flink source, Lambda event source mapping) needs on one stream."""
+    """What a polling consumer (Flink source, Lambda event source mapping) needs on
+    one stream. No SubscribeToShard: its only resource is a stream *consumer*
+    (enhanced fan-out), which neither reader uses."""
     return allow(
         [
             kinesis.DescribeStream,
@@ -128,7 +133,6 @@ def kinesis_read(stream_arn: Any) -> Statement:
             kinesis.GetRecords,
             kinesis.GetShardIterator,
             kinesis.ListShards,
-            kinesis.SubscribeToShard,
         ],
         [stream_arn],
     )
@@ -142,11 +146,12 @@ def s3_prefix_read_write(bucket_arn: Any, prefix: str) -> list[Statement]:
     ]
 
 
-def connections_table_access(table_arn: Any) -> Statement:
-    return allow(
-        [dynamodb.Query, dynamodb.PutItem, dynamodb.DeleteItem, dynamodb.BatchWriteItem],
-        [table_arn, Sub("${TableArn}/index/*", TableArn=table_arn)],
-    )
+def connections_table_access(table_arn: Any, index: bool = False) -> Statement:
+    """What lambdas/shared/connections_table.py does: Query (the table, and with
+    `index` its symbol GSI) and BatchWriteItem (puts and deletes go through the
+    batch writer)."""
+    resources = [table_arn, Sub("${TableArn}/index/symbol", TableArn=table_arn)] if index else [table_arn]
+    return allow([dynamodb.Query, dynamodb.BatchWriteItem], resources)
 
 
 def manage_connections(api_id: Any, stage: str) -> Statement:

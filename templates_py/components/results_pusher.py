@@ -31,7 +31,7 @@ def results_pusher(t: Template, downstream: kinesis.Stream, websocket: WebSocket
             "WEBSOCKET_ENDPOINT": management_endpoint(),
         },
         statements=[
-            policies.connections_table_access(import_value(exports.CONNECTIONS_TABLE_ARN)),
+            policies.connections_table_access(import_value(exports.CONNECTIONS_TABLE_ARN), index=True),
             policies.manage_connections(Ref(websocket.api), STAGE),
             policies.kinesis_read(GetAtt(downstream, "Arn")),
             policies.send_to_queue(GetAtt(failures, "Arn")),

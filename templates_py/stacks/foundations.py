@@ -42,6 +42,9 @@ SECRETS = {
     "InfluxDbWriteToken": (exports.INFLUXDB_WRITE_TOKEN_SECRET, "InfluxDB write-only token for the bucket, stored by the token issuer (used by ripples)", "placeholder"),
     "GrafanaAdminPassword": (exports.GRAFANA_ADMIN_PASSWORD_SECRET, "Grafana admin user's password", "generate"),
     "MarketDataApiCredentials": (exports.MARKET_DATA_API_SECRET, "Market-data websocket API key and secret for ingest; set the real values after the first deploy", "credentials"),
+    # Its own secret: adding a key to the credentials' placeholder would make
+    # CloudFormation rewrite that secret, and the operator's values with it.
+    "TopTickersToken": (exports.TOP_TICKERS_TOKEN_SECRET, "Bearer token of the top-tickers API ingest calls; set the real value after the first deploy", "token"),
 }
 
 ROTATION_REASON = (
@@ -221,6 +224,8 @@ def _secret(t: Template, logical_id: str, export: str, description: str, kind: s
         )
     elif kind == "placeholder":
         properties["SecretString"] = TOKEN_PLACEHOLDER
+    elif kind == "token":
+        properties["SecretString"] = json.dumps({"token": PLACEHOLDER})
     else:
         properties["SecretString"] = json.dumps({"apiKey": PLACEHOLDER, "apiSecret": PLACEHOLDER}, sort_keys=True)
     secret = t.add_resource(secretsmanager.Secret(logical_id, **RETAIN, **properties))

@@ -58,6 +58,9 @@ from .lite import CERTIFICATE_PATTERN, DOMAIN_PATTERN, HOSTED_ZONE_PATTERN
 PROFILE = "full"
 TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"
 APP_SERVICES = ("Ingest", "Ripples", "Backend", "Dashboard")
+JAVA_TOOL_OPTIONS = " ".join(f"--add-opens=java.base/java.{module}=ALL-UNNAMED" for module in ("lang", "math", "time", "util"))
+# The image's tools are unknown: curl, else wget (busybox or GNU), else fail.
+INGEST_HEALTH_CHECK = "curl -fsS -o /dev/null http://127.0.0.1:8080/health || wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class FullParameters:
     websocket_domain: Parameter
     streams: StreamParameters
     max_symbols: Parameter
+    top_tickers_api: Parameter
+    max_ticker_count: Parameter
     log_retention: Parameter
     influx: InfluxParameters
     services: dict[str, AppService]
@@ -181,16 +186,26 @@ def build(config: BuildConfig) -> Template:
         architecture = getattr(config, name.lower()).architecture
         return Container(image=image, cpu=service.size.cpu, memory=service.size.memory, architecture=architecture, **settings)
 
+    # The services implement contracts/services.toml (the images' own contract);
+    # tests/templates/test_service_contract.py holds each task definition to it.
     ingest = app_service(
         "Ingest",
         container(
             "Ingest",
             port=None,
-            environment={"UPSTREAM_STREAM_NAME": Ref(upstream), "AWS_REGION": Ref("AWS::Region")},
-            secrets={
-                "MARKET_DATA_API_KEY": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "apiKey"),
-                "MARKET_DATA_API_SECRET": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "apiSecret"),
+            environment={
+                "KINESIS_UPSTREAM_NAME": Ref(upstream),
+                "TOP_TICKERS_API": Ref(p.top_tickers_api),
+                "MAX_TICKER_COUNT": Ref(p.max_ticker_count),
+                "AWS_REGION": Ref("AWS::Region"),
             },
+            secrets={
+                "ALPACA_API_KEY": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "apiKey"),
+                "ALPACA_API_SECRET": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "apiSecret"),
+                "TOP_TICKERS_TOKEN": SecretKey(import_value(exports.TOP_TICKERS_TOKEN_SECRET), "token"),
+            },
+            # Its health server listens on 127.0.0.1:8080 inside the task.
+            health_check=["CMD-SHELL", INGEST_HEALTH_CHECK],
         ),
         # Ingest reads the market-data websocket on the internet: without a NAT
         # gateway it runs in a public subnet with a public IP (no inbound rule).
@@ -207,15 +222,16 @@ def build(config: BuildConfig) -> Template:
             "Ripples",
             port=None,
             environment={
-                "UPSTREAM_STREAM_NAME": Ref(upstream),
-                "DOWNSTREAM_STREAM_NAME": Ref(downstream),
+                "KINESIS_UPSTREAM_NAME": Ref(upstream),
+                "KINESIS_DOWNSTREAM_NAME": Ref(downstream),
                 "AWS_REGION": Ref("AWS::Region"),
                 "INFLUXDB_URL": influx_url,
                 "INFLUXDB_ORG": Ref(influx.org),
                 "INFLUXDB_BUCKET": Ref(influx.bucket),
                 "CHECKPOINT_PATH": Sub("s3://${Bucket}/ripples/checkpoints", Bucket=import_value(exports.APP_BUCKET_NAME)),
+                "JAVA_TOOL_OPTIONS": JAVA_TOOL_OPTIONS,
             },
-            secrets={"INFLUXDB_TOKEN": SecretKey(import_value(exports.INFLUXDB_WRITE_TOKEN_SECRET), "token")},
+            secrets={"INFLUXDB_WRITE_TOKEN": SecretKey(import_value(exports.INFLUXDB_WRITE_TOKEN_SECRET), "token")},
         ),
         Placement(subnets=private_or_public, assign_public_ip=public_ip, depends_on=[issuer.tokens.title]),
         [
@@ -232,12 +248,14 @@ def build(config: BuildConfig) -> Template:
             "Backend",
             port=Ref(p.backend_port),
             environment={
-                "PORT": Ref(p.backend_port),
+                # The image listens on 127.0.0.1 unless told otherwise: unreachable for the ALB.
+                "GRAPHQL_SERVER_ADDRESS": "0.0.0.0",
+                "GRAPHQL_SERVER_PORT": Ref(p.backend_port),
                 "INFLUXDB_URL": influx_url,
                 "INFLUXDB_ORG": Ref(influx.org),
                 "INFLUXDB_BUCKET": Ref(influx.bucket),
             },
-            secrets={"INFLUXDB_TOKEN": SecretKey(import_value(exports.INFLUXDB_READ_TOKEN_SECRET), "token")},
+            secrets={"INFLUXDB_READ_TOKEN": SecretKey(import_value(exports.INFLUXDB_READ_TOKEN_SECRET), "token")},
         ),
         Placement(
             subnets=private_or_public,
@@ -262,12 +280,8 @@ def build(config: BuildConfig) -> Template:
         "Dashboard",
         container(
             "Dashboard",
+            # Its backend and WebSocket URLs are built into the image: no environment.
             port=Ref(p.dashboard_port),
-            environment={
-                "PORT": Ref(p.dashboard_port),
-                "BACKEND_URL": _public_url(backend_lb, "HasBackendDomain", p.backend_domain),
-                "WEBSOCKET_URL": websocket.url,
-            },
         ),
         Placement(
             subnets=private_or_public,
@@ -346,7 +360,17 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         )
         for service in APP_SERVICES
     }
-    backend_port = add_parameter(t, "BackendPort", description="Port the backend container listens on.", Type="Number", Default="4000", MinValue=1024, MaxValue=65535)
+    backend_port = add_parameter(t, "BackendPort", description="Port the backend (GraphQL) container listens on (GRAPHQL_SERVER_PORT).", Type="Number", Default="3030", MinValue=1024, MaxValue=65535)
+    top_tickers_api = add_parameter(
+        t,
+        "TopTickersApi",
+        description="URL of the top-tickers API ingest asks which symbols to follow (TOP_TICKERS_API); ingest exits at start without it. Its bearer token is the foundations TopTickersToken secret.",
+        AllowedPattern=r"^https?://[^\s]+$",
+        ConstraintDescription="an http(s):// URL.",
+    )
+    max_ticker_count = add_parameter(
+        t, "MaxTickerCount", description="Most tickers ingest follows (MAX_TICKER_COUNT).", Type="Number", Default="50", MinValue=1, MaxValue=1000
+    )
     dashboard_port = add_parameter(t, "DashboardPort", description="Port the dashboard container listens on.", Type="Number", Default="8080", MinValue=1024, MaxValue=65535)
     allowed_cidr = add_parameter(
         t,
@@ -413,6 +437,8 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         websocket_domain=domains["WebSocketDomainName"],
         streams=streams,
         max_symbols=max_symbols,
+        top_tickers_api=top_tickers_api,
+        max_ticker_count=max_ticker_count,
         log_retention=log_retention,
         influx=influx,
         services=services,

@@ -126,3 +126,42 @@ def test_binding_points_foreign_influxdb_references_at_our_datasource():
 
 def test_loader_accepts_the_shipped_folder():
     assert sorted(d["uid"] for _, d in load_dashboards()) == sorted(generator.DASHBOARDS)
+
+
+# The data model's field types (docs/architecture.md, "The data model").
+FLOAT_FIELDS = {"sum_bid_volume", "sum_ask_volume", "average_bid_price", "average_ask_price", "bid_price_at_window_end", "ask_price_at_window_end"}
+INTEGER_FIELDS = {"record_count", "window_start_time", "window_end_time"}
+# Per-window values that add up (volumes, counts): summing them over overlapping windows double counts.
+ADDITIVE = {"sum_bid_volume", "sum_ask_volume", "record_count"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_no_query_sums_overlapping_windows(path):
+    summed = 0
+    for panel, query in queries(load(path)):
+        fields = set(re.findall(r'r\._field == "([^"]+)"', query))
+        if "fn: sum" in query and fields & ADDITIVE:
+            summed += 1
+            assert generator.DISJOINT.strip() in query, f"{panel['title']} sums per-window values of overlapping windows"
+            assert "do not overlap" in panel["description"], panel["title"]
+    assert summed == 3
+
+
+def test_the_disjoint_windows_tile_time_once():
+    """Windows of 420 s every 210 s; those ending on a multiple of 420 s cover each instant exactly once."""
+    window, slide = generator.WINDOW_SECONDS, generator.SLIDE_SECONDS
+    ends = [end for end in range(0, 10 * window + 1, slide)]
+    kept = [end for end in ends if end % window == 0]
+    for instant in range(window, 8 * window):
+        covering_all = [end for end in ends if end - window <= instant < end]
+        covering_kept = [end for end in kept if end - window <= instant < end]
+        assert len(covering_all) == 2 and len(covering_kept) == 1
+    assert f"% {window * 10**9} == 0" in generator.DISJOINT
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_integer_and_float_fields_are_never_aggregated_together(path):
+    for panel, query in queries(load(path)):
+        fields = set(re.findall(r'r\._field == "([^"]+)"', query))
+        assert fields <= FLOAT_FIELDS | INTEGER_FIELDS, panel["title"]
+        assert fields <= FLOAT_FIELDS or fields <= INTEGER_FIELDS, f"{panel['title']} mixes {sorted(fields)}"

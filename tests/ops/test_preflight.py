@@ -84,7 +84,7 @@ def test_good_full_setup_passes(aws, templates, full_ready):
         "foundations stack", "foundations exports", "allowed CIDR", "EFS mount targets", "certificate", "hosted zone", "API Gateway log role",
         "image influxdb", "image ingest", "image ripples", "image backend", "image dashboard",
         *(f"lambda code {name}" for name in ("influx_token_agent", "influx_token_provider", "results_stream_pusher", "websocket_connection_handler")),
-        "market-data credentials",
+        "market-data credentials", "top-tickers token",
     ])
 
 

@@ -79,9 +79,10 @@ def test_https_settings_use_the_domain_names(templates):
     assert environment["GF_SERVER_ROOT_URL"] == {"Fn::Sub": ["https://${Domain}", {"Domain": {"Ref": "GrafanaDomainName"}}]}
     redirect = lite["GrafanaHttpListener"]["Properties"]["DefaultActions"][0]["RedirectConfig"]
     assert redirect["Host"] == {"Ref": "GrafanaDomainName"} and redirect["Protocol"] == "HTTPS"
-    full = deploy_checks.live(templates["full"], BRANCHES["full"][3])
-    environment = {e["Name"]: e["Value"] for e in full["DashboardTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"]}
-    assert environment["BACKEND_URL"] == {"Fn::Sub": ["https://${Domain}", {"Domain": {"Ref": "BackendDomainName"}}]}
+    full = templates["full"]
+    outputs = {name: deploy_checks.resolve(output["Value"], full, BRANCHES["full"][3], parameters=False) for name, output in full["Outputs"].items()}
+    assert outputs["BackendUrl"] == {"Fn::Sub": ["https://${Domain}", {"Domain": {"Ref": "BackendDomainName"}}]}
+    assert outputs["DashboardUrl"] == {"Fn::Sub": ["https://${Domain}", {"Domain": {"Ref": "DashboardDomainName"}}]}
 
 
 def test_grafana_alias_points_at_its_alb(templates):
@@ -147,6 +148,7 @@ PINNED_SECRETS = {
     "InfluxDbWriteToken": {"SecretString": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}, sort_keys=True)},
     "GrafanaAdminPassword": {"GenerateSecretString": {"ExcludePunctuation": True, "PasswordLength": 32}},
     "MarketDataApiCredentials": {"SecretString": json.dumps({"apiKey": "PLACEHOLDER", "apiSecret": "PLACEHOLDER"}, sort_keys=True)},
+    "TopTickersToken": {"SecretString": json.dumps({"token": "PLACEHOLDER"})},
 }
 
 

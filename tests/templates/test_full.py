@@ -8,8 +8,10 @@ from .test_lint import FULL_REQUIRED
 from ..walk import as_list, exists, resolve, resources
 
 ECS_EXEC = {("ssmmessages:CreateControlChannel", "*"), ("ssmmessages:CreateDataChannel", "*"), ("ssmmessages:OpenControlChannel", "*"), ("ssmmessages:OpenDataChannel", "*")}
-STREAM_WRITE = ("kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary", "kinesis:ListShards")
-STREAM_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard")
+# ingest calls DescribeStream on the upstream stream at start (contracts/services.toml).
+STREAM_WRITE = ("kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards")
+# No SubscribeToShard: its only resource type is a stream consumer (enhanced fan-out), unused here.
+STREAM_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards")
 
 
 def grants(template: dict, role_id: str) -> set[tuple[str, str]]:
@@ -54,9 +56,9 @@ def test_secrets_go_to_the_services_that_use_them(templates):
         container = templates["full"]["Resources"][task_id]["Properties"]["ContainerDefinitions"][0]
         return {secret["Name"]: str(secret["ValueFrom"]) for secret in container.get("Secrets", [])}
 
-    assert "InfluxDbWriteTokenSecretArn" in secret_names("RipplesTaskDefinition")["INFLUXDB_TOKEN"]
-    assert "InfluxDbReadTokenSecretArn" in secret_names("BackendTaskDefinition")["INFLUXDB_TOKEN"]
-    assert set(secret_names("IngestTaskDefinition")) == {"MARKET_DATA_API_KEY", "MARKET_DATA_API_SECRET"}
+    assert "InfluxDbWriteTokenSecretArn" in secret_names("RipplesTaskDefinition")["INFLUXDB_WRITE_TOKEN"]
+    assert "InfluxDbReadTokenSecretArn" in secret_names("BackendTaskDefinition")["INFLUXDB_READ_TOKEN"]
+    assert set(secret_names("IngestTaskDefinition")) == {"ALPACA_API_KEY", "ALPACA_API_SECRET", "TOP_TICKERS_TOKEN"}
     assert secret_names("DashboardTaskDefinition") == {}
 
 
@@ -155,7 +157,7 @@ def test_streams_have_generated_names_and_are_passed_to_services(templates):
     for name in ("UpstreamStream", "DownstreamStream"):
         assert "Name" not in full["Resources"][name]["Properties"]
     ripples = {e["Name"]: e["Value"] for e in full["Resources"]["RipplesTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"]}
-    assert ripples["UPSTREAM_STREAM_NAME"] == {"Ref": "UpstreamStream"} and ripples["DOWNSTREAM_STREAM_NAME"] == {"Ref": "DownstreamStream"}
+    assert ripples["KINESIS_UPSTREAM_NAME"] == {"Ref": "UpstreamStream"} and ripples["KINESIS_DOWNSTREAM_NAME"] == {"Ref": "DownstreamStream"}
     for mode, shards in (("PROVISIONED", 1), ("ON_DEMAND", None)):
         stream = resolve(full["Resources"]["UpstreamStream"]["Properties"], full, {"StreamMode": mode})
         assert stream.get("ShardCount") == ({"Ref": "ShardCount"} if shards else None)
@@ -192,3 +194,18 @@ def test_parity_with_the_earlier_app(templates, what, stack, resource_type, coun
     template = templates[stack]
     created = [logical_id for logical_id, _ in resources(template, resource_type) if exists(logical_id, template, values)]
     assert len(created) >= count, f"{what}: {created}"
+
+
+def test_connection_lambdas_may_do_what_the_table_code_does(templates):
+    """lambdas/shared/connections_table.py queries (table and symbol index) and writes
+    through the batch writer: Query and BatchWriteItem, nothing more."""
+    import re
+    from pathlib import Path
+
+    code = (Path(__file__).resolve().parents[2] / "lambdas" / "shared" / "connections_table.py").read_text()
+    assert re.findall(r"table\.(\w+)\(", code) == ["query", "batch_writer"]
+    table = '{"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-ConnectionsTableArn"}}'
+    index = '{"Fn::Sub": ["${TableArn}/index/symbol", {"TableArn": %s}]}' % table
+    for role, resources in (("ConnectionHandlerRole", {table}), ("ResultsPusherRole", {table, index})):
+        dynamodb = {pair for pair in grants(templates["full"], role) if pair[0].startswith("dynamodb:")}
+        assert dynamodb == {(action, resource) for action in ("dynamodb:Query", "dynamodb:BatchWriteItem") for resource in resources}, role

@@ -21,6 +21,7 @@ CIDR = "198.18.7.10/32"
 FAKE_KEY = "0" * 64
 # Parameters full needs on every deploy (no defaults).
 FULL_REQUIRED = {
+    "TopTickersApi": "https://tickers.example.com/top",
     "IngestImageTag": "1.0.0",
     "RipplesImageTag": "1.0.0",
     "BackendImageTag": "1.0.0",

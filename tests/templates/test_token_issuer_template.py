@@ -54,8 +54,8 @@ def test_services_using_tokens_wait_for_them(templates):
     full = templates["full"]["Resources"]
     for service in ("RipplesService", "BackendService"):
         assert "InfluxTokens" in as_list(full[service]["DependsOn"])
-    for task, secret in (("RipplesTaskDefinition", "InfluxDbWriteTokenSecretArn"), ("BackendTaskDefinition", "InfluxDbReadTokenSecretArn")):
-        (value,) = [s["ValueFrom"] for s in full[task]["Properties"]["ContainerDefinitions"][0]["Secrets"] if s["Name"] == "INFLUXDB_TOKEN"]
+    for task, secret, name in (("RipplesTaskDefinition", "InfluxDbWriteTokenSecretArn", "INFLUXDB_WRITE_TOKEN"), ("BackendTaskDefinition", "InfluxDbReadTokenSecretArn", "INFLUXDB_READ_TOKEN")):
+        (value,) = [s["ValueFrom"] for s in full[task]["Properties"]["ContainerDefinitions"][0]["Secrets"] if s["Name"] == name]
         assert value == {"Fn::Sub": ["${SecretArn}:token::", {"SecretArn": json.loads(imported(secret))}]}
 
 

@@ -68,3 +68,30 @@ def test_subscriber_lookup_follows_pages():
     assert connections_table.subscribers(table, "AAPL") == ["a", "b"]
     assert [c["IndexName"] for c in table.calls] == ["symbol", "symbol"]
     assert table.calls[1]["ExclusiveStartKey"] == {"k": 1}
+
+
+# What ripples writes to the results stream (docs/architecture.md, "The data model").
+RIPPLES_FIELDS = {
+    "measure_id", "measurement", "symbol", "tags", "sum_bid_volume", "sum_ask_volume", "average_bid_price", "average_ask_price",
+    "bid_price_at_window_end", "ask_price_at_window_end", "record_count", "window_start_time", "window_end_time",
+}
+
+
+@pytest.mark.parametrize("name", ["batch_mixed.json", "batch_sixteen_aapl.json"])
+def test_event_files_hold_records_as_ripples_writes_them(event, name):
+    import base64
+    import binascii
+    import json
+
+    valid = 0
+    for record in event(FOLDER, name)["Records"]:
+        try:
+            message = json.loads(base64.b64decode(record["kinesis"]["data"]))
+        except (ValueError, binascii.Error):  # the malformed records these files hold on purpose
+            continue
+        if isinstance(message, dict) and "window_end_time" in message:
+            valid += 1
+            assert set(message) == RIPPLES_FIELDS
+            assert isinstance(message["record_count"], int) and isinstance(message["window_end_time"], int)
+            assert isinstance(message["sum_bid_volume"], float) and message["tags"] == {"symbol": message["symbol"]}
+    assert valid >= 6

@@ -1,0 +1,116 @@
+"""The full profile's task definitions implement the application images' contract
+(contracts/services.toml) exactly, in every NetworkMode; the Lambdas' environment
+is exactly what their handlers read."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from streamlines.packaging import lambda_specs
+from templates_py.stacks.foundations import SECRETS
+
+from . import deploy_checks
+from .test_lint import BRANCHES
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = tomllib.loads((ROOT / "contracts" / "services.toml").read_text())
+FULL_BRANCHES = [values for values in BRANCHES["full"]]
+
+
+def container(resources: dict, service: str) -> dict:
+    (definition,) = resources[f"{service.capitalize()}TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    return definition
+
+
+def secret_export(secret_logical_id: str) -> str:
+    return SECRETS[secret_logical_id][0]
+
+
+@pytest.mark.parametrize("index", range(len(FULL_BRANCHES)), ids=[f"full-{i}-{v.get('NetworkMode', 'endpoints')}" for i, v in enumerate(FULL_BRANCHES)])
+@pytest.mark.parametrize("service", sorted(CONTRACT))
+def test_task_definition_implements_the_contract(templates, service, index):
+    template, values = templates["full"], FULL_BRANCHES[index]
+    resources = deploy_checks.live(template, values)
+    contract = CONTRACT[service]
+    definition = container(resources, service)
+
+    environment = {e["Name"]: e["Value"] for e in definition.get("Environment", [])}
+    declared = contract.get("environment", {})
+    required = {name for name, spec in declared.items() if not (isinstance(spec, dict) and spec.get("optional"))}
+    assert required <= set(environment) <= set(declared), f"{service}: sets {sorted(environment)}, the contract has {sorted(declared)}"
+    for name, spec in declared.items():
+        if isinstance(spec, dict) and "value" in spec:
+            assert environment[name] == spec["value"], name
+
+    secrets = {s["Name"]: s["ValueFrom"] for s in definition.get("Secrets", [])}
+    assert set(secrets) == set(contract.get("secrets", {})), service
+    for name, spec in contract.get("secrets", {}).items():
+        arn = {"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-" + secret_export(spec["secret"])}}
+        assert secrets[name] == {"Fn::Sub": ["${SecretArn}:" + spec["key"] + "::", {"SecretArn": arn}]}, name
+    assert not set(secrets) & set(environment)
+
+    port = contract.get("port")
+    mappings = [m["ContainerPort"] for m in definition.get("PortMappings", [])]
+    if port is None:
+        assert mappings == [], service
+    else:
+        assert mappings == [{"Ref": port["parameter"]}]
+        assert template["Parameters"][port["parameter"]]["Default"] == str(port["default"])
+        if "GRAPHQL_SERVER_PORT" in declared:
+            assert environment["GRAPHQL_SERVER_PORT"] == {"Ref": port["parameter"]}
+
+    health = contract.get("health", {})
+    service_resource = resources[f"{service.capitalize()}Service"]
+    if health.get("kind") == "alb":
+        (attachment,) = service_resource["Properties"]["LoadBalancers"]
+        group = resources[attachment["TargetGroupArn"]["Ref"]]["Properties"]
+        assert group["HealthCheckPath"] == health["path"] and group["Matcher"] == {"HttpCode": "200"}
+        assert group["Port"] == attachment["ContainerPort"] == {"Ref": port["parameter"]}
+    elif health.get("kind") == "container":
+        command = " ".join(definition["HealthCheck"]["Command"])
+        assert f"127.0.0.1:{health['port']}{health['path']}" in command
+        assert "LoadBalancers" not in service_resource["Properties"]
+    else:
+        assert "HealthCheck" not in definition and "LoadBalancers" not in service_resource["Properties"]
+
+
+def test_every_contract_secret_is_a_foundations_secret_with_that_key(templates):
+    import json
+
+    resources = templates["foundations"]["Resources"]
+    for service, contract in CONTRACT.items():
+        for name, spec in contract.get("secrets", {}).items():
+            secret = resources[spec["secret"]]["Properties"]
+            placeholder = json.loads(secret["SecretString"]) if "SecretString" in secret else None
+            assert placeholder is not None and spec["key"] in placeholder, f"{service} {name}: {spec}"
+
+
+def handler_environment(folder_sources: list[Path]) -> set[str]:
+    """Environment variables the Lambda's own modules read (os.environ[...] / .get)."""
+    names = set()
+    for source in folder_sources:
+        names |= set(re.findall(r"os\.environ(?:\.get)?[\[(]\s*[\"']([A-Z0-9_]+)[\"']", source.read_text()))
+    return names
+
+
+# Set by the Lambda runtime itself, never by a template.
+RUNTIME_VARIABLES = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME"}
+
+
+def test_lambda_environment_is_exactly_what_each_handler_reads(templates):
+    specs = lambda_specs(ROOT / "lambdas")
+    seen = set()
+    for stack in ("lite", "full"):
+        for logical_id, resource in templates[stack]["Resources"].items():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            folder = re.match(r"^lambdas/(\w+)/", templates[stack]["Parameters"][resource["Properties"]["Code"]["S3Key"]["Ref"]]["AllowedPattern"].lstrip("^")).group(1)
+            set_by_template = set(resource["Properties"].get("Environment", {}).get("Variables", {}))
+            read = handler_environment(list(specs[folder].sources)) - RUNTIME_VARIABLES
+            assert set_by_template == read, f"{stack}.{logical_id} ({folder}): template sets {sorted(set_by_template)}, code reads {sorted(read)}"
+            seen.add(folder)
+    assert seen == set(specs)
