@@ -13,7 +13,7 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test snapshots prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas dashboards provision cost deploy teardown diagram clean
+.PHONY: help venv templates lint checkov test snapshots prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision cost deploy teardown diagram clean
 
 STACK_PREFIX ?= streamlines
 DEPLOY_PROFILE = $(filter lite full cloudfront,$(PROFILE))
@@ -72,6 +72,9 @@ upload-lambdas: lambdas ## upload every Lambda zip to the foundations bucket (ST
 
 bench-lambdas: $(INSTALLED) ## results pusher: queries, posts and wall time for 1,000 records / 500 connections against moto
 	$(BIN)/python -m tests.bench.lambdas
+
+readme: $(INSTALLED) ## rewrite README.md's generated sections (the services contract table) from their data
+	$(BIN)/python -m streamlines.readme
 
 dashboards: $(INSTALLED) ## regenerate grafana/dashboards/*.json from grafana/dashboards.py
 	$(BIN)/python -m grafana.dashboards
