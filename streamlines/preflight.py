@@ -337,13 +337,12 @@ class Preflight:
         if self.profile != "full":
             return
         # ingest exits at start without real values, and the circuit breaker rolls the stack back.
-        for export, what, keys in (("MarketDataApiSecretArn", "market-data credentials", "apiKey and apiSecret"), ("TopTickersTokenSecretArn", "top-tickers token", "token")):
-            arn = self.foundation_export(export)
-            secret = self.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-            if "PLACEHOLDER" in secret:
-                yield Check(what, False, f"secret {arn} still holds placeholders; ingest needs the real {keys} (aws secretsmanager put-secret-value).")
-            else:
-                yield Check(what, True, "set")
+        arn = self.foundation_export("MarketDataApiSecretArn")
+        secret = self.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+        if "PLACEHOLDER" in secret:
+            yield Check("market-data credentials", False, f"secret {arn} still holds placeholders; ingest needs the real apiKey, apiSecret and topTickersToken (aws secretsmanager put-secret-value).")
+        else:
+            yield Check("market-data credentials", True, "set")
 
 
 def read_parameters_file(path: Path) -> dict[str, str]:

@@ -24,7 +24,6 @@ INFLUXDB_READ_TOKEN_SECRET = "InfluxDbReadTokenSecretArn"
 INFLUXDB_WRITE_TOKEN_SECRET = "InfluxDbWriteTokenSecretArn"
 GRAFANA_ADMIN_PASSWORD_SECRET = "GrafanaAdminPasswordSecretArn"
 MARKET_DATA_API_SECRET = "MarketDataApiSecretArn"
-TOP_TICKERS_TOKEN_SECRET = "TopTickersTokenSecretArn"
 
 # The images the platform runs; each has an ECR repository in foundations.
 REPOSITORIES = ("backend", "dashboard", "grafana", "influxdb", "ingest", "ripples")

@@ -75,8 +75,7 @@ def foundations(aws, templates):
     for logical_id, (export, _, kind) in SECRETS.items():
         value = {
             "placeholder": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}),
-            "credentials": json.dumps({"apiKey": "key", "apiSecret": "secret"}),
-            "token": json.dumps({"token": "operator-set"}),
+            "credentials": json.dumps({"apiKey": "key", "apiSecret": "secret", "topTickersToken": "token"}),
         }.get(kind, "generated")
         outputs[export] = secrets.create_secret(Name=f"sl-{logical_id}", SecretString=value)["ARN"]
     for folder in sorted({folder for template in templates.values() for folder in code_key_parameters(template).values()}):

@@ -41,10 +41,10 @@ SECRETS = {
     "InfluxDbReadToken": (exports.INFLUXDB_READ_TOKEN_SECRET, "InfluxDB read-only token for the bucket, stored by the token issuer (read by Grafana and backend)", "placeholder"),
     "InfluxDbWriteToken": (exports.INFLUXDB_WRITE_TOKEN_SECRET, "InfluxDB write-only token for the bucket, stored by the token issuer (used by ripples)", "placeholder"),
     "GrafanaAdminPassword": (exports.GRAFANA_ADMIN_PASSWORD_SECRET, "Grafana admin user's password", "generate"),
-    "MarketDataApiCredentials": (exports.MARKET_DATA_API_SECRET, "Market-data websocket API key and secret for ingest; set the real values after the first deploy", "credentials"),
-    # Its own secret: adding a key to the credentials' placeholder would make
-    # CloudFormation rewrite that secret, and the operator's values with it.
-    "TopTickersToken": (exports.TOP_TICKERS_TOKEN_SECRET, "Bearer token of the top-tickers API ingest calls; set the real value after the first deploy", "token"),
+    # One secret, three JSON keys (apiKey, apiSecret, topTickersToken): what ingest
+    # needs from outside, set together by the operator. Its placeholder is pinned
+    # by a test: a new placeholder would overwrite the operator's values.
+    "MarketDataApiCredentials": (exports.MARKET_DATA_API_SECRET, "Market-data websocket API key and secret, and the top-tickers API token, for ingest; set the real values after the first deploy", "credentials"),
 }
 
 ROTATION_REASON = (
@@ -224,10 +224,8 @@ def _secret(t: Template, logical_id: str, export: str, description: str, kind: s
         )
     elif kind == "placeholder":
         properties["SecretString"] = TOKEN_PLACEHOLDER
-    elif kind == "token":
-        properties["SecretString"] = json.dumps({"token": PLACEHOLDER})
     else:
-        properties["SecretString"] = json.dumps({"apiKey": PLACEHOLDER, "apiSecret": PLACEHOLDER}, sort_keys=True)
+        properties["SecretString"] = json.dumps({"apiKey": PLACEHOLDER, "apiSecret": PLACEHOLDER, "topTickersToken": PLACEHOLDER}, sort_keys=True)
     secret = t.add_resource(secretsmanager.Secret(logical_id, **RETAIN, **properties))
     skip_checkov(secret, CKV_AWS_149=CMK_REASON, CKV2_AWS_57=ROTATION_REASON)
     export_output(t, export, Ref(secret), f"ARN of the secret: {description}.")

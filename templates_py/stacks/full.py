@@ -202,7 +202,7 @@ def build(config: BuildConfig) -> Template:
             secrets={
                 "ALPACA_API_KEY": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "apiKey"),
                 "ALPACA_API_SECRET": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "apiSecret"),
-                "TOP_TICKERS_TOKEN": SecretKey(import_value(exports.TOP_TICKERS_TOKEN_SECRET), "token"),
+                "TOP_TICKERS_TOKEN": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "topTickersToken"),
             },
             # Its health server listens on 127.0.0.1:8080 inside the task.
             health_check=["CMD-SHELL", INGEST_HEALTH_CHECK],
@@ -364,7 +364,7 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
     top_tickers_api = add_parameter(
         t,
         "TopTickersApi",
-        description="URL of the top-tickers API ingest asks which symbols to follow (TOP_TICKERS_API); ingest exits at start without it. Its bearer token is the foundations TopTickersToken secret.",
+        description="URL of the top-tickers API ingest asks which symbols to follow (TOP_TICKERS_API); ingest exits at start without it. Its bearer token is topTickersToken in the foundations MarketDataApiCredentials secret.",
         AllowedPattern=r"^https?://[^\s]+$",
         ConstraintDescription="an http(s):// URL.",
     )

@@ -84,7 +84,7 @@ def test_good_full_setup_passes(aws, templates, full_ready):
         "foundations stack", "foundations exports", "allowed CIDR", "EFS mount targets", "certificate", "hosted zone", "API Gateway log role",
         "image influxdb", "image ingest", "image ripples", "image backend", "image dashboard",
         *(f"lambda code {name}" for name in ("influx_token_agent", "influx_token_provider", "results_stream_pusher", "websocket_connection_handler")),
-        "market-data credentials", "top-tickers token",
+        "market-data credentials",
     ])
 
 
@@ -263,7 +263,7 @@ def test_missing_lambda_code(aws, templates, mirrored):
 
 
 def test_placeholder_market_data_credentials(aws, templates, full_ready, foundations):
-    aws.client("secretsmanager").put_secret_value(SecretId=foundations.outputs[exports.MARKET_DATA_API_SECRET], SecretString=json.dumps({"apiKey": "PLACEHOLDER", "apiSecret": "PLACEHOLDER"}))
+    aws.client("secretsmanager").put_secret_value(SecretId=foundations.outputs[exports.MARKET_DATA_API_SECRET], SecretString=json.dumps({"apiKey": "key", "apiSecret": "secret", "topTickersToken": "PLACEHOLDER"}))
     assert "still holds placeholders" in the_failure(*check(aws, templates, "full", full_ready))
 
 

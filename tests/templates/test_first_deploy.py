@@ -147,8 +147,7 @@ PINNED_SECRETS = {
     "InfluxDbReadToken": {"SecretString": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}, sort_keys=True)},
     "InfluxDbWriteToken": {"SecretString": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}, sort_keys=True)},
     "GrafanaAdminPassword": {"GenerateSecretString": {"ExcludePunctuation": True, "PasswordLength": 32}},
-    "MarketDataApiCredentials": {"SecretString": json.dumps({"apiKey": "PLACEHOLDER", "apiSecret": "PLACEHOLDER"}, sort_keys=True)},
-    "TopTickersToken": {"SecretString": json.dumps({"token": "PLACEHOLDER"})},
+    "MarketDataApiCredentials": {"SecretString": json.dumps({"apiKey": "PLACEHOLDER", "apiSecret": "PLACEHOLDER", "topTickersToken": "PLACEHOLDER"}, sort_keys=True)},
 }
 
 
