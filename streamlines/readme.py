@@ -3,6 +3,7 @@ rendered from the project's data instead of typed by hand, between
 `<!-- generated: NAME -->` and `<!-- end: NAME -->` markers.
 
 - `services`: the application images' contract, from contracts/services.toml.
+- `cost`: the monthly estimate of every `streamlines cost --compare` scenario.
 
 A test fails when README.md differs from what this renders (run `make readme`).
 """
@@ -49,7 +50,26 @@ def services_table(root: Path) -> str:
     return "\n".join(lines)
 
 
-SECTIONS: dict[str, Callable[[Path], str]] = {"services": services_table}
+def cost_table(root: Path) -> str:
+    import json
+
+    from templates_py.config import BuildConfig
+    from templates_py.render import render as render_templates
+
+    from . import cost
+
+    templates = {name.removesuffix(".json"): json.loads(body) for name, body in render_templates("all", BuildConfig().validated()).items()}
+    prices = cost.load_prices("us-east-1")
+    lines = [
+        f"| scenario (us-east-1 list prices of {prices['meta']['date']}, USD a month) | Fargate | network | other | total |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for title, fargate, network, other, total in cost.scenario_rows(templates, prices, cost.Assumptions()):
+        lines.append(f"| {title} | {fargate} | {network} | {other} | **{total}** |")
+    return "\n".join(lines)
+
+
+SECTIONS: dict[str, Callable[[Path], str]] = {"services": services_table, "cost": cost_table}
 
 
 def render(text: str, root: Path) -> str:

@@ -42,12 +42,15 @@ FREE = {
     "AWS::EC2::VPC",
     "AWS::EC2::VPCGatewayAttachment",
     "AWS::ECS::Cluster",
+    "AWS::ECS::ClusterCapacityProviderAssociations",
     "AWS::ECS::TaskDefinition",
     "AWS::EFS::AccessPoint",
     "AWS::EFS::MountTarget",
     "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::ElasticLoadBalancingV2::ListenerRule",
     "AWS::ElasticLoadBalancingV2::TargetGroup",
     "AWS::IAM::Role",
+    "AWS::IAM::RolePolicy",
     "AWS::Lambda::EventSourceMapping",
     "AWS::Lambda::Permission",
     "AWS::Route53::RecordSet",
@@ -85,6 +88,7 @@ class Assumptions:
     kinesis_put_millions: float = 2.6
     kinesis_on_demand_gb: float = 1.0
     active_hours: float | None = None
+    spot_discount: float | None = None
 
     DESCRIPTIONS = {
         "hours": "hours in a month",
@@ -97,6 +101,7 @@ class Assumptions:
         "kinesis_put_millions": "million PUT payload units a month per provisioned stream",
         "kinesis_on_demand_gb": "GB a month in and out per on-demand stream",
         "active_hours": "hours a month the services run under active hours (from the schedule when not given)",
+        "spot_discount": "Fargate Spot's discount off the Fargate price (from the price table when not given)",
     }
 
 
@@ -112,6 +117,8 @@ class Report:
     lines: list[Line] = field(default_factory=list)
     usage_only: list[str] = field(default_factory=list)
     active_hours: Decimal | None = None
+    # The Spot discount used, when any task runs on Fargate Spot.
+    spot_discount: Decimal | None = None
 
     @property
     def total(self) -> Decimal:
@@ -167,7 +174,7 @@ def estimate(template: dict, values: dict[str, str], prices: dict, assumptions: 
         else:
             task_hours = weekly_hours(values["ActiveHoursStart"], values["ActiveHoursStop"]) * hours / WEEK_HOURS
         report.active_hours = task_hours
-    context = _Context(template, values, prices, assumptions, hours, task_hours)
+    context = _Context(template, values, prices, assumptions, hours, task_hours, report)
     for logical_id, resource in sorted(template["Resources"].items()):
         if not exists(logical_id, template, values):
             continue
@@ -189,9 +196,16 @@ class _Context:
     assumptions: Assumptions
     hours: Decimal
     task_hours: Decimal
+    report: Report
 
     def price(self, group: str, key: str) -> Decimal:
         return _d(self.prices[group][key])
+
+    def spot_discount(self) -> Decimal:
+        chosen = self.assumptions.spot_discount
+        discount = _d(chosen) if chosen is not None else self.price("fargate_spot", "discount")
+        self.report.spot_discount = discount
+        return discount
 
 
 def _service(c: _Context, logical_id: str, properties: dict) -> list[Line]:
@@ -203,7 +217,12 @@ def _service(c: _Context, logical_id: str, properties: dict) -> list[Line]:
     count = _d(properties.get("DesiredCount", 1))
     name = logical_id.removesuffix("Service")
     cost = (vcpu * c.price("fargate", f"{architecture}_vcpu_hour") + gb * c.price("fargate", f"{architecture}_gb_hour")) * count * c.task_hours
-    lines = [Line(f"Fargate {name}", f"{architecture}, {vcpu.normalize()} vCPU, {gb.normalize()} GB x {count} task x {c.task_hours.quantize(Decimal('0.1'))} h", _money(cost))]
+    strategy = properties.get("CapacityProviderStrategy") or [{"CapacityProvider": "FARGATE"}]
+    spot = strategy[0]["CapacityProvider"] == "FARGATE_SPOT"
+    if spot:
+        cost = cost * (1 - c.spot_discount())
+    capacity = "Fargate Spot" if spot else "Fargate"
+    lines = [Line(f"{capacity} {name}", f"{architecture}, {vcpu.normalize()} vCPU, {gb.normalize()} GB x {count} task x {c.task_hours.quantize(Decimal('0.1'))} h", _money(cost))]
     network = properties["NetworkConfiguration"]["AwsvpcConfiguration"]
     if network.get("AssignPublicIp") == "ENABLED":
         lines.append(Line(f"Public IPv4 {name} task", f"{count} address x {c.task_hours.quantize(Decimal('0.1'))} h", _money(count * c.task_hours * c.price("public_ipv4", "hour"))))
@@ -322,35 +341,53 @@ def format_report(report: Report, title: str, prices: dict, assumptions: Assumpt
     out.append("")
     if report.active_hours is not None:
         out.append(f"services run {report.active_hours.quantize(Decimal('0.1'))} h a month (active hours) instead of {assumptions.hours} h")
+    if report.spot_discount is not None:
+        out.append(f"Fargate Spot priced at {report.spot_discount * 100:.0f}% off the Fargate price: an assumption dated {prices['meta']['date']} ({prices['fargate_spot']['source']})")
     out.append("assumptions: " + "; ".join(f"{Assumptions.DESCRIPTIONS[f.name]} = {getattr(assumptions, f.name)}" for f in fields(Assumptions) if getattr(assumptions, f.name) is not None))
     out.append("usage-only (billed per request or GB, not included): " + ", ".join(sorted({u.split(' (')[1].rstrip(')') for u in report.usage_only})))
     return "\n".join(out)
 
 
+PUBLIC_GRAFANA = {"GrafanaExposure": "public", "AllowedCidr": "198.18.7.10/32"}
+ALL_SPOT = {"Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT"}
 SCENARIOS = [
-    ("lite, public Grafana ALB", "lite", {"GrafanaExposure": "public", "AllowedCidr": "203.0.113.10/32"}),
-    ("lite, public ALB, active hours", "lite", {"GrafanaExposure": "public", "AllowedCidr": "203.0.113.10/32", "ActiveHours": "scheduled"}),
+    ("lite, public Grafana ALB", "lite", PUBLIC_GRAFANA),
+    ("lite, public ALB, Grafana on Spot", "lite", {**PUBLIC_GRAFANA, "Capacity": "FARGATE_SPOT"}),
+    ("lite, public ALB, all on Spot", "lite", {**PUBLIC_GRAFANA, **ALL_SPOT}),
+    ("lite, public ALB, active hours", "lite", {**PUBLIC_GRAFANA, "ActiveHours": "scheduled"}),
     ("lite, no ALB", "lite", {"GrafanaExposure": "none"}),
+    ("lite, no ALB, all on Spot", "lite", {"GrafanaExposure": "none", **ALL_SPOT}),
     ("lite, no ALB, active hours", "lite", {"GrafanaExposure": "none", "ActiveHours": "scheduled"}),
     ("full, endpoints", "full", {"NetworkMode": "endpoints"}),
+    ("full, endpoints, ECS Exec on", "full", {"NetworkMode": "endpoints", "EcsExec": "enabled"}),
+    ("full, endpoints, Spot", "full", {"NetworkMode": "endpoints", "Capacity": "FARGATE_SPOT"}),
     ("full, nat", "full", {"NetworkMode": "nat"}),
     ("full, public", "full", {"NetworkMode": "public"}),
+    ("full, public, Spot", "full", {"NetworkMode": "public", "Capacity": "FARGATE_SPOT"}),
     ("full, public, active hours", "full", {"NetworkMode": "public", "ActiveHours": "scheduled"}),
 ]
 
 
-def compare(templates: dict[str, dict], prices: dict, assumptions: Assumptions) -> str:
+def scenario_rows(templates: dict[str, dict], prices: dict, assumptions: Assumptions) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
+    """(scenario, Fargate, network, other, total) for every scenario of `compare`."""
     rows = []
     for title, profile, values in SCENARIOS:
         report = profile_report(templates, profile, values, prices, assumptions)
         fargate = sum((l.monthly for l in report.lines if l.component.startswith("Fargate")), Decimal(0))
         network = sum((l.monthly for l in report.lines if l.component.startswith(("ALB", "NAT", "Interface", "Public IPv4"))), Decimal(0))
         rows.append((title, fargate, network, report.total - fargate - network, report.total))
+    return rows
+
+
+def compare(templates: dict[str, dict], prices: dict, assumptions: Assumptions) -> str:
+    rows = scenario_rows(templates, prices, assumptions)
     out = [f"monthly list-price estimates, {prices['meta']['region']}, prices of {prices['meta']['date']} (USD)", ""]
     out.append(f"  {'scenario':<34} {'Fargate':>9} {'network':>9} {'other':>9} {'total':>9}")
     for title, fargate, network, other, total in rows:
         out.append(f"  {title:<34} {fargate:>9} {network:>9} {other:>9} {total:>9}")
     out.append("")
+    discount = assumptions.spot_discount if assumptions.spot_discount is not None else prices["fargate_spot"]["discount"]
+    out.append(f"Spot scenarios price Fargate Spot at {float(discount) * 100:.0f}% off: an assumption dated {prices['meta']['date']} ({prices['fargate_spot']['source']})")
     out.append("network = ALBs and their LCUs, NAT gateway, interface endpoints, public IPv4 addresses; other = Kinesis, EFS, secrets, logs, ECR, Cloud Map")
     out.append("assumptions: " + "; ".join(f"{Assumptions.DESCRIPTIONS[f.name]} = {getattr(assumptions, f.name)}" for f in fields(Assumptions) if getattr(assumptions, f.name) is not None))
     return "\n".join(out)

@@ -12,16 +12,46 @@ from typing import Any, Sequence
 
 from awacs.aws import Statement
 from troposphere import GetAtt, If, Ref, Sub, Template
-from troposphere import ecs, logs
+from troposphere import ecs, iam, logs
 
 from . import policies
 from .parameters import LOG_KEY_REASON, add_parameter, deleted_with_stack, skip_checkov, wait_for
 from .network import Network, security_group
 
 
+# The cluster's association with the Fargate capacity providers; services that
+# name a capacity provider wait for it.
+CAPACITY_PROVIDERS = "ClusterCapacityProviders"
+CAPACITIES = ["FARGATE", "FARGATE_SPOT"]
+
+
+def capacity_parameters(t: Template, tolerant: str) -> tuple[Ref, Ref]:
+    """`Capacity` for the services that tolerate an interruption (`tolerant` names
+    them) and `InfluxDbCapacity`, regular Fargate unless chosen explicitly.
+    Fargate Spot takes tasks back with two minutes' notice, at a discount; it runs
+    X86_64 and (platform 1.4.0, the default) ARM64 tasks.
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html"""
+    service = add_parameter(
+        t,
+        "Capacity",
+        description=f"FARGATE, or FARGATE_SPOT (cheaper; a task may be stopped with two minutes' notice and replaced) for {tolerant}.",
+        Default="FARGATE",
+        AllowedValues=CAPACITIES,
+    )
+    influxdb = add_parameter(
+        t,
+        "InfluxDbCapacity",
+        description="FARGATE, or FARGATE_SPOT for InfluxDB too: an interruption stops writes and reads until the replacement task starts.",
+        Default="FARGATE",
+        AllowedValues=CAPACITIES,
+    )
+    return Ref(service), Ref(influxdb)
+
+
 def cluster(t: Template, insights_reason: str) -> ecs.Cluster:
-    """The profile's ECS cluster and its ContainerInsights parameter (off by default:
-    its metrics cost more than the rest of a profile's monitoring)."""
+    """The profile's ECS cluster, its ContainerInsights parameter (off by default:
+    its metrics cost more than the rest of a profile's monitoring) and its
+    Fargate and Fargate Spot capacity providers (regular Fargate by default)."""
     insights = add_parameter(
         t,
         "ContainerInsights",
@@ -31,6 +61,14 @@ def cluster(t: Template, insights_reason: str) -> ecs.Cluster:
     )
     made = t.add_resource(ecs.Cluster("Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value=Ref(insights))]))
     skip_checkov(made, CKV_AWS_65=insights_reason)
+    t.add_resource(
+        ecs.ClusterCapacityProviderAssociations(
+            CAPACITY_PROVIDERS,
+            Cluster=Ref(made),
+            CapacityProviders=CAPACITIES,
+            DefaultCapacityProviderStrategy=[ecs.CapacityProviderStrategy(CapacityProvider="FARGATE", Weight=1)],
+        )
+    )
     return made
 
 
@@ -95,6 +133,8 @@ class Placement:
     # Attach to the target group (and give the grace period) only when this holds.
     load_balancer_condition: str | None = None
     registry_arn: Any = None
+    # FARGATE or FARGATE_SPOT (a Ref to a capacity parameter).
+    capacity: Any = "FARGATE"
 
 
 @dataclass
@@ -119,13 +159,15 @@ def fargate_service(
     repository_arns: Sequence[Any] = (),
     task_statements: Sequence[Statement] = (),
     description: str,
+    exec_condition: str | None = None,
 ) -> FargateService:
-    """A Fargate service called `name` (PascalCase, used as the logical ID prefix)."""
+    """A Fargate service called `name` (PascalCase, used as the logical ID prefix).
+    ECS Exec is on, or on when `exec_condition` holds (its permissions with it)."""
     container_name = name.lower()
     log_group = t.add_resource(deleted_with_stack(logs.LogGroup(f"{name}LogGroup", RetentionInDays=log_retention)))
     skip_checkov(log_group, CKV_AWS_158=LOG_KEY_REASON)
 
-    execution_statements = [policies.write_logs([policies.log_group_arn(Ref(log_group))])]
+    execution_statements = [policies.write_logs([policies.log_group_arn(log_group)])]
     if repository_arns:
         execution_statements += policies.ecr_pull(repository_arns)
     if container.secrets:
@@ -137,10 +179,20 @@ def fargate_service(
     execution_role = t.add_resource(
         policies.role(f"{name}ExecutionRole", "ecs-tasks.amazonaws.com", execution_statements, "pull-image-read-secrets-write-logs")
     )
-    statements = list(task_statements) + [policies.ecs_exec()]
+    statements = list(task_statements) + ([policies.ecs_exec()] if exec_condition is None else [])
     if container.mount:
         statements.append(policies.efs_client(container.mount.file_system_arn, container.mount.access_point_arn))
     task_role = t.add_resource(policies.role(f"{name}TaskRole", "ecs-tasks.amazonaws.com", statements, f"{container_name}-task"))
+    if exec_condition is not None:
+        t.add_resource(
+            iam.RolePolicy(
+                f"{name}ExecPolicy",
+                Condition=exec_condition,
+                RoleName=Ref(task_role),
+                PolicyName="ecs-exec",
+                PolicyDocument=policies.as_dict(policies.document(policies.ecs_exec())),
+            )
+        )
 
     volumes, mount_points = [], []
     if container.mount:
@@ -206,7 +258,7 @@ def fargate_service(
 
     service_properties: dict[str, Any] = dict(
         Cluster=cluster,
-        LaunchType="FARGATE",
+        CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=placement.capacity, Weight=1)],
         TaskDefinition=Ref(task_definition),
         DesiredCount=placement.desired_count,
         DeploymentConfiguration=ecs.DeploymentConfiguration(
@@ -221,7 +273,7 @@ def fargate_service(
                 AssignPublicIp=placement.assign_public_ip,
             )
         ),
-        EnableExecuteCommand=True,
+        EnableExecuteCommand=True if exec_condition is None else If(exec_condition, True, False),
         EnableECSManagedTags=True,
         PropagateTags="SERVICE",
     )
@@ -240,6 +292,8 @@ def fargate_service(
     if placement.registry_arn is not None:
         service_properties["ServiceRegistries"] = [ecs.ServiceRegistry(RegistryArn=placement.registry_arn)]
     service = ecs.Service(f"{name}Service", **service_properties)
+    # A capacity provider strategy needs the providers associated with the cluster first.
+    wait_for(service, CAPACITY_PROVIDERS)
     if placement.depends_on:
         wait_for(service, *placement.depends_on)
     if placement.assign_public_ip != "DISABLED":

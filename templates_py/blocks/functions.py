@@ -64,7 +64,7 @@ def python_function(
     )
     log_group = t.add_resource(deleted_with_stack(logs.LogGroup(f"{name}LogGroup", RetentionInDays=log_retention)))
     skip_checkov(log_group, CKV_AWS_158=LOG_KEY_REASON)
-    all_statements = [policies.write_logs([policies.log_group_arn(Ref(log_group))]), *statements]
+    all_statements = [policies.write_logs([policies.log_group_arn(log_group)]), *statements]
     if vpc_config is not None:
         # ENI management for a function in a VPC; these EC2 actions have no resource-level scope.
         all_statements.append(
@@ -72,7 +72,7 @@ def python_function(
         )
     role = t.add_resource(policies.role(f"{name}Role", "lambda.amazonaws.com", all_statements, f"{folder}-function"))
     if vpc_config is not None:
-        skip_checkov(role, CKV_AWS_111="The EC2 network-interface actions Lambda needs to join a VPC, as in AWS's AWSLambdaVPCAccessExecutionRole; they take no resource scope.")
+        skip_checkov(role, CKV_AWS_111="The network-interface actions of AWSLambdaVPCAccessExecutionRole; they take no resource scope.")
     properties: dict[str, Any] = dict(
         Description=description,
         Runtime=RUNTIME,
@@ -94,6 +94,6 @@ def python_function(
     t.add_resource(function)
     reasons = dict(CHECKOV_REASONS)
     if vpc_config is None:
-        reasons["CKV_AWS_117"] = "Speaks only to AWS APIs; outside a VPC it needs no NAT gateway or endpoints."
+        reasons["CKV_AWS_117"] = "Speaks only to AWS APIs: outside a VPC it needs no NAT or endpoints."
     skip_checkov(function, **reasons)
     return Function(function, role, log_group)

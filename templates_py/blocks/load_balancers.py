@@ -4,9 +4,9 @@ public HTTP(S) ALBs in front of Grafana, backend and dashboard."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
-from troposphere import GetAtt, If, Ref, Sub, Template
+from troposphere import And, Condition, GetAtt, If, Not, Ref, Sub, Template
 from troposphere import cloudformation, ec2, route53
 from troposphere import elasticloadbalancingv2 as elb
 
@@ -86,7 +86,7 @@ def internal_load_balancer(t: Template, name: str, network: Network, port: int, 
     )
     skip_checkov(
         listener,
-        CKV_AWS_2="Internal listener reached only by listed security groups inside the VPC; TLS would need a certificate for a private name.",
+        CKV_AWS_2="Internal, reached by listed security groups only; TLS needs a private-name certificate.",
         CKV_AWS_103="Plain HTTP inside the VPC, see CKV_AWS_2.",
     )
     ready = t.add_resource(
@@ -131,7 +131,7 @@ def public_load_balancer(
         if rule_condition:
             rule.Condition = rule_condition
         if listener_port == 80:
-            skip_checkov(rule, CKV_AWS_260="The public listener of this ALB, limited to the AllowedCidr parameter; with a certificate it only redirects to HTTPS.")
+            skip_checkov(rule, CKV_AWS_260="Limited to AllowedCidr; with a certificate it only redirects to HTTPS.")
         t.add_resource(rule)
     balancer = elb.LoadBalancer(
         f"{name}LoadBalancer",
@@ -174,8 +174,8 @@ def public_load_balancer(
     skip_checkov(balancer, CKV_AWS_91=ACCESS_LOGS_REASON)
     skip_checkov(
         http,
-        CKV_AWS_2="Without a certificate the operator chose plain HTTP from AllowedCidr; with one, this listener only redirects to HTTPS.",
-        CKV_AWS_103="See CKV_AWS_2: this listener serves HTTP only when no certificate is given.",
+        CKV_AWS_2="Plain HTTP only without a certificate (the operator's choice); else it redirects.",
+        CKV_AWS_103="As CKV_AWS_2: plain HTTP only without a certificate.",
     )
     ready = t.add_resource(
         cloudformation.WaitConditionHandle(
@@ -211,3 +211,157 @@ def alias_record(t: Template, logical_id: str, condition: str, zone: Any, name: 
             AliasTarget=route53.AliasTarget(DNSName=GetAtt(balancer, "DNSName"), HostedZoneId=GetAtt(balancer, "CanonicalHostedZoneID"), EvaluateTargetHealth=True),
         )
     )
+
+
+@dataclass(frozen=True)
+class Route:
+    """A service behind a host-routed ALB: its container port and health path, the
+    domain name that routes to it, and the listener port it gets when it has no
+    domain name (None for the default route, which has port 80/443)."""
+
+    name: str
+    port: Any
+    health_path: str
+    domain: Any
+    has_domain: str
+    own_port: int | None = None
+
+
+def _redirect(host: Any, kind: type = elb.Action) -> Any:
+    return kind(
+        Type="redirect",
+        RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301", Host=host, Path="/#{path}", Query="#{query}"),
+    )
+
+
+def host_routed_load_balancer(
+    t: Template,
+    name: str,
+    network: Network,
+    *,
+    allowed_cidr: Any,
+    certificate_arn: Any,
+    has_certificate: str,
+    default: Route,
+    by_host: Sequence[Route],
+) -> dict[str, LoadBalancer]:
+    """One internet-facing ALB, limited to `allowed_cidr`, for several services: a
+    request for a `by_host` route's domain name goes to it (host-header rules),
+    anything else to `default`. With a certificate (which must cover every name;
+    the stack's Rule makes the names required) port 443 serves HTTPS and port 80
+    redirects each name to https://<that name>. Without a certificate port 80
+    serves HTTP, and a `by_host` route without a domain name gets its own
+    listener port. Returns, per route, the LoadBalancer its service attaches to."""
+    group = security_group(t, f"{name}LoadBalancerSecurityGroup", network, f"{name} load balancer; admits HTTP(S) from the allowed CIDR only")
+    listener_ports = [(80, None), (443, has_certificate)]
+    for route in by_host:
+        t.add_condition(f"{route.name}OnOwnPort", Not(Condition(route.has_domain)))
+        t.add_condition(f"{route.name}OnHttps", And(Condition(has_certificate), Condition(route.has_domain)))
+        listener_ports.append((route.own_port, f"{route.name}OnOwnPort"))
+    for listener_port, condition in listener_ports:
+        rule = ec2.SecurityGroupIngress(
+            f"{name}LoadBalancerIngress{listener_port}",
+            GroupId=GetAtt(group, "GroupId"),
+            IpProtocol="tcp",
+            FromPort=listener_port,
+            ToPort=listener_port,
+            CidrIp=allowed_cidr,
+            Description=f"{'HTTPS' if listener_port == 443 else 'HTTP'} from the allowed CIDR",
+        )
+        if condition:
+            rule.Condition = condition
+        if listener_port != 443:
+            skip_checkov(rule, CKV_AWS_260="Limited to AllowedCidr; with a certificate it only redirects to HTTPS.")
+        t.add_resource(rule)
+    balancer = t.add_resource(
+        elb.LoadBalancer(
+            f"{name}LoadBalancer",
+            DependsOn=[network.internet_route],
+            Type="application",
+            Scheme="internet-facing",
+            Subnets=network.public_subnet_ids,
+            SecurityGroups=[GetAtt(group, "GroupId")],
+            LoadBalancerAttributes=ATTRIBUTES,
+        )
+    )
+    skip_checkov(balancer, CKV_AWS_91=ACCESS_LOGS_REASON)
+    plain_http = dict(
+        CKV_AWS_2="Plain HTTP only without a certificate (the operator's choice); else it redirects.",
+        CKV_AWS_103="As CKV_AWS_2: plain HTTP only without a certificate.",
+    )
+    targets = {route.name: _target_group(t, route.name, network, route.port, route.health_path, None) for route in (default, *by_host)}
+    http = t.add_resource(
+        elb.Listener(
+            f"{name}HttpListener",
+            LoadBalancerArn=Ref(balancer),
+            Port=80,
+            Protocol="HTTP",
+            DefaultActions=[If(has_certificate, _redirect(If(default.has_domain, default.domain, "#{host}")), elb.Action(Type="forward", TargetGroupArn=Ref(targets[default.name])))],
+        )
+    )
+    skip_checkov(http, **plain_http)
+    https = t.add_resource(
+        elb.Listener(
+            f"{name}HttpsListener",
+            Condition=has_certificate,
+            LoadBalancerArn=Ref(balancer),
+            Port=443,
+            Protocol="HTTPS",
+            SslPolicy=TLS_POLICY,
+            Certificates=[elb.Certificate(CertificateArn=certificate_arn)],
+            DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(targets[default.name]))],
+        )
+    )
+    result = {
+        default.name: LoadBalancer(
+            balancer,
+            targets[default.name],
+            group,
+            t.add_resource(cloudformation.WaitConditionHandle(f"{default.name}ListenerReady", Metadata={"HttpListener": Ref(http), "HttpsListener": If(has_certificate, Ref(https), "")})),
+        )
+    }
+    for priority, route in enumerate(by_host, start=10):
+        forward = elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(targets[route.name]))
+        host = [elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[route.domain]))]
+        http_rule = t.add_resource(
+            elb.ListenerRule(
+                f"{route.name}HttpRule",
+                Condition=route.has_domain,
+                ListenerArn=Ref(http),
+                Priority=priority,
+                Conditions=host,
+                Actions=[If(has_certificate, _redirect(route.domain, elb.ListenerRuleAction), forward)],
+            )
+        )
+        https_rule = t.add_resource(
+            elb.ListenerRule(f"{route.name}HttpsRule", Condition=f"{route.name}OnHttps", ListenerArn=Ref(https), Priority=priority, Conditions=host, Actions=[forward])
+        )
+        own = t.add_resource(
+            elb.Listener(
+                f"{route.name}Listener",
+                Condition=f"{route.name}OnOwnPort",
+                LoadBalancerArn=Ref(balancer),
+                Port=route.own_port,
+                Protocol="HTTP",
+                DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(targets[route.name]))],
+            )
+        )
+        skip_checkov(own, CKV_AWS_2="Only without a domain name, hence without a certificate: the operator's choice.", CKV_AWS_103="As CKV_AWS_2: plain HTTP only without a certificate.")
+        ready = cloudformation.WaitConditionHandle(
+            f"{route.name}ListenerReady",
+            Metadata={
+                "HttpRule": If(route.has_domain, Ref(http_rule), ""),
+                "HttpsRule": If(f"{route.name}OnHttps", Ref(https_rule), ""),
+                "OwnPortListener": If(f"{route.name}OnOwnPort", Ref(own), ""),
+            },
+        )
+        result[route.name] = LoadBalancer(balancer, targets[route.name], group, t.add_resource(ready))
+    return result
+
+
+def routed_url(route: Route, balancer: elb.LoadBalancer, has_certificate: str) -> Any:
+    """https://<name> with a certificate; http://<name> with a name; else the ALB's
+    name, on the route's own port when it has one."""
+    port = f":{route.own_port}" if route.own_port else ""
+    plain = If(route.has_domain, Sub("http://${Domain}", Domain=route.domain), Sub("http://${Dns}" + port, Dns=GetAtt(balancer, "DNSName")))
+    return If(has_certificate, Sub("https://${Domain}", Domain=route.domain), plain)

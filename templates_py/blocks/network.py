@@ -143,17 +143,19 @@ class Endpoints:
     gateway: str
     interfaces: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    # Endpoints that exist under a narrower condition than `condition`.
+    conditions: dict[str, str] = field(default_factory=dict)
 
     def ready(self, t: Template) -> cloudformation.WaitConditionHandle:
         """A handle that exists in every mode and, in endpoints mode, waits for every
         endpoint and every admitting rule: private tasks depend on it, so their
         first image pull and secret fetch find the endpoints in place (DependsOn
         cannot name a resource whose condition may be false)."""
-        wanted = {logical_id: If(self.condition, Ref(logical_id), "") for logical_id in [*self.interfaces, *self.rules]}
+        wanted = {logical_id: If(self.conditions.get(logical_id, self.condition), Ref(logical_id), "") for logical_id in [*self.interfaces, *self.rules]}
         return t.add_resource(cloudformation.WaitConditionHandle("EndpointsReady", Metadata={"S3GatewayEndpoint": Ref(self.gateway), **wanted}))
 
 
-def add_private_subnets(t: Template, network: Network, *, nat_condition: str, endpoints_condition: str) -> Endpoints:
+def add_private_subnets(t: Template, network: Network, *, nat_condition: str, endpoints_condition: str, endpoint_conditions: dict[str, str] | None = None) -> Endpoints:
     """Private subnets in the same AZs, and what lets their tasks reach AWS:
     a NAT gateway (`nat_condition`) or interface endpoints (`endpoints_condition`).
     The S3 gateway endpoint is always there: it is free and carries ECR's image
@@ -210,10 +212,13 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
     endpoints = Endpoints(group, endpoints_condition, gateway.title)
     for prefix, service in INTERFACE_ENDPOINTS.items():
         endpoints.interfaces.append(f"{prefix}Endpoint")
+        condition = (endpoint_conditions or {}).get(prefix, endpoints_condition)
+        if condition != endpoints_condition:
+            endpoints.conditions[f"{prefix}Endpoint"] = condition
         t.add_resource(
             ec2.VPCEndpoint(
                 f"{prefix}Endpoint",
-                Condition=endpoints_condition,
+                Condition=condition,
                 VpcId=Ref(network.vpc),
                 ServiceName=Sub("com.amazonaws.${AWS::Region}." + service),
                 VpcEndpointType="Interface",

@@ -96,7 +96,7 @@ def task_size_parameters(template: Template, name: str, label: str, cpu: int, me
     memory_parameter = add_parameter(
         template,
         f"{name}Memory",
-        description=f"Memory (MiB) of the {label} task; must suit the CPU (256: 512-2048, 512: 1024-4096, 1024: 2048-8192, ...).",
+        description=f"Memory (MiB) of the {label} task, valid for its CPU (256: 512-2048, 512: 1024-4096, ...).",
         Default=str(memory),
         AllowedValues=[str(m) for m in all_memory],
     )
@@ -116,7 +116,7 @@ def task_size_parameters(template: Template, name: str, label: str, cpu: int, me
                             for c, sizes in FARGATE_SIZES.items()
                         ]
                     },
-                    "AssertDescription": f"{name}Memory is not a size Fargate runs with {name}Cpu; see the parameter description.",
+                    "AssertDescription": f"Fargate does not run {name}Memory with {name}Cpu.",
                 }
             ]
         },

@@ -23,7 +23,7 @@ from awacs.aws import (
     StringEquals,
     StringLike,
 )
-from troposphere import Join, Sub, encode_to_dict
+from troposphere import GetAtt, Join, Sub, encode_to_dict
 from troposphere.iam import Policy, Role
 
 POLICY_VERSION = "2012-10-17"
@@ -59,8 +59,9 @@ def role(logical_id: str, service: str, statements: Sequence[Statement], policy_
 
 
 def log_group_arn(log_group: Any) -> Any:
-    """ARN of a log group's streams, from a `Ref` to the log group."""
-    return Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Group}:*", Group=log_group)
+    """ARN of a log group's streams: the group's Arn attribute, which ends in `:*`.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html#aws-resource-logs-loggroup-return-values"""
+    return GetAtt(log_group, "Arn")
 
 
 def ecr_pull(repository_arns: Iterable[Any]) -> list[Statement]:

@@ -30,6 +30,7 @@ def grafana_service(
     load_balancer: LoadBalancer,
     exposed: str,
     url: Any,
+    capacity: Any,
     after: Sequence[str],
     log_retention: Any,
 ) -> FargateService:
@@ -71,6 +72,7 @@ def grafana_service(
             assign_public_ip="ENABLED",
             # SQLite on EFS does not tolerate two writers: stop the old task first.
             single_writer=True,
+            capacity=capacity,
             depends_on=[*after, load_balancer.ready.title],
             target_group=Ref(load_balancer.target_group),
             grace_period=600,

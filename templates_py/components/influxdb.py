@@ -76,6 +76,7 @@ def influxdb_service(
     placement: Placement,
     log_retention: Any,
     image: Any = None,
+    exec_condition: str | None = None,
 ) -> FargateService:
     """The InfluxDB service; `image` replaces the InfluxDbImage parameter's value when given."""
     return fargate_service(
@@ -118,4 +119,5 @@ def influxdb_service(
         placement=placement,
         log_retention=log_retention,
         repository_arns=[import_value(exports.repository_arn("influxdb"))],
+        exec_condition=exec_condition,
     )

@@ -31,8 +31,8 @@ from troposphere import route53, servicediscovery
 from .. import exports
 from ..blocks import policies
 from ..blocks.efs import mount_targets
-from ..blocks.fargate import Container, FargateService, Placement, SecretKey, cluster, fargate_service
-from ..blocks.load_balancers import LoadBalancer, alias_record, public_load_balancer, url
+from ..blocks.fargate import Container, FargateService, Placement, SecretKey, capacity_parameters, cluster, fargate_service
+from ..blocks.load_balancers import Route, alias_record, host_routed_load_balancer, routed_url
 from ..blocks.network import CIDR_PATTERN, add_private_subnets, admit_to_endpoints, allow_from_group, vpc_with_public_subnets
 from ..blocks.parameters import (
     FOUNDATIONS_PARAMETER,
@@ -58,6 +58,9 @@ from .lite import CERTIFICATE_PATTERN, DOMAIN_PATTERN, HOSTED_ZONE_PATTERN
 PROFILE = "full"
 TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"
 APP_SERVICES = ("Ingest", "Ripples", "Backend", "Dashboard")
+EXEC_CONDITION = "EcsExecOn"
+# Where the backend is served when it has no domain name of its own.
+BACKEND_LISTENER_PORT = 8080
 JAVA_TOOL_OPTIONS = " ".join(f"--add-opens=java.base/java.{module}=ALL-UNNAMED" for module in ("lang", "math", "time", "util"))
 # The image's tools are unknown: curl, else wget (busybox or GNU), else fail.
 INGEST_HEALTH_CHECK = "curl -fsS -o /dev/null http://127.0.0.1:8080/health || wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1"
@@ -96,6 +99,9 @@ class FullParameters:
     top_tickers_api: Parameter
     max_ticker_count: Parameter
     log_retention: Parameter
+    capacity: Ref
+    influxdb_capacity: Ref
+    ecs_exec: Parameter
     influx: InfluxParameters
     services: dict[str, AppService]
 
@@ -107,12 +113,14 @@ def build(config: BuildConfig) -> Template:
     _conditions(t, p)
 
     network = vpc_with_public_subnets(t, config)
-    endpoints = add_private_subnets(t, network, nat_condition="IsNat", endpoints_condition="IsEndpoints")
+    # The ssmmessages endpoint serves ECS Exec only: there only when exec is on.
+    endpoints = add_private_subnets(t, network, nat_condition="IsNat", endpoints_condition="IsEndpoints", endpoint_conditions={"SsmMessages": "IsEndpointsWithExec"})
     private_or_public = If("IsPublic", network.public_subnet_ids, network.private_subnet_ids)
     public_ip = If("IsPublic", "ENABLED", "DISABLED")
     retention = Ref(p.log_retention)
 
     ecs_cluster = cluster(t, "Container Insights is the ContainerInsights parameter, off by default for cost.")
+    capacity, influxdb_capacity = p.capacity, p.influxdb_capacity
     namespace = t.add_resource(
         servicediscovery.PrivateDnsNamespace(
             "Namespace", Name=Ref(p.service_namespace), Vpc=Ref(network.vpc), Description="Service names inside the Stream Lines VPC"
@@ -143,6 +151,7 @@ def build(config: BuildConfig) -> Template:
             subnets=private_or_public,
             assign_public_ip=public_ip,
             single_writer=True,
+            capacity=influxdb_capacity,
             depends_on=efs.mount_target_ids,
             registry_arn=GetAtt(influx_registry, "Arn"),
         ),
@@ -152,6 +161,7 @@ def build(config: BuildConfig) -> Template:
         # parameter names (a Rule cannot look inside a string, so the template
         # makes the wrong pair impossible instead of refusing it).
         image=If("IsEndpoints", Join(":", [import_value(exports.repository_uri("influxdb")), Select(1, Split(":", Ref(influx.image)))]), Ref(influx.image)),
+        exec_condition=EXEC_CONDITION,
     )
     efs.admit(t, "InfluxDb", influxdb)
     issuer = influx_token_issuer(
@@ -177,6 +187,7 @@ def build(config: BuildConfig) -> Template:
             repository_arns=[import_value(exports.repository_arn(name.lower()))],
             task_statements=statements,
             description=name,
+            exec_condition=EXEC_CONDITION,
         )
 
     def container(name: str, **settings: Any) -> Container:
@@ -212,6 +223,7 @@ def build(config: BuildConfig) -> Template:
         Placement(
             subnets=If("IsNat", network.private_subnet_ids, network.public_subnet_ids),
             assign_public_ip=If("IsNat", "DISABLED", "ENABLED"),
+            capacity=capacity,
         ),
         [policies.kinesis_write(GetAtt(upstream, "Arn"))],
     )
@@ -233,7 +245,7 @@ def build(config: BuildConfig) -> Template:
             },
             secrets={"INFLUXDB_WRITE_TOKEN": SecretKey(import_value(exports.INFLUXDB_WRITE_TOKEN_SECRET), "token")},
         ),
-        Placement(subnets=private_or_public, assign_public_ip=public_ip, depends_on=[issuer.tokens.title]),
+        Placement(subnets=private_or_public, assign_public_ip=public_ip, depends_on=[issuer.tokens.title], capacity=capacity),
         [
             policies.kinesis_read(GetAtt(upstream, "Arn")),
             policies.kinesis_write(GetAtt(downstream, "Arn")),
@@ -241,7 +253,21 @@ def build(config: BuildConfig) -> Template:
         ],
     )
 
-    backend_lb = _public_alb(t, "Backend", network, p, port=Ref(p.backend_port), health_path="/health", domain=p.backend_domain, has_domain="HasBackendDomain")
+    # One internet-facing ALB for both: the dashboard by default, the backend by
+    # its domain name (or, without one, on its own listener port).
+    dashboard_route = Route("Dashboard", Ref(p.dashboard_port), "/", Ref(p.dashboard_domain), "HasDashboardDomain")
+    backend_route = Route("Backend", Ref(p.backend_port), "/health", Ref(p.backend_domain), "HasBackendDomain", own_port=BACKEND_LISTENER_PORT)
+    routes = host_routed_load_balancer(
+        t,
+        "Public",
+        network,
+        allowed_cidr=Ref(p.allowed_cidr),
+        certificate_arn=Ref(p.certificate_arn),
+        has_certificate="HasCertificate",
+        default=dashboard_route,
+        by_host=[backend_route],
+    )
+    backend_lb, dashboard_lb = routes["Backend"], routes["Dashboard"]
     backend = app_service(
         "Backend",
         container(
@@ -263,6 +289,7 @@ def build(config: BuildConfig) -> Template:
             depends_on=[backend_lb.ready.title, issuer.tokens.title],
             target_group=Ref(backend_lb.target_group),
             grace_period=60,
+            capacity=capacity,
         ),
         [],
     )
@@ -275,7 +302,6 @@ def build(config: BuildConfig) -> Template:
         domain_name=Ref(p.websocket_domain),
         log_retention=retention,
     )
-    dashboard_lb = _public_alb(t, "Dashboard", network, p, port=Ref(p.dashboard_port), health_path="/", domain=p.dashboard_domain, has_domain="HasDashboardDomain")
     dashboard = app_service(
         "Dashboard",
         container(
@@ -289,6 +315,7 @@ def build(config: BuildConfig) -> Template:
             depends_on=[dashboard_lb.ready.title],
             target_group=Ref(dashboard_lb.target_group),
             grace_period=60,
+            capacity=capacity,
         ),
         [],
     )
@@ -299,8 +326,8 @@ def build(config: BuildConfig) -> Template:
     agent_rule = allow_from_group(t, "InfluxDbFromTokenAgent", influxdb.security_group, issuer.agent_security_group, INFLUXDB_PORT, "InfluxDB API from the token agent")
     # The agent's first request must not be refused: the tokens wait for the rule.
     wait_for(issuer.tokens, agent_rule.title)
-    backend_lb.admit(t, "BackendFromLoadBalancer", backend.security_group, Ref(p.backend_port), "Backend from its ALB")
-    dashboard_lb.admit(t, "DashboardFromLoadBalancer", dashboard.security_group, Ref(p.dashboard_port), "Dashboard from its ALB")
+    backend_lb.admit(t, "BackendFromLoadBalancer", backend.security_group, Ref(p.backend_port), "Backend from the ALB")
+    dashboard_lb.admit(t, "DashboardFromLoadBalancer", dashboard.security_group, Ref(p.dashboard_port), "Dashboard from the ALB")
     services = (("InfluxDb", influxdb), ("Ingest", ingest), ("Ripples", ripples), ("Backend", backend), ("Dashboard", dashboard))
     for name, service in services:
         admit_to_endpoints(t, name, endpoints, service.security_group)
@@ -313,12 +340,13 @@ def build(config: BuildConfig) -> Template:
 
     results_pusher(t, downstream, websocket, retention)
     active_hours(t, ecs_cluster, [influxdb.service, ingest.service, ripples.service, backend.service, dashboard.service])
-    _aliases(t, p, backend_lb, dashboard_lb)
+    for route, condition in ((backend_route, "BackendAlias"), (dashboard_route, "DashboardAlias")):
+        alias_record(t, f"{route.name}AliasRecord", condition, Ref(p.hosted_zone_id), route.domain, backend_lb.load_balancer)
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack.")
     export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from.")
-    export_output(t, "DashboardUrl", _public_url(dashboard_lb, "HasDashboardDomain", p.dashboard_domain), "Dashboard URL.")
-    export_output(t, "BackendUrl", _public_url(backend_lb, "HasBackendDomain", p.backend_domain), "Backend (GraphQL) URL.")
+    export_output(t, "DashboardUrl", routed_url(dashboard_route, dashboard_lb.load_balancer, "HasCertificate"), "Dashboard URL.")
+    export_output(t, "BackendUrl", routed_url(backend_route, backend_lb.load_balancer, "HasCertificate"), f"Backend (GraphQL) URL: its domain name, or the ALB's name on port {BACKEND_LISTENER_PORT}.")
     export_output(t, "WebSocketUrl", websocket.url, "WebSocket URL the dashboard subscribes to (custom domain when one is set).")
     export_output(t, "WebSocketApiId", Ref(websocket.api), "ID of the WebSocket API.")
     export_output(t, "UpstreamStreamName", Ref(upstream), "Kinesis stream ingest writes market data to.")
@@ -418,6 +446,14 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         MaxValue=500,
     )
     log_retention = log_retention_parameter(t, config.log_retention_days)
+    capacity, influxdb_capacity = capacity_parameters(t, "ingest, ripples, backend and dashboard")
+    ecs_exec = add_parameter(
+        t,
+        "EcsExec",
+        description="'enabled' allows ECS Exec sessions into the tasks (and, in endpoints mode, adds the ssmmessages endpoint it needs); 'disabled' removes both. Nothing in this stack needs it.",
+        Default="disabled",
+        AllowedValues=["enabled", "disabled"],
+    )
     influx = influxdb_parameters(t, config, " In endpoints mode the tasks pull its tag from the foundations 'influxdb' ECR repository (make mirror-images).")
     services = {}
     for name in APP_SERVICES:
@@ -440,6 +476,9 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         top_tickers_api=top_tickers_api,
         max_ticker_count=max_ticker_count,
         log_retention=log_retention,
+        capacity=capacity,
+        influxdb_capacity=influxdb_capacity,
+        ecs_exec=ecs_exec,
         influx=influx,
         services=services,
     )
@@ -452,6 +491,8 @@ def _conditions(t: Template, p: FullParameters) -> None:
     t.add_condition("IsEndpoints", Equals(Ref(p.network_mode), "endpoints"))
     t.add_condition("IsNat", Equals(Ref(p.network_mode), "nat"))
     t.add_condition("IsPublic", Equals(Ref(p.network_mode), "public"))
+    t.add_condition(EXEC_CONDITION, Equals(Ref(p.ecs_exec), "enabled"))
+    t.add_condition("IsEndpointsWithExec", And(Condition("IsEndpoints"), Condition(EXEC_CONDITION)))
     t.add_condition("HasCertificate", not_empty(p.certificate_arn))
     t.add_condition("HasHostedZone", not_empty(p.hosted_zone_id))
     t.add_condition("HasBackendDomain", not_empty(p.backend_domain))
@@ -474,27 +515,3 @@ def _conditions(t: Template, p: FullParameters) -> None:
             ],
         },
     )
-
-
-def _public_alb(t: Template, name: str, network: Any, p: FullParameters, *, port: Any, health_path: str, domain: Parameter, has_domain: str) -> LoadBalancer:
-    return public_load_balancer(
-        t,
-        name,
-        network,
-        port=port,
-        health_path=health_path,
-        allowed_cidr=Ref(p.allowed_cidr),
-        certificate_arn=Ref(p.certificate_arn),
-        has_certificate="HasCertificate",
-        domain_name=Ref(domain),
-        has_domain=has_domain,
-    )
-
-
-def _public_url(balancer: LoadBalancer, domain_condition: str, domain: Parameter) -> Any:
-    return url(balancer.load_balancer, "HasCertificate", Ref(domain), domain_condition)
-
-
-def _aliases(t: Template, p: FullParameters, backend: LoadBalancer, dashboard: LoadBalancer) -> None:
-    for name, balancer, condition, domain in (("Backend", backend, "BackendAlias", p.backend_domain), ("Dashboard", dashboard, "DashboardAlias", p.dashboard_domain)):
-        alias_record(t, f"{name}AliasRecord", condition, Ref(p.hosted_zone_id), Ref(domain), balancer.load_balancer)

@@ -23,7 +23,7 @@ from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Ref, Sub,
 from .. import exports
 
 from ..blocks.efs import mount_targets
-from ..blocks.fargate import Placement, cluster
+from ..blocks.fargate import Placement, capacity_parameters, cluster
 from ..blocks.load_balancers import alias_record, internal_load_balancer, public_load_balancer, url
 from ..blocks.network import CIDR_PATTERN, allow_from_group, vpc_with_public_subnets
 from ..blocks.parameters import (
@@ -140,6 +140,7 @@ def build(config: BuildConfig) -> Template:
         },
     )
 
+    capacity, influxdb_capacity = capacity_parameters(t, "Grafana")
     ecs_cluster = cluster(
         t, "Container Insights is the ContainerInsights parameter, off by default for cost."
     )
@@ -156,6 +157,7 @@ def build(config: BuildConfig) -> Template:
             subnets=network.public_subnet_ids,
             assign_public_ip="ENABLED",
             single_writer=True,
+            capacity=influxdb_capacity,
             depends_on=[*efs.mount_target_ids, influx_lb.ready.title],
             target_group=Ref(influx_lb.target_group),
             # First boot runs setup on a temporary port before InfluxDB listens on 8086.
@@ -193,6 +195,7 @@ def build(config: BuildConfig) -> Template:
         load_balancer=grafana_lb,
         exposed="ExposeGrafana",
         url=grafana_url,
+        capacity=capacity,
         after=efs.mount_target_ids,
         log_retention=Ref(retention),
     )

@@ -129,3 +129,54 @@ def test_cli_prints_lines_and_assumptions():
     assert result.returncode == 0, result.stderr
     assert "NAT gateway data" in result.stdout and "4.50" in result.stdout
     assert "GB a month through the NAT gateway = 100.0" in result.stdout
+
+
+# Every `streamlines cost --compare` scenario, to the cent, with the price table
+# of 2025-06-01 and the default assumptions. A change here is a change in what
+# running the platform costs: review it, then update the figure and `make readme`.
+GOLDEN = {
+    "lite, public Grafana ALB": "86.35",
+    "lite, public ALB, Grafana on Spot": "81.30",
+    "lite, public ALB, all on Spot": "71.21",
+    "lite, public ALB, active hours": "63.87",
+    "lite, no ALB": "56.78",
+    "lite, no ALB, all on Spot": "41.64",
+    "lite, no ALB, active hours": "34.30",
+    "full, endpoints": "204.46",
+    "full, endpoints, ECS Exec on": "219.07",
+    "full, endpoints, Spot": "176.70",
+    "full, nat": "150.10",
+    "full, public": "131.40",
+    "full, public, Spot": "103.64",
+    "full, public, active hours": "75.20",
+}
+# The targets these figures must meet (list prices, 730 h, default parameters).
+TARGETS = {
+    "full, public": "132",
+    "full, endpoints": "205",
+    "lite, public ALB, all on Spot": "72",
+    "lite, no ALB, all on Spot": "42",
+}
+
+
+def test_every_compare_scenario_has_its_golden_figure(templates):
+    rows = {title: total for title, _, _, _, total in cost.scenario_rows(templates, PRICES, cost.Assumptions())}
+    assert {title: str(total) for title, total in rows.items()} == GOLDEN
+    for title, ceiling in TARGETS.items():
+        assert rows[title] <= Decimal(ceiling), title
+
+
+def test_spot_prices_the_tasks_at_the_dated_discount(templates):
+    on_demand = cost.profile_report(templates, "lite", {"GrafanaExposure": "none"}, PRICES, cost.Assumptions())
+    spot = cost.profile_report(templates, "lite", {"GrafanaExposure": "none", "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT"}, PRICES, cost.Assumptions())
+    before = {line.component.removeprefix("Fargate "): line.monthly for line in on_demand.lines if line.component.startswith("Fargate ")}
+    after = {line.component.removeprefix("Fargate Spot "): line.monthly for line in spot.lines if line.component.startswith("Fargate Spot ")}
+    assert set(before) == set(after) == {"InfluxDb", "Grafana"}
+    for name in before:
+        assert abs(after[name] - before[name] * Decimal("0.3")) <= Decimal("0.01"), name
+    assert spot.spot_discount == Decimal("0.7") and on_demand.spot_discount is None
+    text = cost.format_report(spot, "lite", PRICES, cost.Assumptions())
+    assert "Fargate Spot priced at 70% off the Fargate price: an assumption dated 2025-06-01" in text
+    cheaper = cost.profile_report(templates, "lite", {"GrafanaExposure": "none", "Capacity": "FARGATE_SPOT"}, PRICES, cost.Assumptions(spot_discount=0.5))
+    grafana = {line.component: line.monthly for line in cheaper.lines}["Fargate Spot Grafana"]
+    assert abs(grafana - before["Grafana"] * Decimal("0.5")) <= Decimal("0.01")

@@ -147,12 +147,20 @@ def services_wait_for_their_first_task(template: dict, values: dict[str, str]) -
                 needs.update({lid: "NFS rule" for lid in _rules_into(resources, fs_group, group)})
         for attachment in service["Properties"].get("LoadBalancers", []):
             target_group = attachment["TargetGroupArn"]["Ref"]
-            for listener_id, listener in _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener"):
-                if target_group in referenced(listener["Properties"].get("DefaultActions", []), set(resources)):
-                    needs[listener_id] = "listener"
-                    balancer = listener["Properties"]["LoadBalancerArn"]["Ref"]
+            routes = [(lid, r["Properties"]["LoadBalancerArn"]["Ref"], r["Properties"].get("DefaultActions", [])) for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener")]
+            routes += [
+                (lid, resources[r["Properties"]["ListenerArn"]["Ref"]]["Properties"]["LoadBalancerArn"]["Ref"], r["Properties"].get("Actions", []))
+                for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::ListenerRule")
+            ]
+            found = False
+            for route_id, balancer, actions in routes:
+                if target_group in referenced(actions, set(resources)):
+                    found = True
+                    needs[route_id] = "listener or listener rule"
                     balancer_group = _group(resources[balancer]["Properties"]["SecurityGroups"][0])
                     needs.update({lid: "rule admitting its ALB" for lid in _rules_into(resources, group, balancer_group)})
+            if not found:
+                problems.append(f"{logical_id}'s target group {target_group} is on no listener: ECS refuses a target group without a load balancer")
         if endpoint_groups:
             needs.update({lid: "VPC endpoint" for lid in endpoints})
             for endpoint_group in endpoint_groups:

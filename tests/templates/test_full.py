@@ -33,22 +33,58 @@ def stream_arn(name: str) -> str:
 
 
 def test_ingest_writes_the_upstream_stream_only(templates):
-    expected = {(action, stream_arn("UpstreamStream")) for action in STREAM_WRITE} | ECS_EXEC
+    expected = {(action, stream_arn("UpstreamStream")) for action in STREAM_WRITE}
     assert grants(templates["full"], "IngestTaskRole") == expected
 
 
 def test_ripples_reads_upstream_writes_downstream_and_its_checkpoints(templates):
     actual = grants(templates["full"], "RipplesTaskRole")
     expected_streams = {(a, stream_arn("UpstreamStream")) for a in STREAM_READ} | {(a, stream_arn("DownstreamStream")) for a in STREAM_WRITE}
-    assert expected_streams | ECS_EXEC <= actual
-    rest = actual - expected_streams - ECS_EXEC
+    assert expected_streams <= actual
+    rest = actual - expected_streams
     assert {action for action, _ in rest} == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
     assert all("/ripples/*" in resource for action, resource in rest if action != "s3:ListBucket")
 
 
 @pytest.mark.parametrize("role", ["BackendTaskRole", "DashboardTaskRole"])
 def test_backend_and_dashboard_tasks_call_no_aws_api(templates, role):
-    assert grants(templates["full"], role) == ECS_EXEC
+    assert "Policies" not in templates["full"]["Resources"][role]["Properties"] or grants(templates["full"], role) == set()
+
+
+@pytest.mark.parametrize("exec_on", [False, True])
+def test_ecs_exec_is_a_choice_with_its_permissions_and_endpoint(templates, exec_on):
+    """Off (the default): no exec permission in any task role, no ssmmessages endpoint, exec off on every service."""
+    full = templates["full"]
+    values = {**FULL_REQUIRED, "EcsExec": "enabled" if exec_on else "disabled"}
+    assert full["Parameters"]["EcsExec"]["Default"] == "disabled"
+    services = [lid for lid, _ in resources(full, "AWS::ECS::Service")]
+    for logical_id in services:
+        name = logical_id.removesuffix("Service")
+        assert resolve(full["Resources"][logical_id]["Properties"]["EnableExecuteCommand"], full, values) is exec_on
+        assert exists(f"{name}ExecPolicy", full, values) is exec_on
+        policy = full["Resources"][f"{name}ExecPolicy"]["Properties"]
+        assert policy["RoleName"] == {"Ref": f"{name}TaskRole"}
+        assert {(a, r) for s in policy["PolicyDocument"]["Statement"] for a in s["Action"] for r in s["Resource"]} == ECS_EXEC
+        assert not any(action.startswith("ssmmessages:") for action, _ in grants(full, f"{name}TaskRole"))
+    assert exists("SsmMessagesEndpoint", full, values) is exec_on
+    assert not exists("SsmMessagesEndpoint", full, {**values, "NetworkMode": "nat"})
+    lite = templates["lite"]
+    assert all(service["Properties"]["EnableExecuteCommand"] is True for _, service in resources(lite, "AWS::ECS::Service")), "lite's port forward needs exec"
+
+
+@pytest.mark.parametrize("stack, tolerant", [("full", {"IngestService", "RipplesService", "BackendService", "DashboardService"}), ("lite", {"GrafanaService"})])
+def test_spot_is_a_choice_and_influxdb_stays_on_fargate_unless_chosen(templates, stack, tolerant):
+    template = templates[stack]
+    services = {lid: s for lid, s in resources(template, "AWS::ECS::Service")}
+    for logical_id, service in services.items():
+        (strategy,) = service["Properties"]["CapacityProviderStrategy"]
+        assert strategy["CapacityProvider"] == {"Ref": "Capacity" if logical_id in tolerant else "InfluxDbCapacity"}, logical_id
+        assert "LaunchType" not in service["Properties"]
+        assert "ClusterCapacityProviders" in as_list(service["DependsOn"])
+    assert template["Parameters"]["Capacity"]["Default"] == template["Parameters"]["InfluxDbCapacity"]["Default"] == "FARGATE"
+    association = template["Resources"]["ClusterCapacityProviders"]["Properties"]
+    assert association["CapacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    assert association["DefaultCapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE", "Weight": 1}]
 
 
 def test_secrets_go_to_the_services_that_use_them(templates):
@@ -114,7 +150,7 @@ def test_endpoints_exist_only_in_endpoints_mode(templates):
     interface = [logical_id for logical_id, e in resources(full, "AWS::EC2::VPCEndpoint") if e["Properties"]["VpcEndpointType"] == "Interface"]
     assert len(interface) == 7
     for mode, expected in (("endpoints", True), ("nat", False), ("public", False)):
-        assert all(exists(e, full, {"NetworkMode": mode}) == expected for e in interface)
+        assert all(exists(e, full, {"NetworkMode": mode, "EcsExec": "enabled"}) == expected for e in interface)
     assert exists("NatGateway", full, {"NetworkMode": "nat"}) and not exists("NatGateway", full, {"NetworkMode": "endpoints"})
 
 
@@ -168,7 +204,7 @@ def test_streams_have_generated_names_and_are_passed_to_services(templates):
 # (what it was, stack, resource type, how many at least, condition parameters if optional).
 PARITY = [
     ("VPC", "full", "AWS::EC2::VPC", 1, {}),
-    ("interface endpoints (logs, ecr.api, ecr.dkr, secretsmanager, kinesis-streams, elasticfilesystem, ssmmessages)", "full", "AWS::EC2::VPCEndpoint", 8, {"NetworkMode": "endpoints"}),
+    ("interface endpoints (logs, ecr.api, ecr.dkr, secretsmanager, kinesis-streams, elasticfilesystem, ssmmessages)", "full", "AWS::EC2::VPCEndpoint", 8, {"NetworkMode": "endpoints", "EcsExec": "enabled"}),
     ("ECS cluster", "full", "AWS::ECS::Cluster", 1, {}),
     ("Cloud Map namespace", "full", "AWS::ServiceDiscovery::PrivateDnsNamespace", 1, {}),
     ("services: influxdb, ingest, ripples, backend, dashboard", "full", "AWS::ECS::Service", 5, {}),
@@ -177,8 +213,9 @@ PARITY = [
     ("WebSocket API", "full", "AWS::ApiGatewayV2::Api", 1, {}),
     ("WebSocket stage", "full", "AWS::ApiGatewayV2::Stage", 1, {}),
     ("WebSocket routes $connect, $disconnect, $default", "full", "AWS::ApiGatewayV2::Route", 3, {}),
-    ("backend and dashboard ALBs", "full", "AWS::ElasticLoadBalancingV2::LoadBalancer", 2, {}),
-    ("ALB listeners (HTTPS and HTTP redirect each)", "full", "AWS::ElasticLoadBalancingV2::Listener", 4, {"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"}),
+    # The earlier app had an ALB each for backend and dashboard; one serves both here (cost).
+    ("backend and dashboard ALBs (one, shared)", "full", "AWS::ElasticLoadBalancingV2::LoadBalancer", 1, {}),
+    ("ALB listeners (HTTPS and HTTP redirect)", "full", "AWS::ElasticLoadBalancingV2::Listener", 2, {"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012", "BackendDomainName": "api.example.com"}),
     ("Route 53 records for the ALBs and the WebSocket domain", "full", "AWS::Route53::RecordSet", 3, {
         "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
         "HostedZoneId": "Z0123456789ABCDEFGHIJ", "BackendDomainName": "api.example.com", "DashboardDomainName": "dashboard.example.com", "WebSocketDomainName": "live.example.com",

@@ -148,7 +148,8 @@ def _ingress_rules(template):
 # Listeners that are public by design, and the only rules that may take a CIDR.
 PUBLIC_LISTENER_RULES = {
     "lite": {"GrafanaLoadBalancerIngress80", "GrafanaLoadBalancerIngress443"},
-    "full": {f"{name}LoadBalancerIngress{port}" for name in ("Backend", "Dashboard") for port in (80, 443)},
+    # One ALB for dashboard and backend; 8080 is the backend's port when it has no domain name.
+    "full": {f"PublicLoadBalancerIngress{port}" for port in (80, 443, 8080)},
 }
 
 
@@ -158,7 +159,7 @@ def test_security_groups_admit_only_groups_except_public_listeners(templates):
             if "CidrIp" in rule or "CidrIpv6" in rule:
                 assert logical_id in PUBLIC_LISTENER_RULES.get(name, set()), f"{name}.{logical_id} admits a CIDR"
                 assert rule["CidrIp"] == {"Ref": "AllowedCidr"}, f"{name}.{logical_id}"
-                assert rule["FromPort"] in (80, 443)
+                assert rule["FromPort"] in (80, 443, 8080)
             else:
                 assert "SourceSecurityGroupId" in rule, f"{name}.{logical_id} admits something other than a group"
         assert "0.0.0.0/0" not in json.dumps([rule for _, rule in _ingress_rules(template)])

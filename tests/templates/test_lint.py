@@ -53,6 +53,7 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         {**LITE_REQUIRED, "AllowedCidr": CIDR, "GrafanaDomainName": "grafana.example.com", "GrafanaImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:12.1.1"},
         {**LITE_REQUIRED, "GrafanaExposure": "none"},
         {**LITE_REQUIRED, "GrafanaExposure": "none", "CertificateArn": CERTIFICATE, "GrafanaDomainName": "grafana.example.com", "ActiveHours": "scheduled"},
+        {**LITE_REQUIRED, "AllowedCidr": CIDR, "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT"},
     ],
     "full": [
         FULL_REQUIRED,
@@ -61,6 +62,8 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         {**FULL_REQUIRED, "CertificateArn": CERTIFICATE, **DOMAINS},
         {**FULL_REQUIRED, "NetworkMode": "nat", **DOMAINS},
         {**FULL_REQUIRED, "NetworkMode": "public", "CertificateArn": CERTIFICATE, **NAMES_ONLY, "ActiveHours": "scheduled", "ActiveHoursTimezone": "Europe/London"},
+        {**FULL_REQUIRED, "EcsExec": "enabled", "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT", **NAMES_ONLY},
+        {**FULL_REQUIRED, "NetworkMode": "nat", "EcsExec": "enabled", "BackendDomainName": "api.example.com"},
     ],
     "cloudfront": [
         {},
