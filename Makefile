@@ -44,8 +44,9 @@ templates: $(INSTALLED) ## render every template into build/ and lint it with cf
 	$(BIN)/streamlines templates --profile $(PROFILE) --out $(OUT) $(CONFIG_OPTION)
 	$(BIN)/cfn-lint -- $(OUT)/*.json
 
-checkov: $(CHECKOV_INSTALLED) templates ## run checkov (offline) on the rendered templates
-	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation -d $(OUT)
+checkov: $(CHECKOV_INSTALLED) $(INSTALLED) ## run checkov (offline) on the templates, rendered with their checkov notes into build/lint/
+	$(BIN)/streamlines templates --profile $(PROFILE) --out $(OUT)/lint --lint-notes $(CONFIG_OPTION)
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation -d $(OUT)/lint
 
 lint: templates checkov ## cfn-lint and checkov on every rendered template
 

@@ -56,7 +56,7 @@ def _aws_error(error: Exception) -> str:
 
 def cmd_templates(args: argparse.Namespace) -> int:
     try:
-        bodies = render(args.profile, context(args).config)
+        bodies = render(args.profile, context(args).config, lint_notes=args.lint_notes)
         written = write_all(bodies, args.out)
     except (ConfigError, OutputError) as error:
         return fail(str(error))
@@ -324,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     templates = commands.add_parser("templates", parents=[_common(region=False)], help="render CloudFormation templates into a folder")
     templates.add_argument("--profile", choices=PROFILE_CHOICES, default="all", help="which profile's stacks to render (default: all)")
     templates.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
+    templates.add_argument("--lint-notes", action="store_true", help="keep the checkov notes (Metadata.checkov) that deployable templates leave out")
     templates.set_defaults(handler=cmd_templates)
 
     lambdas = commands.add_parser("lambdas", help="build or upload the Lambda zips declared in lambdas/functions.toml")

@@ -39,16 +39,33 @@ def stacks_for(profile: str) -> dict[str, Callable[[BuildConfig], Template]]:
     return PROFILES[profile]
 
 
-def to_json(template: Template) -> str:
+def without_lint_notes(template: dict) -> dict:
+    """The template without the checkov notes (Metadata.checkov: why a check does
+    not apply). They are for the linter, not for CloudFormation, and would cost
+    the deployable templates kilobytes of the inline deploy limit."""
+    for resource in template.get("Resources", {}).values():
+        metadata = resource.get("Metadata")
+        if isinstance(metadata, dict) and "checkov" in metadata:
+            del metadata["checkov"]
+            if not metadata:
+                del resource["Metadata"]
+    return template
+
+
+def to_json(template: Template, lint_notes: bool = False) -> str:
     """Deterministic compact JSON (sorted keys, no whitespace): compact keeps the
     templates under the size `aws cloudformation deploy` accepts inline. The
     snapshot tests compare indented renders, so diffs stay readable."""
-    return json.dumps(template.to_dict(), sort_keys=True, separators=(",", ":")) + "\n"
+    body = template.to_dict()
+    if not lint_notes:
+        body = without_lint_notes(body)
+    return json.dumps(body, sort_keys=True, separators=(",", ":")) + "\n"
 
 
-def render(profile: str, config: BuildConfig) -> dict[str, str]:
-    """File name -> template body, for every stack of `profile`; nothing is written."""
-    return {f"{name}.json": to_json(build(config)) for name, build in sorted(stacks_for(profile).items())}
+def render(profile: str, config: BuildConfig, lint_notes: bool = False) -> dict[str, str]:
+    """File name -> template body, for every stack of `profile`; nothing is written.
+    `lint_notes` keeps the checkov notes (for `make checkov`); deployable bodies have none."""
+    return {f"{name}.json": to_json(build(config), lint_notes) for name, build in sorted(stacks_for(profile).items())}
 
 
 def write_all(bodies: dict[str, str], out: Path) -> list[Path]:

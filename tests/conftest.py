@@ -24,6 +24,17 @@ def bodies(config) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def annotated_bodies(config) -> dict[str, str]:
+    """The same renders with their checkov notes, as `make checkov` lints them."""
+    return render("all", config, lint_notes=True)
+
+
+@pytest.fixture(scope="session")
+def annotated(annotated_bodies) -> dict[str, dict]:
+    return {name.removesuffix(".json"): json.loads(body) for name, body in annotated_bodies.items()}
+
+
+@pytest.fixture(scope="session")
 def templates(bodies) -> dict[str, dict]:
     """Stack name -> parsed template."""
     return {name.removesuffix(".json"): json.loads(body) for name, body in bodies.items()}

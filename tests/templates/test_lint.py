@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -109,7 +110,8 @@ def test_branches_switch_every_condition_both_ways(templates):
             assert outcomes == {True, False}, f"{stack}: condition {name} is always {outcomes}"
 
 
-def test_checkov_finds_nothing_unexplained(bodies, tmp_path):
+def test_checkov_finds_nothing_unexplained(annotated_bodies, tmp_path):
+    bodies = annotated_bodies
     assert CHECKOV.exists(), f"checkov is not installed at {CHECKOV}; run `make test`, which installs it"
     write_all(bodies, tmp_path)
     result = subprocess.run(
@@ -133,8 +135,8 @@ def test_checkov_finds_nothing_unexplained(bodies, tmp_path):
     assert summary["resource_count"] == sum(len(json.loads(body)["Resources"]) for body in bodies.values())
 
 
-def test_every_checkov_skip_gives_a_reason(templates):
-    for stack, template in templates.items():
+def test_every_checkov_skip_gives_a_reason(annotated):
+    for stack, template in annotated.items():
         for logical_id, resource in template["Resources"].items():
             for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
                 assert len(skip["comment"]) > 30, f"{stack}.{logical_id} skips {skip['id']} without a reason"
@@ -145,3 +147,14 @@ def test_no_informational_findings_either(bodies, stack):
     parameters = BRANCHES[stack][0]
     matches = lint(bodies[f"{stack}.json"], config=ManualArgs(regions=["us-east-1"], include_checks=["I"], parameters=[parameters] if parameters else []))
     assert [f"{m.rule.id} {m.message}" for m in matches] == []
+
+
+def test_deployable_templates_carry_no_lint_notes_and_differ_in_nothing_else(templates, annotated):
+    from templates_py.render import without_lint_notes
+
+    noted = 0
+    for stack, template in annotated.items():
+        noted += sum("checkov" in r.get("Metadata", {}) for r in template["Resources"].values())
+        assert not any("checkov" in r.get("Metadata", {}) for r in templates[stack]["Resources"].values())
+        assert without_lint_notes(copy.deepcopy(template)) == templates[stack]
+    assert noted > 30
