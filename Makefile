@@ -16,7 +16,7 @@ export BC_SKIP_MAPPING := TRUE
 .PHONY: help venv templates lint checkov test snapshots prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision cost deploy teardown diagram clean
 
 STACK_PREFIX ?= streamlines
-DEPLOY_PROFILE = $(filter lite full cloudfront,$(PROFILE))
+DEPLOY_PROFILE = $(filter lite lite-pipeline full cloudfront,$(PROFILE))
 FOUNDATIONS_STACK = $(or $(STACK),$(STACK_PREFIX)-foundations)
 # Options every AWS command reads the same way (streamlines/context.py).
 REGION_OPTION = $(if $(REGION),--region $(REGION))
@@ -90,14 +90,14 @@ provision: $(INSTALLED) ## configure a lite stack's Grafana: STACK=name [REGION=
 cost: $(INSTALLED) ## monthly list-price estimates: lite and every full network mode side by side [CONFIG=]
 	@$(BIN)/streamlines cost --compare $(CONFIG_OPTION)
 
-deploy: ## deploy PROFILE=lite|full|cloudfront [STACK_PREFIX=streamlines] [REGION=] [CONFIG=]: foundations if missing, Lambdas, preflight, the stack
-	@test -n "$(DEPLOY_PROFILE)" || { echo "make deploy needs PROFILE=lite, full or cloudfront" >&2; exit 2; }
+deploy: ## deploy PROFILE=lite|lite-pipeline|full|cloudfront [STACK_PREFIX=streamlines] [REGION=] [CONFIG=]: foundations if missing, Lambdas, preflight, the stack
+	@test -n "$(DEPLOY_PROFILE)" || { echo "make deploy needs PROFILE=lite, lite-pipeline, full or cloudfront" >&2; exit 2; }
 	$(MAKE) --no-print-directory templates PROFILE=all CONFIG=$(CONFIG)
 	$(MAKE) --no-print-directory lambdas
 	$(BIN)/streamlines deploy --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) --build $(OUT) $(REGION_OPTION) $(CONFIG_OPTION)
 
 teardown: $(INSTALLED) ## delete PROFILE's stack, then list what is left [CONFIG=]; FOUNDATIONS=delete CONFIRM=<prefix>-foundations also deletes foundations
-	@test -n "$(DEPLOY_PROFILE)" || { echo "make teardown needs PROFILE=lite, full or cloudfront" >&2; exit 2; }
+	@test -n "$(DEPLOY_PROFILE)" || { echo "make teardown needs PROFILE=lite, lite-pipeline, full or cloudfront" >&2; exit 2; }
 	$(BIN)/streamlines teardown --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) $(REGION_OPTION) $(CONFIG_OPTION) --foundations "$(FOUNDATIONS)" --confirm "$(CONFIRM)"
 
 diagram: templates ## an architecture picture per template, build/<stack>.svg (cfn-lint's graph through graphviz)

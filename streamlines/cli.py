@@ -28,7 +28,7 @@ from templates_py.render import DEPLOY_BODY_LIMIT, PROFILE_CHOICES, OutputError,
 from .context import DEFAULT_PREFIX, Context
 
 EXIT_USAGE = 2
-STACK_PROFILES = ("lite", "full", "cloudfront")
+STACK_PROFILES = ("lite", "lite-pipeline", "full", "cloudfront")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -267,7 +267,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
             if args.profile != "full":
                 return fail("--network-mode applies to the full profile only.")
             values["NetworkMode"] = args.network_mode
-        unknown = sorted(set(values) - set(templates[args.profile].get("Parameters", {})))
+        known = set(templates[args.profile].get("Parameters", {})) | (set(templates["lite"]["Parameters"]) if args.profile == "lite-pipeline" else set())
+        unknown = sorted(set(values) - known)
         if unknown:
             return fail(f"the {args.profile} template has no parameter {unknown[0]}.")
         report = cost.profile_report(templates, args.profile, values, prices, assumptions)
@@ -370,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     leftovers.set_defaults(handler=cmd_residue)
 
     estimate = commands.add_parser("cost", parents=[_common(region=False)], help="monthly list-price estimate of a profile, line by line")
-    estimate.add_argument("--profile", choices=("lite", "full"), default="lite")
+    estimate.add_argument("--profile", choices=("lite", "lite-pipeline", "full"), default="lite", help="lite-pipeline: lite with its data-pipeline add-on")
     estimate.add_argument("--network-mode", choices=("endpoints", "nat", "public"), help="full only: the NetworkMode parameter")
     estimate.add_argument("--region", default="us-east-1", help="price table to use (default us-east-1)")
     estimate.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="a template parameter value, e.g. GrafanaExposure=none or ActiveHours=scheduled")

@@ -102,6 +102,8 @@ def deploy(
     template_path = build / f"{names.profile}.json"
     template = json.loads(template_path.read_text())
     overrides = {"FoundationsStackName": names.foundations} if "FoundationsStackName" in template.get("Parameters", {}) else {}
+    if "LiteStackName" in template.get("Parameters", {}):
+        overrides["LiteStackName"] = f"{names.prefix}-lite"
     overrides.update(parameters)
     for parameter, folder in code_key_parameters(template).items():
         archive = built_zip(root, folder)

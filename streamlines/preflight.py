@@ -105,6 +105,7 @@ class Preflight:
             foundations = yield from self.check_foundations()
             if not foundations:
                 return
+        yield from self.check_lite_stack()
         yield from self.check_allowed_cidr()
         yield from self.check_mount_targets()
         yield from self.check_existing_stack()
@@ -114,6 +115,22 @@ class Preflight:
         yield from self.check_images()
         yield from self.check_lambda_code()
         yield from self.check_secrets()
+
+    def check_lite_stack(self) -> Iterator[Check]:
+        """The pipeline add-on runs in a deployed lite stack and imports its exports."""
+        if "LiteStackName" not in self.template.get("Parameters", {}):
+            return
+        lite = self.values.get("LiteStackName", "")
+        outputs = self.stack_outputs(lite)
+        if outputs is None:
+            yield Check("lite stack", False, f"{lite} does not exist in {self.region}; the pipeline add-on runs in a deployed lite stack (deploy it first, or set LiteStackName).")
+            return
+        names = sorted(set(re.findall(r'"\$\{LiteStackName\}-([A-Za-z0-9]+)"', json.dumps(self.template))))
+        missing = [name for name in names if name not in outputs]
+        if missing or outputs.get("StackProfile") != "lite":
+            yield Check("lite stack", False, f"{lite} is not a current lite stack (missing {', '.join(missing) or 'StackProfile lite'}); update it with the current build/lite.json first.")
+            return
+        yield Check("lite stack", True, f"{lite} exports all {len(names)} values the pipeline imports")
 
     def check_allowed_cidr(self) -> Iterator[Check]:
         if "AllowedCidr" not in self.template.get("Parameters", {}):
@@ -279,7 +296,7 @@ class Preflight:
         yield Check("hosted zone", True, f"{zone} ({name}) holds {', '.join(self.values[k] for k in domains)}")
 
     def check_images(self) -> Iterator[Check]:
-        if self.profile not in ("lite", "full"):
+        if self.profile not in ("lite", "full", "lite-pipeline"):
             return
         ecr = self.client("ecr")
         for mirror in images.mirrors(self.template, self.values, {}):
@@ -296,8 +313,6 @@ class Preflight:
                     f"{task} pulls {image} from Docker Hub, which limits anonymous pulls per address (addresses AWS shares): a refused pull rolls the stack back. Use ECR Public or the foundations mirror.",
                     warn=True,
                 )
-        if self.profile != "full":
-            return
         from botocore.exceptions import ClientError
 
         def tagged(repository: str, tag: str) -> bool:
@@ -307,6 +322,8 @@ class Preflight:
                 return False
 
         for parameter, service in APP_IMAGES.items():
+            if parameter not in self.template.get("Parameters", {}):
+                continue
             tag = self.values.get(parameter, "")
             uri = self.foundation_export(f"EcrRepository{service.capitalize()}Uri") or ""
             repository = uri.split("/", 1)[-1]
@@ -316,6 +333,7 @@ class Preflight:
                 yield Check(f"image {service}", False, f"{uri}:{tag} does not exist; push it first.")
             else:
                 yield Check(f"image {service}", True, f"{uri}:{tag}")
+
     def check_lambda_code(self) -> Iterator[Check]:
         bucket = self.foundation_export("AppBucketName")
         s3 = self.client("s3")
@@ -334,7 +352,7 @@ class Preflight:
             yield Check(f"lambda code {folder}", True, f"s3://{bucket}/{key}")
 
     def check_secrets(self) -> Iterator[Check]:
-        if self.profile != "full":
+        if "IngestImageTag" not in self.template.get("Parameters", {}):
             return
         # ingest exits at start without real values, and the circuit breaker rolls the stack back.
         arn = self.foundation_export("MarketDataApiSecretArn")

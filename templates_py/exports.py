@@ -25,6 +25,15 @@ INFLUXDB_WRITE_TOKEN_SECRET = "InfluxDbWriteTokenSecretArn"
 GRAFANA_ADMIN_PASSWORD_SECRET = "GrafanaAdminPasswordSecretArn"
 MARKET_DATA_API_SECRET = "MarketDataApiSecretArn"
 
+# What the lite stack exports for its data-pipeline add-on (as `<lite stack>-<Name>`).
+LITE_VPC_ID = "VpcId"
+LITE_PUBLIC_SUBNET_IDS = "PublicSubnetIds"
+LITE_CLUSTER_NAME = "ClusterName"
+LITE_INFLUXDB_URL = "InfluxDbUrl"
+LITE_INFLUXDB_ORG = "InfluxDbOrg"
+LITE_INFLUXDB_BUCKET = "InfluxDbBucket"
+LITE_INFLUXDB_CLIENTS_GROUP = "InfluxDbLoadBalancerSecurityGroupId"
+
 # The images the platform runs; each has an ECR repository in foundations.
 REPOSITORIES = ("backend", "dashboard", "grafana", "influxdb", "ingest", "ripples")
 

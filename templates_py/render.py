@@ -10,12 +10,12 @@ from typing import Callable
 
 from troposphere import Template
 
-from .stacks import cloudfront, foundations, full, lite
+from .stacks import cloudfront, foundations, full, lite, lite_pipeline
 from .config import BuildConfig
 
 # Which stack modules each profile renders, by output file name.
 PROFILES: dict[str, dict[str, Callable[[BuildConfig], Template]]] = {
-    "lite": {"foundations": foundations.build, "lite": lite.build},
+    "lite": {"foundations": foundations.build, "lite": lite.build, "lite-pipeline": lite_pipeline.build},
     "full": {"foundations": foundations.build, "full": full.build, "cloudfront": cloudfront.build},
 }
 PROFILE_CHOICES = (*PROFILES, "all")

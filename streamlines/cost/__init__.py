@@ -320,9 +320,13 @@ PRICERS: dict[str, Callable[[_Context, str, dict], list[Line]]] = {
 
 
 def profile_report(templates: dict[str, dict], profile: str, values: dict[str, str], prices: dict, assumptions: Assumptions) -> Report:
-    """Foundations plus the profile's stack: what running the profile costs."""
+    """Foundations plus the profile's stack: what running the profile costs
+    (`lite-pipeline`: foundations, lite and the pipeline add-on)."""
     report = Report()
     estimate(templates["foundations"], {}, prices, assumptions, report)
+    if profile == "lite-pipeline":
+        estimate(templates["lite"], {k: v for k, v in values.items() if k in templates["lite"]["Parameters"]}, prices, assumptions, report)
+        values = {k: v for k, v in values.items() if k in templates[profile]["Parameters"]}
     estimate(templates[profile], values, prices, assumptions, report)
     return report
 
@@ -358,6 +362,8 @@ SCENARIOS = [
     ("lite, no ALB", "lite", {"GrafanaExposure": "none"}),
     ("lite, no ALB, all on Spot", "lite", {"GrafanaExposure": "none", **ALL_SPOT}),
     ("lite, no ALB, active hours", "lite", {"GrafanaExposure": "none", "ActiveHours": "scheduled"}),
+    ("lite, public ALB, with the data pipeline", "lite-pipeline", PUBLIC_GRAFANA),
+    ("lite, no ALB, with the data pipeline", "lite-pipeline", {"GrafanaExposure": "none"}),
     ("full, endpoints", "full", {"NetworkMode": "endpoints"}),
     ("full, endpoints, ECS Exec on", "full", {"NetworkMode": "endpoints", "EcsExec": "enabled"}),
     ("full, endpoints, Spot", "full", {"NetworkMode": "endpoints", "Capacity": "FARGATE_SPOT"}),
@@ -382,9 +388,9 @@ def scenario_rows(templates: dict[str, dict], prices: dict, assumptions: Assumpt
 def compare(templates: dict[str, dict], prices: dict, assumptions: Assumptions) -> str:
     rows = scenario_rows(templates, prices, assumptions)
     out = [f"monthly list-price estimates, {prices['meta']['region']}, prices of {prices['meta']['date']} (USD)", ""]
-    out.append(f"  {'scenario':<34} {'Fargate':>9} {'network':>9} {'other':>9} {'total':>9}")
+    out.append(f"  {'scenario':<42} {'Fargate':>9} {'network':>9} {'other':>9} {'total':>9}")
     for title, fargate, network, other, total in rows:
-        out.append(f"  {title:<34} {fargate:>9} {network:>9} {other:>9} {total:>9}")
+        out.append(f"  {title:<42} {fargate:>9} {network:>9} {other:>9} {total:>9}")
     out.append("")
     discount = assumptions.spot_discount if assumptions.spot_discount is not None else prices["fargate_spot"]["discount"]
     out.append(f"Spot scenarios price Fargate Spot at {float(discount) * 100:.0f}% off: an assumption dated {prices['meta']['date']} ({prices['fargate_spot']['source']})")

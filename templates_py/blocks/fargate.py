@@ -16,7 +16,7 @@ from troposphere import ecs, iam, logs
 
 from . import policies
 from .parameters import LOG_KEY_REASON, add_parameter, deleted_with_stack, skip_checkov, wait_for
-from .network import Network, security_group
+from .network import ImportedNetwork, Network, security_group
 
 
 # The cluster's association with the Fargate capacity providers; services that
@@ -152,7 +152,7 @@ def fargate_service(
     name: str,
     *,
     cluster: Any,
-    network: Network,
+    network: Network | ImportedNetwork,
     container: Container,
     placement: Placement,
     log_retention: Any,
@@ -292,11 +292,13 @@ def fargate_service(
     if placement.registry_arn is not None:
         service_properties["ServiceRegistries"] = [ecs.ServiceRegistry(RegistryArn=placement.registry_arn)]
     service = ecs.Service(f"{name}Service", **service_properties)
-    # A capacity provider strategy needs the providers associated with the cluster first.
-    wait_for(service, CAPACITY_PROVIDERS)
+    # A capacity provider strategy needs the providers associated with the cluster
+    # first (in this stack; an add-on's cluster has them already).
+    if CAPACITY_PROVIDERS in t.resources:
+        wait_for(service, CAPACITY_PROVIDERS)
     if placement.depends_on:
         wait_for(service, *placement.depends_on)
-    if placement.assign_public_ip != "DISABLED":
+    if placement.assign_public_ip != "DISABLED" and network.internet_route:
         # Its tasks may hold public addresses: see Network.internet_route.
         wait_for(service, network.internet_route)
     t.add_resource(service)

@@ -37,12 +37,26 @@ class Network:
     internet_route: str = INTERNET_ROUTE
 
     @property
+    def vpc_id(self) -> Any:
+        return Ref(self.vpc)
+
+    @property
     def public_subnet_ids(self) -> list[Any]:
         return [Ref(s) for s in self.public_subnets]
 
     @property
     def private_subnet_ids(self) -> list[Any]:
         return [Ref(s) for s in self.private_subnets]
+
+
+@dataclass
+class ImportedNetwork:
+    """Another stack's VPC (an add-on's view of it): its id and public subnets. Its
+    internet route belongs to that stack, which exists before the add-on does."""
+
+    vpc_id: Any
+    public_subnet_ids: list[Any]
+    internet_route: str | None = None
 
 
 def vpc_with_public_subnets(t: Template, config: BuildConfig) -> Network:
@@ -99,9 +113,9 @@ def vpc_with_public_subnets(t: Template, config: BuildConfig) -> Network:
     return Network(vpc=vpc, public_subnets=subnets)
 
 
-def security_group(t: Template, logical_id: str, network: Network, description: str, **kwargs: Any) -> ec2.SecurityGroup:
+def security_group(t: Template, logical_id: str, network: "Network | ImportedNetwork", description: str, **kwargs: Any) -> ec2.SecurityGroup:
     return t.add_resource(
-        ec2.SecurityGroup(logical_id, GroupDescription=description, VpcId=Ref(network.vpc), **kwargs)
+        ec2.SecurityGroup(logical_id, GroupDescription=description, VpcId=network.vpc_id, **kwargs)
     )
 
 

@@ -230,6 +230,8 @@ def build(config: BuildConfig) -> Template:
     # the provisioning command follows this output to the foundations exports.
     export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack whose secrets (read token, Grafana admin password) this stack uses.")
     export_output(t, "VpcId", Ref(network.vpc), "VPC of this stack (its EFS mount targets must be in it).")
+    export_output(t, exports.LITE_PUBLIC_SUBNET_IDS, Join(",", network.public_subnet_ids), "Public subnets, comma-separated (for the data-pipeline add-on).")
+    export_output(t, exports.LITE_INFLUXDB_CLIENTS_GROUP, GetAtt(influx_lb.security_group, "GroupId"), "Security group of the internal InfluxDB ALB; the data-pipeline add-on admits ripples to it.")
     export_output(t, "ClusterName", Ref(ecs_cluster), "ECS cluster name (for ECS Exec).")
     export_output(t, "GrafanaServiceName", GetAtt(grafana.service, "Name"), "Grafana ECS service name (for an ECS Exec port forward when there is no ALB).")
     export_output(t, "InfluxDbServiceName", GetAtt(influxdb.service, "Name"), "InfluxDB ECS service name.")

@@ -18,7 +18,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_writes_the_profile_templates(tmp_path, capsys):
     assert main(["templates", "--profile", "lite", "--out", str(tmp_path / "build")]) == 0
-    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["foundations.json", "lite.json"]
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["foundations.json", "lite-pipeline.json", "lite.json"]
     assert json.loads((tmp_path / "build" / "lite.json").read_text())["Resources"]
     assert "lite.json" in capsys.readouterr().out
 

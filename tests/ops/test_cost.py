@@ -142,6 +142,8 @@ GOLDEN = {
     "lite, no ALB": "56.78",
     "lite, no ALB, all on Spot": "41.64",
     "lite, no ALB, active hours": "34.30",
+    "lite, public ALB, with the data pipeline": "139.60",
+    "lite, no ALB, with the data pipeline": "110.03",
     "full, endpoints": "204.46",
     "full, endpoints, ECS Exec on": "219.07",
     "full, endpoints, Spot": "176.70",

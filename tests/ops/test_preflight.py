@@ -282,3 +282,32 @@ def test_shipped_parameter_files_name_real_parameters(templates):
     for profile in ("lite", "full", "cloudfront"):
         values = preflight.read_parameters_file(Path(__file__).parents[2] / "deploy" / f"{profile}.parameters")
         assert set(values) <= set(templates[profile]["Parameters"]), profile
+
+
+def lite_stack(aws, templates, skip=None):
+    """A deployed lite stack as the pipeline add-on sees it: its outputs."""
+    outputs = {name: f"value-of-{name}" for name in templates["lite"]["Outputs"] if name != skip}
+    outputs["StackProfile"] = "lite"
+    body = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": {k: {"Value": v} for k, v in outputs.items()}}
+    aws.client("cloudformation").create_stack(StackName="sl-lite", TemplateBody=json.dumps(body))
+
+
+PIPELINE = {"LiteStackName": "sl-lite", "TopTickersApi": "https://tickers.example.com", "IngestImageTag": "1.0.0", "RipplesImageTag": "1.0.0"}
+
+
+def test_pipeline_needs_its_lite_stack(aws, templates, mirrored):
+    for repository in ("ingest", "ripples"):
+        put_image(aws, repository, "1.0.0")
+    assert "sl-lite does not exist" in the_failure(*check(aws, templates, "lite-pipeline", PIPELINE))
+    lite_stack(aws, templates, skip="InfluxDbLoadBalancerSecurityGroupId")
+    assert "missing InfluxDbLoadBalancerSecurityGroupId" in the_failure(*check(aws, templates, "lite-pipeline", PIPELINE))
+
+
+def test_good_pipeline_setup_passes(aws, templates, mirrored):
+    for repository in ("ingest", "ripples"):
+        put_image(aws, repository, "1.0.0")
+    lite_stack(aws, templates)
+    code, lines = check(aws, templates, "lite-pipeline", PIPELINE)
+    assert code == 0, lines
+    passed = {line.split(":")[0].removeprefix("PASS  ") for line in lines if line.startswith("PASS")}
+    assert passed == {"foundations stack", "foundations exports", "lite stack", "image ingest", "image ripples", "market-data credentials"}

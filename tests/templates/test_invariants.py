@@ -167,20 +167,21 @@ def test_security_groups_admit_only_groups_except_public_listeners(templates):
     assert templates["lite"]["Parameters"]["AllowedCidr"]["Default"] == ""
 
 
-def test_every_import_has_a_matching_foundations_export(templates):
-    exported = set(templates["foundations"]["Outputs"])
+def test_every_import_has_a_matching_export(templates):
+    """Profiles import from foundations; the lite pipeline add-on from lite too."""
+    producers = {"${FoundationsStackName": "foundations", "${LiteStackName": "lite"}
     for name, template in templates.items():
         for node in nodes(template):
             if isinstance(node, dict) and "Fn::ImportValue" in node:
                 sub = node["Fn::ImportValue"]["Fn::Sub"]
                 stack, _, export = sub.partition("}-")
-                assert stack == "${FoundationsStackName", f"{name} imports from {stack}"
-                assert export in exported, f"{name} imports {export}, which foundations does not export"
+                assert stack in producers and (stack == "${FoundationsStackName" or name == "lite-pipeline"), f"{name} imports from {stack}"
+                assert export in templates[producers[stack]]["Outputs"], f"{name} imports {export}, which {producers[stack]} does not export"
 
 
 def test_foundations_exports_every_name_consumers_may_use(templates):
     outputs = set(templates["foundations"]["Outputs"])
-    names = {value for key, value in vars(exports).items() if key.isupper() and isinstance(value, str)}
+    names = {value for key, value in vars(exports).items() if key.isupper() and isinstance(value, str) and not key.startswith("LITE_")}
     names |= {exports.repository_uri(r) for r in exports.REPOSITORIES} | {exports.repository_arn(r) for r in exports.REPOSITORIES}
     assert names <= outputs, names - outputs
 

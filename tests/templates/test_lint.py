@@ -66,6 +66,10 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         {**FULL_REQUIRED, "EcsExec": "enabled", "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT", **NAMES_ONLY},
         {**FULL_REQUIRED, "NetworkMode": "nat", "EcsExec": "enabled", "BackendDomainName": "api.example.com"},
     ],
+    "lite-pipeline": [
+        {key: FULL_REQUIRED[key] for key in ("TopTickersApi", "IngestImageTag", "RipplesImageTag")},
+        {**{key: FULL_REQUIRED[key] for key in ("TopTickersApi", "IngestImageTag", "RipplesImageTag")}, "StreamMode": "ON_DEMAND", "Capacity": "FARGATE_SPOT"},
+    ],
     "cloudfront": [
         {},
         {"DomainName": "dashboard.example.com", "CertificateArn": CERTIFICATE},

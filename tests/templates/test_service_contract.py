@@ -33,7 +33,20 @@ def secret_export(secret_logical_id: str) -> str:
 @pytest.mark.parametrize("index", range(len(FULL_BRANCHES)), ids=[f"full-{i}-{v.get('NetworkMode', 'endpoints')}" for i, v in enumerate(FULL_BRANCHES)])
 @pytest.mark.parametrize("service", sorted(CONTRACT))
 def test_task_definition_implements_the_contract(templates, service, index):
-    template, values = templates["full"], FULL_BRANCHES[index]
+    implements_the_contract(templates["full"], FULL_BRANCHES[index], service)
+
+
+PIPELINE_BRANCHES = BRANCHES["lite-pipeline"]
+
+
+@pytest.mark.parametrize("index", range(len(PIPELINE_BRANCHES)))
+@pytest.mark.parametrize("service", ["ingest", "ripples"])
+def test_the_lite_pipeline_implements_the_same_contract(templates, service, index):
+    implements_the_contract(templates["lite-pipeline"], PIPELINE_BRANCHES[index], service)
+    assert {r["Type"] for r in templates["lite-pipeline"]["Resources"].values()} >= {"AWS::Kinesis::Stream", "AWS::ECS::Service"}
+
+
+def implements_the_contract(template: dict, values: dict, service: str) -> None:
     resources = deploy_checks.live(template, values)
     contract = CONTRACT[service]
     definition = container(resources, service)

@@ -81,3 +81,23 @@ def test_only_grafana_and_the_token_agent_reach_the_internal_influxdb_alb(templa
     }
     assert sources == {"GrafanaSecurityGroup", "InfluxTokenAgentSecurityGroup"}
     assert lite["InfluxDbLoadBalancer"]["Properties"]["Scheme"] == "internal"
+
+
+def test_influxdb_admits_ripples_only_with_the_pipeline(templates):
+    """lite alone: only Grafana and the token agent reach the internal ALB. The
+    pipeline add-on brings the one rule that admits ripples, and only ripples."""
+    pipeline = templates["lite-pipeline"]["Resources"]
+    rules = {lid: r["Properties"] for lid, r in pipeline.items() if r["Type"] == "AWS::EC2::SecurityGroupIngress"}
+    assert list(rules) == ["InfluxDbLoadBalancerFromRipples"]
+    rule = rules["InfluxDbLoadBalancerFromRipples"]
+    assert rule["GroupId"] == {"Fn::ImportValue": {"Fn::Sub": "${LiteStackName}-InfluxDbLoadBalancerSecurityGroupId"}}
+    assert rule["SourceSecurityGroupId"] == {"Fn::GetAtt": ["RipplesSecurityGroup", "GroupId"]}
+    assert (rule["FromPort"], rule["ToPort"]) == (8086, 8086)
+    lite = templates["lite"]
+    assert lite["Outputs"]["InfluxDbLoadBalancerSecurityGroupId"]["Value"] == {"Fn::GetAtt": ["InfluxDbLoadBalancerSecurityGroup", "GroupId"]}
+    assert not any("Ripples" in lid for lid in lite["Resources"])
+
+
+def test_the_pipeline_downstream_stream_is_the_cheapest_kind(templates):
+    stream = templates["lite-pipeline"]["Resources"]["DownstreamStream"]["Properties"]
+    assert stream["StreamModeDetails"] == {"StreamMode": "PROVISIONED"} and stream["ShardCount"] == 1 and stream["RetentionPeriodHours"] == 24
