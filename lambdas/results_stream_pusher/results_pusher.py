@@ -2,6 +2,16 @@
 
 Kinesis event source mapping with ReportBatchItemFailures. Environment:
 CONNECTIONS_TABLE (name), WEBSOCKET_ENDPOINT (https://<api>.execute-api.<region>.amazonaws.com/<stage>).
+
+What PostToConnection's answers mean here:
+- 410 Gone: the client left; its connection is forgotten and posts to it stop.
+- 429, throttling codes and 5xx: transient; retried with bounded, jittered
+  backoff, and after the last attempt the record is reported in
+  batchItemFailures (Kinesis delivers it again).
+- any other 4xx (403 Forbidden, 413 payload too large, ...): retrying cannot fix
+  it, and reporting the record would make Kinesis redeliver from it on, a
+  duplicate for every other subscriber; the post is dropped and logged with the
+  connection id, and delivery goes on.
 """
 
 from __future__ import annotations
@@ -41,6 +51,10 @@ class Retryable(Exception):
     """Throttling or a server error: worth another attempt."""
 
 
+class Permanent(Exception):
+    """A client error no retry can fix (403, 413, other 4xx): the post is dropped."""
+
+
 @dataclass
 class Counters:
     queries: int = 0
@@ -48,6 +62,7 @@ class Counters:
     retries: int = 0
     gone: int = 0
     malformed: int = 0
+    dropped: int = 0
     failed_posts: list[Post] = field(default_factory=list)
 
 
@@ -79,13 +94,26 @@ def post_with_api(api: Any) -> Callable[[str, bytes], None]:
                 raise Gone(connection_id) from None
             if status == 429 or status >= 500 or code in RETRYABLE_CODES:
                 raise Retryable(f"{code or status}") from None
+            if 400 <= status < 500:
+                raise Permanent(f"{status} {code}".strip()) from None
             raise
 
     return post
 
 
-def deliver(post_data: Callable[[str, bytes], None], item: Post, sleep: Callable[[float], None]) -> tuple[str, int]:
-    """('sent' | 'gone' | 'failed', attempts), after at most MAX_ATTEMPTS with jittered backoff."""
+def backoff(attempt: int) -> float:
+    """The longest wait after failed attempt `attempt` (1-based): 0.1, 0.2, 0.4 s."""
+    return BASE_DELAY * 2 ** (attempt - 1)
+
+
+def deliver(
+    post_data: Callable[[str, bytes], None],
+    item: Post,
+    sleep: Callable[[float], None],
+    jitter: Callable[[float, float], float] = random.uniform,
+) -> tuple[str, int]:
+    """('sent' | 'gone' | 'dropped' | 'failed', attempts), after at most
+    MAX_ATTEMPTS, waiting jitter(0, backoff(n)) after failed attempt n."""
     data = wire.encode(item.messages)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
@@ -93,11 +121,14 @@ def deliver(post_data: Callable[[str, bytes], None], item: Post, sleep: Callable
             return "sent", attempt
         except Gone:
             return "gone", attempt
+        except Permanent as error:
+            logger.warning(json.dumps({"event": "post_dropped", "connectionId": item.connection_id, "reason": str(error), "records": [record.sequence_number for record in item.records]}))
+            return "dropped", attempt
         except Retryable as error:
             if attempt == MAX_ATTEMPTS:
                 logger.warning(json.dumps({"event": "post_failed", "connectionId": item.connection_id, "reason": str(error), "attempts": attempt}))
                 return "failed", attempt
-            sleep(random.uniform(0, BASE_DELAY * 2 ** (attempt - 1)))
+            sleep(jitter(0, backoff(attempt)))
         except ClientError as error:
             logger.warning(json.dumps({"event": "post_failed", "connectionId": item.connection_id, "reason": error.response.get("Error", {}).get("Code", "ClientError")}))
             return "failed", attempt
@@ -109,6 +140,7 @@ class ConnectionOutcome:
     failed: list[Post] = field(default_factory=list)
     attempts: int = 0
     posts_tried: int = 0
+    dropped: int = 0
     gone: bool = False
 
 
@@ -125,6 +157,8 @@ def deliver_to_connection(post_data: Callable[[str, bytes], None], posts: list[P
             break
         if outcome == "failed":
             result.failed.append(item)
+        if outcome == "dropped":
+            result.dropped += 1
     return result
 
 
@@ -151,13 +185,14 @@ def push(event: dict, table: Any, post_data: Callable[[str, bytes], None], sleep
         counters.posts += outcome.attempts
         counters.retries += outcome.attempts - outcome.posts_tried
         counters.failed_posts.extend(outcome.failed)
+        counters.dropped += outcome.dropped
         if outcome.gone:
             counters.gone += 1
             connections_table.forget(table, connection_id)
     response = batch_item_failures(counters.failed_posts)
     logger.info(json.dumps({
         "event": "batch", "records": len(event.get("Records", [])), "malformed": counters.malformed,
-        "queries": counters.queries, "posts": counters.posts, "retries": counters.retries, "stale": counters.gone,
+        "queries": counters.queries, "posts": counters.posts, "retries": counters.retries, "stale": counters.gone, "dropped": counters.dropped,
         "failedRecords": len(response["batchItemFailures"]),
     }))
     return response, counters

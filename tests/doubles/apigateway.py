@@ -2,8 +2,10 @@
 
 moto provides DynamoDB and the WebSocket management API; this module adds what
 moto lacks: connections that answer like API Gateway does when a client is gone
-(410 GoneException), throttled (429 LimitExceededException) or failing (500),
-and a record of every post, one by one.
+(410 GoneException), throttled (429 LimitExceededException), failing (500),
+forbidden (403 ForbiddenException) or sent a payload over the 128 KB frame
+limit (413 PayloadTooLargeException), and a record of every post, one by one.
+https://docs.aws.amazon.com/apigatewayv2/latest/api/apigateway-connections-connectionid.html
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class Connections:
         self.stale: set[str] = set()
         self.throttle_first: dict[str, int] = {}
         self.broken: set[str] = set()
+        self.forbidden: set[str] = set()
+        # Posts larger than this many bytes answer 413, as API Gateway's 128 KB frame limit does.
+        self.max_payload = 128 * 1024
         self.calls = 0
 
     def decoded(self, connection_id: str) -> list:
@@ -49,6 +54,18 @@ def management_api_double(patch) -> Connections:
         def __init__(self):
             super().__init__("LimitExceededException", "Rate exceeded.")
 
+    class Forbidden(JsonRESTError):
+        code = 403
+
+        def __init__(self):
+            super().__init__("ForbiddenException", "Forbidden.")
+
+    class TooLarge(JsonRESTError):
+        code = 413
+
+        def __init__(self):
+            super().__init__("PayloadTooLargeException", "Payload too large.")
+
     class ServerError(JsonRESTError):
         code = 500
 
@@ -65,6 +82,10 @@ def management_api_double(patch) -> Connections:
             raise Gone()
         if connection_id in state.broken:
             raise ServerError()
+        if connection_id in state.forbidden:
+            raise Forbidden()
+        if len(data) > state.max_payload:
+            raise TooLarge()
         if state.throttle_first.get(connection_id, 0) > 0:
             state.throttle_first[connection_id] -= 1
             raise Throttled()

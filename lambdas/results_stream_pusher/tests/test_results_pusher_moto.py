@@ -74,6 +74,7 @@ def test_throttling_is_retried_with_backoff(pusher, table, connections, event):
     response, counters = pusher(event(FOLDER, "batch_mixed.json"))
     assert response == {"batchItemFailures": []}
     assert counters.retries == 2 and len(pusher.sleeps) == 2
+    assert 0 <= pusher.sleeps[0] <= results_pusher.backoff(1) == 0.1 and 0 <= pusher.sleeps[1] <= results_pusher.backoff(2) == 0.2
     assert len(connections.decoded("c1")) == 1
 
 
@@ -103,3 +104,83 @@ def test_lambda_entry_point_answers_batch_item_failures(table, connections, monk
     connections.broken.add("broken")
     response = results_pusher.handler(event(FOLDER, "batch_sixteen_aapl.json"), None)
     assert len(response["batchItemFailures"]) == 16
+
+
+@pytest.mark.parametrize("problem", ["forbidden", "too large"])
+def test_a_permanent_client_error_drops_the_post_without_redelivery(pusher, table, connections, event, caplog, problem):
+    """403 or 413 on one connection: retrying cannot fix it, and reporting the
+    records would make Kinesis redeliver them to every other subscriber too."""
+    subscribe(table, "c1", "AAPL", "BTC/USD")
+    subscribe(table, "bad", "AAPL", "BTC/USD")
+    if problem == "forbidden":
+        connections.forbidden.add("bad")
+    else:
+        connections.max_payload = 0  # every post is over the limit
+    caplog.set_level("WARNING")
+    response, counters = pusher(event(FOLDER, "batch_mixed.json"))
+    assert response == {"batchItemFailures": []}
+    assert counters.retries == 0 and pusher.sleeps == []
+    assert counters.dropped == (1 if problem == "forbidden" else 2)
+    assert stored_pairs(table) >= {("bad", "AAPL"), ("bad", "BTC/USD")}, "a client error is not a gone connection"
+    dropped = [record.getMessage() for record in caplog.records if '"post_dropped"' in record.getMessage()]
+    assert dropped and all('"connectionId": "' in message for message in dropped)
+    assert any('"bad"' in message for message in dropped)
+    if problem == "forbidden":
+        assert sum(len(post) for post in connections.decoded("c1")) == 6
+
+
+def stored_pairs(table):
+    return {(item["connectionId"], item["symbol"]) for item in table.scan()["Items"]}
+
+
+def test_backoff_waits_are_bounded_and_doubling(monkeypatch):
+    """Throttled three times then accepted: the waits drawn are within [0, 0.1],
+    [0, 0.2], [0, 0.4] s; with the jitter at its top, exactly those."""
+    from delivery import Post, Record
+
+    answers = iter([results_pusher.Retryable("429")] * 3 + [None])
+
+    def post(connection_id, data):
+        answer = next(answers)
+        if answer:
+            raise answer
+
+    waits, asked = [], []
+
+    def jitter(low, high):
+        asked.append((low, high))
+        return high
+
+    item = Post("c1", (Record("1", {"measure_id": "m", "measurement": "x", "symbol": "AAPL"}),))
+    assert results_pusher.deliver(post, item, waits.append, jitter) == ("sent", 4)
+    assert asked == [(0, 0.1), (0, 0.2), (0, 0.4)] and waits == [0.1, 0.2, 0.4]
+
+
+def test_retries_stop_after_the_last_attempt_and_report_the_record():
+    from delivery import Post, Record
+
+    calls = []
+
+    def post(connection_id, data):
+        calls.append(connection_id)
+        raise results_pusher.Retryable("500")
+
+    waits = []
+    item = Post("c1", (Record("7", {"measure_id": "m", "measurement": "x", "symbol": "AAPL"}),))
+    assert results_pusher.deliver(post, item, waits.append, lambda low, high: high) == ("failed", results_pusher.MAX_ATTEMPTS)
+    assert len(calls) == results_pusher.MAX_ATTEMPTS and len(waits) == results_pusher.MAX_ATTEMPTS - 1
+    assert sum(waits) == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize("status, code, outcome", [(410, "GoneException", "gone"), (429, "LimitExceededException", "retry"), (500, "InternalServerErrorException", "retry"), (503, "ServiceUnavailable", "retry"), (403, "ForbiddenException", "drop"), (413, "PayloadTooLargeException", "drop"), (400, "BadRequestException", "drop")])
+def test_each_answer_is_classified(status, code, outcome):
+    from botocore.exceptions import ClientError
+
+    class Api:
+        def post_to_connection(self, **kwargs):
+            raise ClientError({"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PostToConnection")
+
+    post = results_pusher.post_with_api(Api())
+    expected = {"gone": results_pusher.Gone, "retry": results_pusher.Retryable, "drop": results_pusher.Permanent}[outcome]
+    with pytest.raises(expected):
+        post("c1", b"data")
