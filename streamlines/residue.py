@@ -1,19 +1,69 @@
 """`streamlines residue`: after a teardown, what of a profile stack is still there.
 
 Found by the project's tags (every taggable resource carries Project, Profile
-and Name = <stack>-...; CloudFormation adds aws:cloudformation:stack-name) and,
-for what AWS creates untagged on the stack's behalf, by the stack's name (log
-groups) or by its VPC (network interfaces). The foundations resources, retained
-on purpose, are listed apart. Read-only: it only lists and describes.
+and Name = <stack>-<logical id>; CloudFormation adds aws:cloudformation:stack-name):
+through the Resource Groups Tagging API, which sees every tagged resource of the
+region, and through each service's own listing (the tagging API does not cover
+every type everywhere); for what AWS creates untagged on the stack's behalf, by
+the stack's generated names (log groups) or by its VPC (network interfaces).
+Every listing reads every page. A resource belongs to the stack when its
+stack-name tag is the stack, or its Name is the stack's name followed by one of
+the profile's logical IDs: `app-full` does not claim `app-full-staging`'s
+resources. The foundations resources, retained on purpose, are listed apart.
+Read-only: it only lists and describes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 STACK_TAG = "aws:cloudformation:stack-name"
+
+# The smallest page some EC2 listings accept (MaxResults).
+MIN_PAGE_SIZE = {"describe_vpcs": 5, "describe_network_interfaces": 5, "describe_nat_gateways": 5, "describe_vpc_endpoints": 5}
+
+# ARN (service, resource type) -> what the report calls it, for the tagging API's findings.
+ARN_KINDS = {
+    ("ec2", "vpc"): "VPC",
+    ("ec2", "natgateway"): "NAT gateway",
+    ("ec2", "elastic-ip"): "Elastic IP",
+    ("ec2", "vpc-endpoint"): "VPC endpoint",
+    ("ec2", "network-interface"): "ENI",
+    ("elasticloadbalancing", "loadbalancer"): "load balancer",
+    ("elasticloadbalancing", "targetgroup"): "target group",
+    ("ecs", "cluster"): "ECS cluster",
+    ("ecs", "service"): "ECS service",
+    ("kinesis", "stream"): "Kinesis stream",
+    ("lambda", "function"): "Lambda function",
+    ("logs", "log-group"): "log group",
+    ("apigateway", "apis"): "API Gateway API",
+    ("cloudfront", "distribution"): "CloudFront distribution",
+}
+
+
+def arn_finding(arn: str) -> Finding | None:
+    """A Finding named as the service listings name it, from a resource ARN."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return None
+    service, resource = parts[2], parts[5]
+    if service == "apigateway" and resource.startswith("/apis/"):
+        return Finding("API Gateway API", resource.split("/")[2])
+    kind_name, _, rest = resource.partition("/") if "/" in resource.split(":")[0] else resource.partition(":")
+    kind = ARN_KINDS.get((service, kind_name))
+    if kind is None:
+        return None
+    pieces = rest.split("/")
+    if kind in ("load balancer", "target group"):
+        identifier = pieces[1] if kind == "load balancer" else pieces[0]
+    elif kind == "log group":
+        identifier = rest.split(":")[0]
+    else:
+        identifier = pieces[-1]
+    return Finding(kind, identifier)
 
 
 @dataclass(frozen=True)
@@ -31,6 +81,19 @@ def _tags(pairs: Iterable[dict] | dict | None) -> dict[str, str]:
     return {pair.get("Key", pair.get("key")): pair.get("Value", pair.get("value")) for pair in pairs}
 
 
+def kebab(logical_id: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", logical_id).lower()
+
+
+def profile_logical_ids(profile: str) -> set[str]:
+    """The logical IDs the profile's template declares (its Name tags and generated names end with them)."""
+    from templates_py.config import BuildConfig
+    from templates_py.render import render
+
+    rendered = render(profile if profile != "lite-pipeline" else "lite", BuildConfig().validated())
+    return set(json.loads(rendered[f"{profile}.json"])["Resources"])
+
+
 @dataclass
 class Residue:
     session: Any
@@ -39,9 +102,30 @@ class Residue:
     stack: str
     # The stack's VPCs still there; filled by vpcs(), which runs first.
     vpc_ids: list[str] = field(default_factory=list)
+    # Page size for every listing (None: each API's default); tests make it small.
+    page_size: int | None = None
+    logical_ids: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if not self.logical_ids:
+            self.logical_ids = profile_logical_ids(self.profile)
 
     def client(self, service: str) -> Any:
         return self.session.client(service)
+
+    def pages(self, client: Any, operation: str, **arguments: Any) -> Iterator[dict]:
+        config = {"PageSize": max(self.page_size, MIN_PAGE_SIZE.get(operation, 1))} if self.page_size else {}
+        yield from client.get_paginator(operation).paginate(**arguments, PaginationConfig=config)
+
+    def named(self, name: str) -> bool:
+        """`<stack>-<kebab logical id>`, exactly: a longer stack name sharing the prefix is another stack."""
+        prefix = f"{self.stack}-"
+        return name.startswith(prefix) and name[len(prefix):] in {kebab(lid) for lid in self.logical_ids}
+
+    def generated(self, name: str) -> bool:
+        """A name CloudFormation generated for one of the stack's resources: `<stack>-<LogicalId>-<suffix>`."""
+        match = re.fullmatch(re.escape(self.stack) + r"-([A-Za-z0-9]+)-[A-Za-z0-9]+", name)
+        return bool(match) and match.group(1) in self.logical_ids
 
     def ours(self, tags: dict[str, str]) -> bool:
         """Tagged by this project, for this stack (and profile, when the tag says)."""
@@ -49,7 +133,9 @@ class Residue:
             return False
         if tags.get("Profile") not in (None, self.profile):
             return False
-        return tags.get(STACK_TAG) == self.stack or str(tags.get("Name", "")).startswith(f"{self.stack}-")
+        if STACK_TAG in tags:
+            return tags[STACK_TAG] == self.stack
+        return self.named(str(tags.get("Name", "")))
 
     def kept(self, tags: dict[str, str]) -> bool:
         return tags.get("Project") == self.project and tags.get("Profile") == "foundations"
@@ -57,37 +143,53 @@ class Residue:
     # --- leftovers ------------------------------------------------------------------
     def leftovers(self) -> list[Finding]:
         found: list[Finding] = []
-        for finder in (self.vpcs, self.network, self.load_balancers, self.ecs, self.streams, self.functions, self.log_groups, self.apis, self.mount_targets, self.distributions):
-            found.extend(finder())
+        for finder in (self.vpcs, self.network, self.load_balancers, self.ecs, self.streams, self.functions, self.log_groups, self.apis, self.mount_targets, self.distributions, self.tagged):
+            for finding in finder():
+                if not any(known.kind == finding.kind and known.id == finding.id for known in found):
+                    found.append(finding)
         return found
+
+    def tagged(self) -> Iterator[Finding]:
+        """Everything of the project's the Resource Groups Tagging API sees, whatever its type."""
+        tagging = self.client("resourcegroupstaggingapi")
+        for page in self.pages(tagging, "get_resources", TagFilters=[{"Key": "Project", "Values": [self.project]}]):
+            for mapping in page.get("ResourceTagMappingList", []):
+                if self.ours(_tags(mapping.get("Tags"))):
+                    finding = arn_finding(mapping["ResourceARN"])
+                    yield finding or Finding("resource", mapping["ResourceARN"], "tagged")
 
     def vpcs(self) -> Iterator[Finding]:
         self.vpc_ids.clear()
-        for vpc in self.client("ec2").describe_vpcs()["Vpcs"]:
-            if self.ours(_tags(vpc.get("Tags"))):
-                self.vpc_ids.append(vpc["VpcId"])
-                yield Finding("VPC", vpc["VpcId"], vpc.get("CidrBlock", ""))
+        for page in self.pages(self.client("ec2"), "describe_vpcs"):
+            for vpc in page["Vpcs"]:
+                if self.ours(_tags(vpc.get("Tags"))):
+                    self.vpc_ids.append(vpc["VpcId"])
+                    yield Finding("VPC", vpc["VpcId"], vpc.get("CidrBlock", ""))
 
     def network(self) -> Iterator[Finding]:
         ec2 = self.client("ec2")
         vpc_ids = set(self.vpc_ids)
-        for interface in ec2.describe_network_interfaces()["NetworkInterfaces"]:
-            if interface.get("VpcId") in vpc_ids or self.ours(_tags(interface.get("TagSet"))):
-                yield Finding("ENI", interface["NetworkInterfaceId"], interface.get("Description", "") or interface.get("Status", ""))
-        for gateway in ec2.describe_nat_gateways()["NatGateways"]:
-            if gateway.get("State") not in ("deleted", "deleting") and (self.ours(_tags(gateway.get("Tags"))) or gateway.get("VpcId") in vpc_ids):
-                yield Finding("NAT gateway", gateway["NatGatewayId"], gateway.get("State", ""))
+        for page in self.pages(ec2, "describe_network_interfaces"):
+            for interface in page["NetworkInterfaces"]:
+                if interface.get("VpcId") in vpc_ids or self.ours(_tags(interface.get("TagSet"))):
+                    yield Finding("ENI", interface["NetworkInterfaceId"], interface.get("Description", "") or interface.get("Status", ""))
+        for page in self.pages(ec2, "describe_nat_gateways"):
+            for gateway in page["NatGateways"]:
+                if gateway.get("State") not in ("deleted", "deleting") and (self.ours(_tags(gateway.get("Tags"))) or gateway.get("VpcId") in vpc_ids):
+                    yield Finding("NAT gateway", gateway["NatGatewayId"], gateway.get("State", ""))
+        # DescribeAddresses has no pages: it answers every address at once.
         for address in ec2.describe_addresses()["Addresses"]:
             if self.ours(_tags(address.get("Tags"))):
                 yield Finding("Elastic IP", address.get("AllocationId", address.get("PublicIp", "")), address.get("PublicIp", ""))
-        for endpoint in ec2.describe_vpc_endpoints()["VpcEndpoints"]:
-            if endpoint.get("State", "").lower() != "deleted" and (self.ours(_tags(endpoint.get("Tags"))) or endpoint.get("VpcId") in vpc_ids):
-                yield Finding("VPC endpoint", endpoint["VpcEndpointId"], endpoint.get("ServiceName", ""))
+        for page in self.pages(ec2, "describe_vpc_endpoints"):
+            for endpoint in page["VpcEndpoints"]:
+                if endpoint.get("State", "").lower() != "deleted" and (self.ours(_tags(endpoint.get("Tags"))) or endpoint.get("VpcId") in vpc_ids):
+                    yield Finding("VPC endpoint", endpoint["VpcEndpointId"], endpoint.get("ServiceName", ""))
 
     def load_balancers(self) -> Iterator[Finding]:
         elb = self.client("elbv2")
-        balancers = elb.describe_load_balancers().get("LoadBalancers", [])
-        groups = elb.describe_target_groups().get("TargetGroups", [])
+        balancers = [b for page in self.pages(elb, "describe_load_balancers") for b in page.get("LoadBalancers", [])]
+        groups = [g for page in self.pages(elb, "describe_target_groups") for g in page.get("TargetGroups", [])]
         arns = [b["LoadBalancerArn"] for b in balancers] + [g["TargetGroupArn"] for g in groups]
         tags = {}
         for start in range(0, len(arns), 20):
@@ -102,55 +204,72 @@ class Residue:
 
     def ecs(self) -> Iterator[Finding]:
         ecs = self.client("ecs")
-        arns = ecs.list_clusters().get("clusterArns", [])
+        arns = [arn for page in self.pages(ecs, "list_clusters") for arn in page.get("clusterArns", [])]
         for start in range(0, len(arns), 100):
             for cluster in ecs.describe_clusters(clusters=arns[start : start + 100], include=["TAGS"])["clusters"]:
                 if cluster.get("status") == "INACTIVE" or not self.ours(_tags(cluster.get("tags"))):
                     continue
                 yield Finding("ECS cluster", cluster["clusterName"], f"{cluster.get('runningTasksCount', 0)} running tasks")
-                for service in ecs.list_services(cluster=cluster["clusterArn"]).get("serviceArns", []):
-                    yield Finding("ECS service", service.rsplit("/", 1)[-1], cluster["clusterName"])
+                for page in self.pages(ecs, "list_services", cluster=cluster["clusterArn"]):
+                    for service in page.get("serviceArns", []):
+                        yield Finding("ECS service", service.rsplit("/", 1)[-1], cluster["clusterName"])
 
     def streams(self) -> Iterator[Finding]:
         kinesis = self.client("kinesis")
-        for name in kinesis.list_streams().get("StreamNames", []):
+        for name in self.stream_names(kinesis):
             if self.ours(_tags(kinesis.list_tags_for_stream(StreamName=name).get("Tags"))):
                 yield Finding("Kinesis stream", name, "")
 
+    def stream_names(self, kinesis: Any) -> Iterator[str]:
+        """Every stream name, a page at a time by ExclusiveStartStreamName and
+        HasMoreStreams, which every Kinesis endpoint answers (NextToken is newer)."""
+        start = None
+        while True:
+            arguments: dict[str, Any] = {"Limit": self.page_size} if self.page_size else {}
+            if start:
+                arguments["ExclusiveStartStreamName"] = start
+            page = kinesis.list_streams(**arguments)
+            names = page.get("StreamNames", [])
+            yield from names
+            if not page.get("HasMoreStreams") or not names:
+                return
+            start = names[-1]
+
     def functions(self) -> Iterator[Finding]:
         lambdas = self.client("lambda")
-        for page in lambdas.get_paginator("list_functions").paginate():
+        for page in self.pages(lambdas, "list_functions"):
             for function in page["Functions"]:
                 if self.ours(_tags(lambdas.list_tags(Resource=function["FunctionArn"]).get("Tags"))):
                     yield Finding("Lambda function", function["FunctionName"], function.get("Runtime", ""))
 
     def log_groups(self) -> Iterator[Finding]:
         logs = self.client("logs")
-        for page in logs.get_paginator("describe_log_groups").paginate():
+        for page in self.pages(logs, "describe_log_groups"):
             for group in page["logGroups"]:
                 name = group["logGroupName"]
-                named = name.startswith(f"{self.stack}-") or name.startswith(f"/aws/lambda/{self.stack}-")
+                named = self.generated(name) or self.generated(name.removeprefix("/aws/lambda/"))
                 if named or self.ours(_tags(logs.list_tags_log_group(logGroupName=name).get("tags"))):
                     yield Finding("log group", name, f"{group.get('storedBytes', 0)} bytes")
 
     def apis(self) -> Iterator[Finding]:
-        for api in self.client("apigatewayv2").get_apis().get("Items", []):
-            if self.ours(_tags(api.get("Tags"))):
-                yield Finding("API Gateway API", api["ApiId"], api.get("Name", ""))
+        for page in self.pages(self.client("apigatewayv2"), "get_apis"):
+            for api in page.get("Items", []):
+                if self.ours(_tags(api.get("Tags"))):
+                    yield Finding("API Gateway API", api["ApiId"], api.get("Name", ""))
 
     def mount_targets(self) -> Iterator[Finding]:
         efs = self.client("efs")
         vpc_ids = set(self.vpc_ids)
-        for file_system in efs.describe_file_systems()["FileSystems"]:
+        for file_system in (f for page in self.pages(efs, "describe_file_systems") for f in page["FileSystems"]):
             if not self.kept(_tags(file_system.get("Tags"))):
                 continue
-            for target in efs.describe_mount_targets(FileSystemId=file_system["FileSystemId"])["MountTargets"]:
+            for target in (t for page in self.pages(efs, "describe_mount_targets", FileSystemId=file_system["FileSystemId"]) for t in page["MountTargets"]):
                 where = "in this stack's VPC" if target.get("VpcId") in vpc_ids else f"in {target.get('VpcId')}"
                 yield Finding("EFS mount target", target["MountTargetId"], f"{file_system['FileSystemId']} {where}")
 
     def distributions(self) -> Iterator[Finding]:
         cloudfront = self.client("cloudfront")
-        items = cloudfront.list_distributions().get("DistributionList", {}).get("Items", [])
+        items = [d for page in self.pages(cloudfront, "list_distributions") for d in page.get("DistributionList", {}).get("Items", [])]
         for distribution in items:
             tags = cloudfront.list_tags_for_resource(Resource=distribution["ARN"]).get("Tags", {}).get("Items", [])
             if self.ours(_tags(tags)):
@@ -162,7 +281,7 @@ class Residue:
         s3 = self.client("s3")
         from botocore.exceptions import ClientError
 
-        for bucket in s3.list_buckets().get("Buckets", []):
+        for bucket in (b for page in self.pages(s3, "list_buckets") for b in page.get("Buckets", [])):
             try:
                 tags = _tags(s3.get_bucket_tagging(Bucket=bucket["Name"]).get("TagSet"))
             except ClientError:
@@ -170,18 +289,18 @@ class Residue:
             if self.kept(tags):
                 found.append(Finding("S3 bucket", bucket["Name"], "app bucket (versioned)"))
         ecr = self.client("ecr")
-        for repository in ecr.describe_repositories().get("repositories", []):
+        for repository in (r for page in self.pages(ecr, "describe_repositories") for r in page.get("repositories", [])):
             if self.kept(_tags(ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"]).get("tags"))):
                 found.append(Finding("ECR repository", repository["repositoryName"], ""))
-        for file_system in self.client("efs").describe_file_systems()["FileSystems"]:
+        for file_system in (f for page in self.pages(self.client("efs"), "describe_file_systems") for f in page["FileSystems"]):
             if self.kept(_tags(file_system.get("Tags"))):
                 found.append(Finding("EFS file system", file_system["FileSystemId"], f"{file_system.get('SizeInBytes', {}).get('Value', 0)} bytes"))
         dynamodb = self.client("dynamodb")
-        for name in dynamodb.list_tables().get("TableNames", []):
+        for name in (n for page in self.pages(dynamodb, "list_tables") for n in page.get("TableNames", [])):
             arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
             if self.kept(_tags(dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags"))):
                 found.append(Finding("DynamoDB table", name, ""))
-        for page in self.client("secretsmanager").get_paginator("list_secrets").paginate():
+        for page in self.pages(self.client("secretsmanager"), "list_secrets"):
             for secret in page["SecretList"]:
                 if self.kept(_tags(secret.get("Tags"))):
                     found.append(Finding("secret", secret["Name"], ""))

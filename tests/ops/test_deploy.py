@@ -102,7 +102,7 @@ def test_teardown_reports_residue_with_the_configured_project_tag(aws, monkeypat
     kinesis = aws.client("kinesis")
     for project, name in (("marketwatch", "sl-lite-upstream"), ("streamlines", "sl-lite-other")):
         kinesis.create_stream(StreamName=name, ShardCount=1)
-        kinesis.add_tags_to_stream(StreamName=name, Tags={"Project": project, "Profile": "lite", "Name": f"sl-lite-{name}"})
+        kinesis.add_tags_to_stream(StreamName=name, Tags={"Project": project, "Profile": "lite", "Name": "sl-lite-grafana-service"})
     config = tmp_path / "build.toml"
     config.write_text('project = "marketwatch"\n')
     monkeypatch.setattr(deploy, "run_command", lambda command, say: None)

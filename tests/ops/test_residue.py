@@ -15,7 +15,7 @@ REGION = "us-east-1"
 STACK = "sl-lite"
 
 
-def tags(project="streamlines", profile="lite", stack=STACK, name="thing"):
+def tags(project="streamlines", profile="lite", stack=STACK, name="grafana-service"):
     # As tag_everything sets them (aws:cloudformation:* tags cannot be set by hand).
     values = {"Project": project, "Profile": profile, "Name": f"{stack}-{name}"}
     return {k: v for k, v in values.items() if v is not None}
@@ -88,7 +88,7 @@ def planted(aws):
     ours["named log group"] = f"{STACK}-GrafanaLogGroup-AbCdEf123456"
     # A mount target left on the foundations file system, and what foundations keeps.
     file_system = efs.create_file_system(CreationToken="fs", Tags=pairs(tags(profile="foundations", stack="sl-foundations", name="fs")))["FileSystemId"]
-    vpc_ids = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if any(t["Value"] == f"{STACK}-thing" for t in v.get("Tags", []))]
+    vpc_ids = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if any(t["Value"] == f"{STACK}-grafana-service" for t in v.get("Tags", []))]
     subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": vpc_ids}])["Subnets"][0]["SubnetId"]
     ours["EFS mount target"] = efs.create_mount_target(FileSystemId=file_system, SubnetId=subnet)["MountTargetId"]
     s3.create_bucket(Bucket="sl-app")
@@ -132,3 +132,69 @@ def test_clean_account_reports_nothing_left(aws):
     code, output = run(aws)
     assert code == 0
     assert "nothing left of the stack" in output
+
+
+def test_a_stack_whose_name_starts_with_this_ones_is_not_ours(aws):
+    """`sl-lite` must not list what `sl-lite-staging`, alive, has: its VPC, stream and log groups."""
+    other = "sl-lite-staging"
+    ec2, kinesis, logs = (aws.client(n) for n in ("ec2", "kinesis", "logs"))
+    ec2.create_vpc(CidrBlock="10.7.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": pairs(tags(stack=other, name="vpc"))}])
+    kinesis.create_stream(StreamName="staging-stream", ShardCount=1)
+    kinesis.add_tags_to_stream(StreamName="staging-stream", Tags=tags(stack=other, name="grafana-service"))
+    logs.create_log_group(logGroupName=f"{other}-GrafanaLogGroup-AbCdEf123456")
+    logs.create_log_group(logGroupName=f"{other}-InfluxDbLogGroup-XyZ", tags=tags(stack=other, name="influx-db-log-group"))
+    code, output = run(aws)
+    assert code == 0, output
+    code, output = report_for(aws, other)
+    assert code == 1 and "staging-stream" in output and f"{other}-GrafanaLogGroup-AbCdEf123456" in output
+
+
+def report_for(aws, stack):
+    lines = []
+    code = report(Residue(aws, "streamlines", "lite", stack), False, lines.append)
+    return code, "\n".join(lines)
+
+
+def test_every_page_is_read(aws):
+    """More resources than one page holds: with pages of one, all are found, a page at a time."""
+    kinesis, logs, ecs = (aws.client(n) for n in ("kinesis", "logs", "ecs"))
+    for index in range(3):
+        kinesis.create_stream(StreamName=f"stream{index}", ShardCount=1)
+        kinesis.add_tags_to_stream(StreamName=f"stream{index}", Tags=tags())
+        logs.create_log_group(logGroupName=f"/streamlines/group{index}", tags=tags())
+        ecs.create_cluster(clusterName=f"cluster{index}", tags=[{"key": k, "value": v} for k, v in tags().items()])
+    calls = {}
+
+    def count(event_name, **kwargs):
+        operation = event_name.split(".")[-1]
+        calls[operation] = calls.get(operation, 0) + 1
+
+    aws.events.register("before-call.*.*", count)
+    lines = []
+    report(Residue(aws, "streamlines", "lite", STACK, page_size=1), True, lines.append)
+    found = {(f["kind"], f["id"]) for f in json.loads(lines[0])["leftovers"]}
+    for index in range(3):
+        assert {("Kinesis stream", f"stream{index}"), ("log group", f"/streamlines/group{index}"), ("ECS cluster", f"cluster{index}")} <= found
+    # moto pages these three as AWS does (ListClusters it answers whole, whatever the page size).
+    assert calls["ListStreams"] >= 3 and calls["DescribeLogGroups"] >= 3 and calls["GetResources"] >= 3
+
+
+def test_tagging_api_findings_are_named_as_the_listings_name_them():
+    from streamlines.residue import arn_finding
+
+    cases = {
+        "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0abc": ("VPC", "vpc-0abc"),
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/sl-lite-Grafa-1A2B/50dc6c495c0c9188": ("load balancer", "sl-lite-Grafa-1A2B"),
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/sl-lite-tg/73e2d6bc24d8a067": ("target group", "sl-lite-tg"),
+        "arn:aws:ecs:us-east-1:123456789012:service/sl-cluster/sl-lite-grafana": ("ECS service", "sl-lite-grafana"),
+        "arn:aws:kinesis:us-east-1:123456789012:stream/sl-full-UpstreamStream-X1": ("Kinesis stream", "sl-full-UpstreamStream-X1"),
+        "arn:aws:lambda:us-east-1:123456789012:function:sl-full-agent": ("Lambda function", "sl-full-agent"),
+        "arn:aws:logs:us-east-1:123456789012:log-group:/streamlines/group0": ("log group", "/streamlines/group0"),
+        "arn:aws:logs:us-east-1:123456789012:log-group:/streamlines/group0:*": ("log group", "/streamlines/group0"),
+        "arn:aws:apigateway:us-east-1::/apis/a1b2c3": ("API Gateway API", "a1b2c3"),
+        "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL": ("CloudFront distribution", "E2QWRUHAPOMQZL"),
+    }
+    for arn, (kind, identifier) in cases.items():
+        finding = arn_finding(arn)
+        assert (finding.kind, finding.id) == (kind, identifier), arn
+    assert arn_finding("arn:aws:sqs:us-east-1:123456789012:queue") is None
