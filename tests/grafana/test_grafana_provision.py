@@ -94,7 +94,9 @@ def test_second_run_changes_nothing(deployed, grafana):
     assert code == 0
     assert set(actions(out).values()) == {"unchanged"}
     assert grafana.writes() == []
-    print(f"requests: first run {first_requests}, second run {len(grafana.requests)}")
+    # What the README promises: 10 requests on a first run, 6 read-only ones on a second.
+    assert (first_requests, len(grafana.requests)) == (10, 6)
+    assert all(method == "GET" for method, _ in grafana.requests)
 
 
 def test_changed_token_updates_only_the_datasource(deployed, grafana):

@@ -123,3 +123,21 @@ def test_a_missing_aws_cli_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(deploy.DeployError, match="not on PATH"):
         deploy.run_command(["aws", "cloudformation", "deploy"], lambda line: None)
+
+
+def test_deploy_sends_a_template_over_the_inline_limit_through_the_bucket(aws, foundations, build, zips, monkeypatch):
+    """Nothing tells deploy which template is big: it measures. full is over 51,200
+    bytes and goes through the app bucket; lite is under and goes inline."""
+    from streamlines.preflight import Preflight
+    from templates_py.render import DEPLOY_BODY_LIMIT
+
+    foundations()
+    assert (build / "full.json").stat().st_size > DEPLOY_BODY_LIMIT > (build / "lite.json").stat().st_size
+    recorder = Recorder()
+    # Preflight has its own tests; here it passes, so that the deploy command is reached.
+    monkeypatch.setattr(Preflight, "checks", lambda self: iter(()))
+    for profile, values in (("full", {"NetworkMode": "nat"}), ("lite", {"AllowedCidr": "198.18.7.10/32"})):
+        deploy.deploy(aws, deploy.Names("sl", profile), build, values, lambda line: None, recorder, root=zips, grafana_image=GRAFANA, docker=Recorder())
+    full_command, lite_command = recorder.commands
+    assert full_command[full_command.index("--s3-bucket") + 1] == "sl-app-bucket"
+    assert "--s3-bucket" not in lite_command

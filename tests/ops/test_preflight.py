@@ -311,3 +311,33 @@ def test_good_pipeline_setup_passes(aws, templates, mirrored):
     assert code == 0, lines
     passed = {line.split(":")[0].removeprefix("PASS  ") for line in lines if line.startswith("PASS")}
     assert passed == {"foundations stack", "foundations exports", "lite stack", "image ingest", "image ripples", "market-data credentials"}
+
+
+def test_a_redeploys_own_mount_targets_are_not_in_another_vpc(aws, templates, mirrored):
+    """Updating a deployed stack: its own mount targets are in its own VPC (the VpcId output)."""
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
+    exported = aws.client("cloudformation").list_exports()["Exports"]
+    fs_id = next(e["Value"] for e in exported if e["Name"] == f"{FOUNDATIONS}-FileSystemId")
+    aws.client("efs").create_mount_target(FileSystemId=fs_id, SubnetId=subnet)
+    body = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": {"VpcId": {"Value": vpc}}}
+    aws.client("cloudformation").create_stack(StackName="sl-stack", TemplateBody=json.dumps(body))
+    code, lines = check(aws, templates, "lite", {})
+    assert code == 0, lines
+    assert any(line.startswith("PASS  EFS mount targets") for line in lines)
+
+
+@pytest.mark.parametrize("status, usable", [("CREATE_COMPLETE", True), ("UPDATE_COMPLETE", True), ("UPDATE_ROLLBACK_COMPLETE", True), ("IMPORT_COMPLETE", True), ("ROLLBACK_COMPLETE", False), ("UPDATE_IN_PROGRESS", False), ("CREATE_FAILED", False)])
+def test_which_stack_states_are_usable(status, usable):
+    from unittest import mock
+
+    from streamlines.aws import StackError, usable_outputs
+
+    cloudformation = mock.Mock()
+    cloudformation.describe_stacks.return_value = {"Stacks": [{"StackStatus": status, "Outputs": [{"OutputKey": "A", "OutputValue": "b"}]}]}
+    if usable:
+        assert usable_outputs(cloudformation, "s", "us-east-1") == {"A": "b"}
+    else:
+        with pytest.raises(StackError, match=f"stack s is {status}"):
+            usable_outputs(cloudformation, "s", "us-east-1")

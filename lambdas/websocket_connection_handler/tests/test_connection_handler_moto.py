@@ -89,3 +89,28 @@ def test_custom_domain_posts_through_the_api_endpoint(monkeypatch):
     assert connection_handler.callback_endpoint(context) == "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
     context["domainName"] = "abc123.execute-api.eu-west-1.amazonaws.com"
     assert connection_handler.callback_endpoint(context) == "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+
+
+def test_items_expire_ttl_seconds_after_the_write(invoke, table, monkeypatch):
+    """expiresAt is the write time plus connections_table.TTL_SECONDS (3 h: API
+    Gateway closes a connection after 2 h at most), to the second."""
+    import time as clock
+
+    import connections_table
+
+    monkeypatch.setattr(clock, "time", lambda: 1_800_000_000.0)
+    invoke("subscribe.json")
+    assert connections_table.TTL_SECONDS == 3 * 3600
+    assert {int(item["expiresAt"]) for item in table.scan()["Items"]} == {1_800_000_000 + connections_table.TTL_SECONDS}
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_the_symbol_limit_comes_from_the_configuration(invoke, monkeypatch, connections, stored, limit):
+    """MAX_SYMBOLS_PER_CONNECTION (the template's MaxSymbolsPerConnection) bounds a
+    subscription: the two symbols of subscribe.json pass at 2 and 3, not at 1."""
+    monkeypatch.setenv("MAX_SYMBOLS_PER_CONNECTION", str(limit))
+    assert invoke("subscribe.json") == {"statusCode": 200 if limit >= 2 else 400}
+    if limit >= 2:
+        assert stored() == {(CONNECTION, "AAPL"), (CONNECTION, "BTC/USD")}
+    else:
+        assert stored() == set() and "error" in connections.decoded(CONNECTION)[-1]

@@ -1,0 +1,55 @@
+"""The template evaluator (templates_py/evaluate.py) the cost report, the
+first-deploy checks and the routing test stand on: each intrinsic it decides."""
+
+from __future__ import annotations
+
+import pytest
+
+from templates_py.evaluate import evaluate, exists, parameter_values, resolve
+
+TEMPLATE = {
+    "Parameters": {"Mode": {"Type": "String", "Default": "a"}, "Name": {"Type": "String", "Default": ""}, "Size": {"Type": "String", "Default": "512"}},
+    "Conditions": {
+        "IsA": {"Fn::Equals": [{"Ref": "Mode"}, "a"]},
+        "HasName": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Name"}, ""]}]},
+        "Both": {"Fn::And": [{"Condition": "IsA"}, {"Condition": "HasName"}]},
+        "Either": {"Fn::Or": [{"Condition": "IsA"}, {"Condition": "HasName"}]},
+    },
+    "Resources": {
+        "Always": {"Type": "X", "Properties": {"P": {"Fn::If": ["IsA", {"Ref": "Size"}, {"Ref": "AWS::NoValue"}]}, "L": [{"Fn::If": ["HasName", "n", {"Ref": "AWS::NoValue"}]}, "k"]}},
+        "OnlyBoth": {"Type": "X", "Condition": "Both"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "values, is_a, has_name, both, either",
+    [({}, True, False, False, True), ({"Mode": "b"}, False, False, False, False), ({"Name": "x"}, True, True, True, True), ({"Mode": "b", "Name": "x"}, False, True, False, True)],
+)
+def test_conditions(values, is_a, has_name, both, either):
+    got = [evaluate({"Condition": name}, TEMPLATE, values) for name in ("IsA", "HasName", "Both", "Either")]
+    assert got == [is_a, has_name, both, either]
+    assert exists("OnlyBoth", TEMPLATE, values) is both and exists("Always", TEMPLATE, values)
+
+
+def test_refs_take_the_given_value_else_the_default():
+    assert evaluate({"Ref": "Size"}, TEMPLATE, {}) == "512"
+    assert evaluate({"Ref": "Size"}, TEMPLATE, {"Size": "1024"}) == "1024"
+    assert parameter_values(TEMPLATE, {"Mode": "b"}) == {"Mode": "b", "Name": "", "Size": "512"}
+
+
+def test_if_picks_a_branch_and_novalue_disappears():
+    properties = TEMPLATE["Resources"]["Always"]["Properties"]
+    assert resolve(properties, TEMPLATE, {}) == {"P": "512", "L": ["k"]}
+    assert resolve(properties, TEMPLATE, {"Mode": "b", "Name": "x"}) == {"L": ["n", "k"]}
+    assert resolve(properties, TEMPLATE, {}, parameters=False) == {"P": {"Ref": "Size"}, "L": ["k"]}
+
+
+def test_rule_contains():
+    assert evaluate({"Fn::Contains": [["512", "1024"], {"Ref": "Size"}]}, TEMPLATE, {}) is True
+    assert evaluate({"Fn::Contains": [["512", "1024"], {"Ref": "Size"}]}, TEMPLATE, {"Size": "2048"}) is False
+
+
+def test_other_intrinsics_are_left_as_they_are():
+    node = {"Fn::GetAtt": ["Always", "Arn"]}
+    assert evaluate(node, TEMPLATE, {}) == node and resolve(node, TEMPLATE, {}) == node
