@@ -68,4 +68,5 @@ def influx(httpserver):
 
     double = InfluxDouble()
     double.url = double.install(httpserver)
-    return double
+    yield double
+    assert double.violations == [], "the InfluxDB double answered outside InfluxData's contract"

@@ -58,6 +58,8 @@ class InfluxDouble:
         self.buckets: dict[str, dict] = {}
         self.authorizations: dict[str, dict] = {}
         self.requests: list[tuple[str, str]] = []
+        # Responses that left InfluxData's contract; the `influx` fixture fails a test that leaves any.
+        self.violations: list[str] = []
         self.lock = threading.Lock()
         # Failure modes.
         self.healthy = True
@@ -95,6 +97,25 @@ class InfluxDouble:
         return httpserver.url_for("/").rstrip("/")
 
     def handle(self, request: Request) -> Response:
+        response = self._handle(request)
+        if request.path != "/health" and response.status_code < 500:
+            self.check_response(request, response)
+        return response
+
+    def check_response(self, request: Request, response: Response) -> None:
+        """Validate what this double answers against the contract, as its requests are."""
+        from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+        from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+
+        try:
+            contract().validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
+        except (PathNotFound, OperationNotFound):
+            return
+        except Exception as error:  # noqa: BLE001 - every kind of mismatch is a violation
+            with self.lock:
+                self.violations.append(f"{request.method} {request.path} -> {response.status_code}: {error}")
+
+    def _handle(self, request: Request) -> Response:
         with self.lock:
             self.requests.append((request.method, request.path))
         if self.delay:
@@ -168,13 +189,18 @@ class InfluxDouble:
             for b in self.buckets.values()
             if name in (None, b["name"]) and org_id in (None, b["orgID"]) and self._can(who, "read", "buckets", b["id"])
         ]
+        if name is not None and not found:
+            # InfluxDB 2.x answers a lookup by name it cannot satisfy (no such
+            # bucket, or none this token may read) with 404, not an empty list.
+            return _error(404, "not found", f'bucket "{name}" not found')
         return _json(200, {"links": {"self": "/api/v2/buckets"}, "buckets": found})
 
     def _list_authorizations(self, request: Request, who: dict) -> Response:
         if not self._can(who, "read", "authorizations"):
             return _error(401, "unauthorized", "read:authorizations is unauthorized")
         org_id = request.args.get("orgID")
-        found = [a for a in self.authorizations.values() if org_id in (None, a["orgID"])]
+        # InfluxDB 2.9+ stores tokens hashed: a listing never shows a token again.
+        found = [{k: v for k, v in a.items() if k != "token"} for a in self.authorizations.values() if org_id in (None, a["orgID"])]
         return _json(200, {"links": {"self": "/api/v2/authorizations"}, "authorizations": found})
 
     def _create_authorization(self, request: Request, who: dict) -> Response:
