@@ -134,8 +134,14 @@ def bind(dashboard: dict) -> dict:
     return bound
 
 
-def _comparable(dashboard: dict) -> dict:
-    return {key: value for key, value in dashboard.items() if key not in ("id", "version")}
+def dashboard_unchanged(current: dict | None, bound: dict, folder_uid: str) -> bool:
+    """Whether Grafana's copy (GET /api/dashboards/uid/:uid) still holds what we would
+    save: every field of ours equal, in our folder. Fields Grafana sets or adds
+    (id, version, defaults of its own) and key order do not count."""
+    if current is None or (current.get("meta") or {}).get("folderUid") != folder_uid:
+        return False
+    stored = current.get("dashboard") or {}
+    return all(stored.get(key) == value for key, value in bound.items() if key not in ("id", "version"))
 
 
 # --- talking to Grafana -------------------------------------------------------------------
@@ -214,7 +220,7 @@ def provision(api: Any, target: Target, dashboards: list[tuple[Path, dict]], dry
     for _, dashboard in dashboards:
         bound = bind(dashboard)
         current = get(lambda: api.dashboard.get_dashboard(bound["uid"]))
-        if current is not None and _comparable(current.get("dashboard", {})) == bound and (current.get("meta") or {}).get("folderUid") == FOLDER_UID:
+        if dashboard_unchanged(current, bound, FOLDER_UID):
             report.add("dashboard", bound["title"], "unchanged")
             continue
         if not dry_run:

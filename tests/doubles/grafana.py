@@ -5,8 +5,13 @@ but /api/health (401 with Grafana's error body otherwise); datasources by uid
 (get, create, update, health) with the token kept write-only (only
 `secureJsonFields` comes back); folders by uid; /api/dashboards/db with
 `overwrite`, version bumps and 412 on a stale version; 4xx bodies shaped as
-Grafana's (`{"message": ...}`, plus `status` where Grafana adds one). Unknown
-paths answer 404, wrong methods 405.
+Grafana's (`{"message": ...}`, plus `status` where Grafana adds one); a second
+folder with a title that exists answers 409, as Grafana does. Unknown paths
+answer 404, wrong methods 405. Every request it receives and every response it
+sends is validated against Grafana's own API description
+(tests/doubles/grafana_contract.py): a request outside it answers 400, a
+response outside it is recorded in `violations` (the `grafana` fixture fails
+the test).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class GrafanaDouble:
         self.folders: dict[str, dict] = {}
         self.dashboards: dict[str, dict] = {}
         self.requests: list[tuple[str, str]] = []
+        self.violations: list[str] = []
         self.healthy = True
         self.has_datasource_health = True
         self._ids = iter(range(1, 10_000))
@@ -52,6 +58,29 @@ class GrafanaDouble:
 
     # --- HTTP -----------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
+        from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+        from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+
+        from .grafana_contract import contract
+
+        known = True
+        try:
+            contract().validate_request(WerkzeugOpenAPIRequest(request))
+        except (PathNotFound, OperationNotFound):
+            known = False
+        except Exception as error:  # noqa: BLE001 - an invalid request, whatever the mismatch
+            if "security" not in type(error).__name__.lower() and "Security" not in str(error):
+                self.requests.append((request.method, request.path))
+                return _json(400, {"message": f"bad request data: {error}"})
+        response = self._handle(request)
+        if known:
+            try:
+                contract().validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
+            except Exception as error:  # noqa: BLE001 - every kind of mismatch is a violation
+                self.violations.append(f"{request.method} {request.path} -> {response.status_code}: {error}")
+        return response
+
+    def _handle(self, request: Request) -> Response:
         self.requests.append((request.method, request.path))
         path, method = request.path, request.method
         if path == "/api/health":
@@ -170,6 +199,8 @@ class GrafanaDouble:
         uid = body.get("uid") or f"f{len(self.folders) + 1}"
         if uid in self.folders:
             return _json(409, {"message": "a folder with the same uid already exists"})
+        if any(folder["title"] == body["title"] for folder in self.folders.values()):
+            return _json(409, {"message": "a folder with the same name already exists"})
         self.folders[uid] = {"id": next(self._ids), "uid": uid, "title": body["title"], "version": 1, "url": f"/dashboards/f/{uid}/"}
         return _json(200, self.folders[uid])
 

@@ -31,7 +31,8 @@ def stack_template(outputs: dict[str, str]) -> str:
 def grafana(httpserver):
     double = GrafanaDouble(PASSWORD, valid_tokens={READ_TOKEN})
     double.url = double.install(httpserver)
-    return double
+    yield double
+    assert double.violations == [], "the Grafana double answered outside Grafana's API description"
 
 
 @pytest.fixture
