@@ -13,7 +13,7 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test snapshots prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision cost deploy teardown diagram clean
+.PHONY: help venv templates lint checkov test snapshots mutants prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision cost deploy teardown diagram clean
 
 STACK_PREFIX ?= streamlines
 DEPLOY_PROFILE = $(filter lite lite-pipeline full cloudfront,$(PROFILE))
@@ -56,6 +56,10 @@ test: $(INSTALLED) $(CHECKOV_INSTALLED) ## the whole test suite (CI runs exactly
 
 snapshots: $(INSTALLED) ## accept the current renders as the template snapshots (review the diff first)
 	UPDATE_SNAPSHOTS=1 $(BIN)/pytest -q tests/templates/test_snapshots.py
+
+mutants: $(INSTALLED) ## mutation testing (mutmut) of the Lambdas, Grafana provisioning, operations and evaluator; killed/survived/timeout per module [GROUPS=]
+	$(BIN)/python -m pip install --quiet "mutmut>=3.2,<4"
+	$(BIN)/python -m tests.mutation.run $(GROUPS)
 
 prove-invariants: $(INSTALLED) ## run the first-deploy checks over an older revision's templates (REV=, default the one before the fixes)
 	$(BIN)/python -m tests.templates.prove $(REV)

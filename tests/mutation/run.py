@@ -1,0 +1,134 @@
+"""`make mutants`: mutation testing with mutmut over the code whose faults matter
+most (the Lambdas, Grafana provisioning, the operations code, the template
+evaluator), group by group, each against the tests that exercise it.
+
+Each group runs in a copy of the project in build/mutants/<group>/ (mutmut
+writes its mutants/ folder there; `mutmut show NAME` in that folder shows a
+mutant), and the report prints killed / survived / timeout (and the other
+mutmut outcomes) per module. Survivors listed in tests/mutation/equivalent.txt
+(one line each: mutant name, then why it is equivalent) do not count against
+the score; every other survivor is printed, so that a test can kill it.
+
+    python -m tests.mutation.run [GROUP ...]      (groups: lambdas grafana ops evaluate)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EQUIVALENT = Path(__file__).with_name("equivalent.txt")
+MUTMUT = Path(sys.executable).with_name("mutmut")
+
+GROUPS = {
+    "lambdas": (
+        [
+            "lambdas/shared/wire.py",
+            "lambdas/shared/connections_table.py",
+            "lambdas/results_stream_pusher/delivery.py",
+            "lambdas/results_stream_pusher/results_pusher.py",
+            "lambdas/websocket_connection_handler/connection_handler.py",
+            "lambdas/websocket_connection_handler/subscriptions.py",
+            "lambdas/influx_token_agent/influx_tokens.py",
+            "lambdas/influx_token_agent/token_agent.py",
+            "lambdas/influx_token_provider/token_provider.py",
+        ],
+        ["lambdas"],
+    ),
+    "grafana": (["grafana/provision.py"], ["tests/grafana", "tests/doubles"]),
+    "ops": (
+        [
+            "streamlines/preflight.py",
+            "streamlines/residue.py",
+            "streamlines/cost/__init__.py",
+            "streamlines/deploy.py",
+            "streamlines/packaging.py",
+            "streamlines/images.py",
+        ],
+        ["tests/ops"],
+    ),
+    "evaluate": (["templates_py/evaluate.py"], ["tests/templates/test_evaluate.py", "tests/templates/test_routing.py", "tests/templates/test_first_deploy.py"]),
+}
+# mutmut's outcomes that count as the suite catching the fault.
+KILLED = {"killed", "timeout"}
+SKIPPED = {"no tests", "skipped", "not checked", "suspicious"}
+
+
+def equivalent() -> dict[str, str]:
+    """Mutant name -> why it changes nothing observable."""
+    found = {}
+    if EQUIVALENT.exists():
+        for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                name, _, reason = line.partition(" ")
+                found[name] = reason.strip()
+    return found
+
+
+def tracked_copy(target: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, destination)
+
+
+def run_group(name: str, work: Path) -> dict[str, Counter]:
+    paths, tests = GROUPS[name]
+    tracked_copy(work)
+    with (work / "pyproject.toml").open("a", encoding="utf-8") as config:
+        config.write("\n[tool.mutmut]\n")
+        config.write(f"paths_to_mutate = {json.dumps(paths)}\n")
+        config.write(f"tests_dir = {json.dumps(tests)}\n")
+        config.write('also_copy = ["tests", "lambdas", "contracts", "grafana", "streamlines", "templates_py", "deploy", "docs", "README.md", "Makefile"]\n')
+    log = work / "mutmut.log"
+    with log.open("w") as output:
+        subprocess.run([str(MUTMUT), "run", "--max-children", "2"], cwd=work, stdout=output, stderr=subprocess.STDOUT)
+    listed = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=work, capture_output=True, text=True).stdout
+    outcomes: dict[str, Counter] = {}
+    survivors: dict[str, list[str]] = {}
+    for line in listed.splitlines():
+        mutant, _, status = line.strip().rpartition(": ")
+        if not mutant:
+            continue
+        module = mutant.split(".x_")[0].split(".xǁ")[0]
+        outcomes.setdefault(module, Counter())[status.strip()] += 1
+        if status.strip() == "survived":
+            survivors.setdefault(module, []).append(mutant)
+    return {"outcomes": outcomes, "survivors": survivors}
+
+
+def main(argv: list[str]) -> int:
+    known = equivalent()
+    chosen = argv or list(GROUPS)
+    unknown = [g for g in chosen if g not in GROUPS]
+    if unknown:
+        print(f"no group {unknown[0]}; groups: {', '.join(GROUPS)}", file=sys.stderr)
+        return 2
+    print(f"{'module':<58} {'killed':>7} {'survived':>9} {'timeout':>8} {'equivalent':>11} {'other':>6} {'score':>7}")
+    for group in chosen:
+        scratch = ROOT / "build" / "mutants" / group
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        result = run_group(group, scratch)
+        for module, counts in sorted(result["outcomes"].items()):
+            survivors = result["survivors"].get(module, [])
+            excused = [s for s in survivors if s in known]
+            killed, timeout = counts["killed"], counts["timeout"]
+            other = sum(n for status, n in counts.items() if status not in ("killed", "survived", "timeout"))
+            counted = killed + timeout + len(survivors) - len(excused)
+            score = f"{100 * (killed + timeout) / counted:.1f}%" if counted else "-"
+            print(f"{module:<58} {killed:>7} {len(survivors):>9} {timeout:>8} {len(excused):>11} {other:>6} {score:>7}")
+            for survivor in survivors:
+                if survivor not in known:
+                    print(f"    survived: {survivor}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
