@@ -78,7 +78,7 @@ upload-lambdas: lambdas ## upload every Lambda zip to the foundations bucket (ST
 bench-lambdas: $(INSTALLED) ## results pusher: queries, posts and wall time for 1,000 records / 500 connections against moto
 	$(BIN)/python -m tests.bench.lambdas
 
-readme: $(INSTALLED) ## rewrite README.md's generated sections (the services contract table) from their data
+readme: $(INSTALLED) ## rewrite README.md's generated sections (services contract table, cost table) from their data
 	$(BIN)/python -m streamlines.readme
 
 dashboards: $(INSTALLED) ## regenerate grafana/dashboards/*.json from grafana/dashboards.py

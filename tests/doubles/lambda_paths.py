@@ -22,6 +22,8 @@ def source_folders() -> list[Path]:
 
 
 def add_lambda_paths() -> None:
+    """Append (not prepend): a module of the same name earlier on sys.path wins,
+    which is how `make mutants` substitutes mutated copies."""
     for folder in source_folders():
         if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
+            sys.path.append(str(folder))

@@ -81,10 +81,17 @@ def tracked_copy(target: Path) -> None:
 def run_group(name: str, work: Path) -> dict[str, Counter]:
     paths, tests = GROUPS[name]
     tracked_copy(work)
+    if name == "lambdas":
+        # The Lambdas are flat modules (`import wire`, as in their zips): mutmut
+        # names a mutant after its file's path, so they are mutated from copies at
+        # the project root, which comes before lambdas/<function>/ on sys.path.
+        for path in paths:
+            shutil.copy2(work / path, work / Path(path).name)
+        paths = [Path(path).name for path in paths]
     with (work / "pyproject.toml").open("a", encoding="utf-8") as config:
         config.write("\n[tool.mutmut]\n")
-        config.write(f"paths_to_mutate = {json.dumps(paths)}\n")
-        config.write(f"tests_dir = {json.dumps(tests)}\n")
+        config.write(f"source_paths = {json.dumps(paths)}\n")
+        config.write(f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n")
         config.write('also_copy = ["tests", "lambdas", "contracts", "grafana", "streamlines", "templates_py", "deploy", "docs", "README.md", "Makefile"]\n')
     log = work / "mutmut.log"
     with log.open("w") as output:
