@@ -20,6 +20,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from templates_py.blocks.tags import kebab
+
 STACK_TAG = "aws:cloudformation:stack-name"
 
 # The smallest page some EC2 listings accept (MaxResults).
@@ -79,10 +81,6 @@ def _tags(pairs: Iterable[dict] | dict | None) -> dict[str, str]:
     if isinstance(pairs, dict):
         return dict(pairs)
     return {pair.get("Key", pair.get("key")): pair.get("Value", pair.get("value")) for pair in pairs}
-
-
-def kebab(logical_id: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", logical_id).lower()
 
 
 def profile_logical_ids(profile: str) -> set[str]:

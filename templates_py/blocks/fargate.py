@@ -25,19 +25,26 @@ CAPACITY_PROVIDERS = "ClusterCapacityProviders"
 CAPACITIES = ["FARGATE", "FARGATE_SPOT"]
 
 
+def capacity_parameter(t: Template, tolerant: str) -> Ref:
+    """`Capacity`: FARGATE, or FARGATE_SPOT for the services `tolerant` names."""
+    return Ref(
+        add_parameter(
+            t,
+            "Capacity",
+            description=f"FARGATE, or FARGATE_SPOT (cheaper; a task may be stopped with two minutes' notice and replaced) for {tolerant}.",
+            Default="FARGATE",
+            AllowedValues=CAPACITIES,
+        )
+    )
+
+
 def capacity_parameters(t: Template, tolerant: str) -> tuple[Ref, Ref]:
     """`Capacity` for the services that tolerate an interruption (`tolerant` names
     them) and `InfluxDbCapacity`, regular Fargate unless chosen explicitly.
     Fargate Spot takes tasks back with two minutes' notice, at a discount; it runs
     X86_64 and (platform 1.4.0, the default) ARM64 tasks.
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html"""
-    service = add_parameter(
-        t,
-        "Capacity",
-        description=f"FARGATE, or FARGATE_SPOT (cheaper; a task may be stopped with two minutes' notice and replaced) for {tolerant}.",
-        Default="FARGATE",
-        AllowedValues=CAPACITIES,
-    )
+    service = capacity_parameter(t, tolerant)
     influxdb = add_parameter(
         t,
         "InfluxDbCapacity",
@@ -45,7 +52,7 @@ def capacity_parameters(t: Template, tolerant: str) -> tuple[Ref, Ref]:
         Default="FARGATE",
         AllowedValues=CAPACITIES,
     )
-    return Ref(service), Ref(influxdb)
+    return service, Ref(influxdb)
 
 
 def cluster(t: Template, insights_reason: str) -> ecs.Cluster:

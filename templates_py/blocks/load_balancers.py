@@ -20,6 +20,11 @@ ATTRIBUTES = [
 ]
 # Access logs need a log bucket per region and cost more than they tell here.
 ACCESS_LOGS_REASON = "Access logs need a log bucket per region; the ALB's CloudWatch metrics are on."
+# The public HTTP listeners serve plain HTTP only when the operator gives no certificate.
+PLAIN_HTTP_REASONS = {
+    "CKV_AWS_2": "Plain HTTP only without a certificate (the operator's choice); else it redirects.",
+    "CKV_AWS_103": "As CKV_AWS_2: plain HTTP only without a certificate.",
+}
 
 
 @dataclass
@@ -118,35 +123,10 @@ def public_load_balancer(
     the stacks' Rules make `has_domain` hold whenever there is a certificate."""
     https_condition = https_condition or has_certificate
     group = security_group(t, f"{name}LoadBalancerSecurityGroup", network, f"Public {name} load balancer; admits HTTP(S) from the allowed CIDR only")
-    for listener_port, rule_condition in ((80, condition), (443, https_condition)):
-        rule = ec2.SecurityGroupIngress(
-            f"{name}LoadBalancerIngress{listener_port}",
-            GroupId=GetAtt(group, "GroupId"),
-            IpProtocol="tcp",
-            FromPort=listener_port,
-            ToPort=listener_port,
-            CidrIp=allowed_cidr,
-            Description=f"{'HTTPS' if listener_port == 443 else 'HTTP'} from the allowed CIDR",
-        )
-        if rule_condition:
-            rule.Condition = rule_condition
-        if listener_port == 80:
-            skip_checkov(rule, CKV_AWS_260="Limited to AllowedCidr; with a certificate it only redirects to HTTPS.")
-        t.add_resource(rule)
-    balancer = elb.LoadBalancer(
-        f"{name}LoadBalancer",
-        DependsOn=[network.internet_route],
-        Type="application",
-        Scheme="internet-facing",
-        Subnets=network.public_subnet_ids,
-        SecurityGroups=[GetAtt(group, "GroupId")],
-        LoadBalancerAttributes=ATTRIBUTES,
-    )
+    _admit_cidr(t, name, group, allowed_cidr, [(80, condition), (443, https_condition)])
+    balancer = _internet_facing(name, network, group)
     target = _target_group(t, name, network, port, health_path, condition)
-    redirect = elb.Action(
-        Type="redirect",
-        RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301", Host=If(has_domain, domain_name, "#{host}"), Path="/#{path}", Query="#{query}"),
-    )
+    redirect = _redirect(If(has_domain, domain_name, "#{host}"))
     forward = elb.Action(Type="forward", TargetGroupArn=Ref(target))
     http = elb.Listener(
         f"{name}HttpListener",
@@ -171,12 +151,7 @@ def public_load_balancer(
     t.add_resource(balancer)
     t.add_resource(http)
     t.add_resource(https)
-    skip_checkov(balancer, CKV_AWS_91=ACCESS_LOGS_REASON)
-    skip_checkov(
-        http,
-        CKV_AWS_2="Plain HTTP only without a certificate (the operator's choice); else it redirects.",
-        CKV_AWS_103="As CKV_AWS_2: plain HTTP only without a certificate.",
-    )
+    skip_checkov(http, **PLAIN_HTTP_REASONS)
     ready = t.add_resource(
         cloudformation.WaitConditionHandle(
             f"{name}ListenerReady",
@@ -227,6 +202,40 @@ class Route:
     own_port: int | None = None
 
 
+def _admit_cidr(t: Template, name: str, group: ec2.SecurityGroup, allowed_cidr: Any, ports: Sequence[tuple[int, str | None]]) -> None:
+    """One ingress rule per listener port, from `allowed_cidr` only, under its condition."""
+    for listener_port, condition in ports:
+        rule = ec2.SecurityGroupIngress(
+            f"{name}LoadBalancerIngress{listener_port}",
+            GroupId=GetAtt(group, "GroupId"),
+            IpProtocol="tcp",
+            FromPort=listener_port,
+            ToPort=listener_port,
+            CidrIp=allowed_cidr,
+            Description=f"{'HTTPS' if listener_port == 443 else 'HTTP'} from the allowed CIDR",
+        )
+        if condition:
+            rule.Condition = condition
+        if listener_port != 443:
+            skip_checkov(rule, CKV_AWS_260="Limited to AllowedCidr; with a certificate it only redirects to HTTPS.")
+        t.add_resource(rule)
+
+
+def _internet_facing(name: str, network: Network, group: ec2.SecurityGroup) -> elb.LoadBalancer:
+    """An internet-facing ALB in the public subnets; it holds public addresses, so it waits for the internet route."""
+    balancer = elb.LoadBalancer(
+        f"{name}LoadBalancer",
+        DependsOn=[network.internet_route],
+        Type="application",
+        Scheme="internet-facing",
+        Subnets=network.public_subnet_ids,
+        SecurityGroups=[GetAtt(group, "GroupId")],
+        LoadBalancerAttributes=ATTRIBUTES,
+    )
+    skip_checkov(balancer, CKV_AWS_91=ACCESS_LOGS_REASON)
+    return balancer
+
+
 def _redirect(host: Any, kind: type = elb.Action) -> Any:
     return kind(
         Type="redirect",
@@ -258,37 +267,8 @@ def host_routed_load_balancer(
         t.add_condition(f"{route.name}OnOwnPort", Not(Condition(route.has_domain)))
         t.add_condition(f"{route.name}OnHttps", And(Condition(has_certificate), Condition(route.has_domain)))
         listener_ports.append((route.own_port, f"{route.name}OnOwnPort"))
-    for listener_port, condition in listener_ports:
-        rule = ec2.SecurityGroupIngress(
-            f"{name}LoadBalancerIngress{listener_port}",
-            GroupId=GetAtt(group, "GroupId"),
-            IpProtocol="tcp",
-            FromPort=listener_port,
-            ToPort=listener_port,
-            CidrIp=allowed_cidr,
-            Description=f"{'HTTPS' if listener_port == 443 else 'HTTP'} from the allowed CIDR",
-        )
-        if condition:
-            rule.Condition = condition
-        if listener_port != 443:
-            skip_checkov(rule, CKV_AWS_260="Limited to AllowedCidr; with a certificate it only redirects to HTTPS.")
-        t.add_resource(rule)
-    balancer = t.add_resource(
-        elb.LoadBalancer(
-            f"{name}LoadBalancer",
-            DependsOn=[network.internet_route],
-            Type="application",
-            Scheme="internet-facing",
-            Subnets=network.public_subnet_ids,
-            SecurityGroups=[GetAtt(group, "GroupId")],
-            LoadBalancerAttributes=ATTRIBUTES,
-        )
-    )
-    skip_checkov(balancer, CKV_AWS_91=ACCESS_LOGS_REASON)
-    plain_http = dict(
-        CKV_AWS_2="Plain HTTP only without a certificate (the operator's choice); else it redirects.",
-        CKV_AWS_103="As CKV_AWS_2: plain HTTP only without a certificate.",
-    )
+    _admit_cidr(t, name, group, allowed_cidr, listener_ports)
+    balancer = t.add_resource(_internet_facing(name, network, group))
     targets = {route.name: _target_group(t, route.name, network, route.port, route.health_path, None) for route in (default, *by_host)}
     http = t.add_resource(
         elb.Listener(
@@ -299,7 +279,7 @@ def host_routed_load_balancer(
             DefaultActions=[If(has_certificate, _redirect(If(default.has_domain, default.domain, "#{host}")), elb.Action(Type="forward", TargetGroupArn=Ref(targets[default.name])))],
         )
     )
-    skip_checkov(http, **plain_http)
+    skip_checkov(http, **PLAIN_HTTP_REASONS)
     https = t.add_resource(
         elb.Listener(
             f"{name}HttpsListener",

@@ -5,6 +5,7 @@ and downstream (results) streams of full."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from troposphere import Equals, If, Parameter, Ref, Template
 from troposphere import kinesis
@@ -39,14 +40,25 @@ def stream_parameters(t: Template) -> StreamParameters:
 
 
 def stream(t: Template, name: str, parameters: StreamParameters) -> kinesis.Stream:
+    """A stream sized by the stack's stream parameters."""
+    return _stream(t, name, Ref(parameters.mode), If(ON_DEMAND_CONDITION, Ref("AWS::NoValue"), Ref(parameters.shard_count)), Ref(parameters.retention_hours))
+
+
+def cheapest_stream(t: Template, name: str) -> kinesis.Stream:
+    """The cheapest stream there is: one provisioned shard, kept 24 hours (for one
+    a service must write to but nothing reads)."""
+    return _stream(t, name, "PROVISIONED", 1, 24)
+
+
+def _stream(t: Template, name: str, mode: Any, shards: Any, retention_hours: Any) -> kinesis.Stream:
     """An encrypted stream deleted with its stack (what must outlive a profile lives in foundations)."""
     return t.add_resource(
         deleted_with_stack(
             kinesis.Stream(
                 name,
-                StreamModeDetails=kinesis.StreamModeDetails(StreamMode=Ref(parameters.mode)),
-                ShardCount=If(ON_DEMAND_CONDITION, Ref("AWS::NoValue"), Ref(parameters.shard_count)),
-                RetentionPeriodHours=Ref(parameters.retention_hours),
+                StreamModeDetails=kinesis.StreamModeDetails(StreamMode=mode),
+                ShardCount=shards,
+                RetentionPeriodHours=retention_hours,
                 StreamEncryption=kinesis.StreamEncryption(EncryptionType="KMS", KeyId="alias/aws/kinesis"),
             )
         )

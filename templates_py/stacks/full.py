@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Parameter, Ref, Select, Split, Sub, Template
-from troposphere import route53, servicediscovery
+from troposphere import servicediscovery
 
 from .. import exports
-from ..blocks import policies
 from ..blocks.efs import mount_targets
 from ..blocks.fargate import Container, FargateService, Placement, SecretKey, capacity_parameters, cluster, fargate_service
 from ..blocks.load_balancers import Route, alias_record, host_routed_load_balancer, routed_url
@@ -47,6 +46,7 @@ from ..blocks.parameters import (
 )
 from ..blocks.schedule import active_hours
 from ..blocks.tags import tag_everything
+from ..components import pipeline
 from ..components.influxdb import INFLUXDB_PORT, InfluxParameters, influxdb_parameters, influxdb_service
 from ..components.results_pusher import results_pusher
 from ..components.streams import StreamParameters, stream, stream_parameters
@@ -56,14 +56,10 @@ from ..config import BuildConfig
 from .lite import CERTIFICATE_PATTERN, DOMAIN_PATTERN, HOSTED_ZONE_PATTERN
 
 PROFILE = "full"
-TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"
 APP_SERVICES = ("Ingest", "Ripples", "Backend", "Dashboard")
 EXEC_CONDITION = "EcsExecOn"
 # Where the backend is served when it has no domain name of its own.
 BACKEND_LISTENER_PORT = 8080
-JAVA_TOOL_OPTIONS = " ".join(f"--add-opens=java.base/java.{module}=ALL-UNNAMED" for module in ("lang", "math", "time", "util"))
-# The image's tools are unknown: curl, else wget (busybox or GNU), else fail.
-INGEST_HEALTH_CHECK = "curl -fsS -o /dev/null http://127.0.0.1:8080/health || wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1"
 
 
 @dataclass(frozen=True)
@@ -96,8 +92,7 @@ class FullParameters:
     websocket_domain: Parameter
     streams: StreamParameters
     max_symbols: Parameter
-    top_tickers_api: Parameter
-    max_ticker_count: Parameter
+    ingest: pipeline.IngestParameters
     log_retention: Parameter
     capacity: Ref
     influxdb_capacity: Ref
@@ -199,25 +194,10 @@ def build(config: BuildConfig) -> Template:
 
     # The services implement contracts/services.toml (the images' own contract);
     # tests/templates/test_service_contract.py holds each task definition to it.
+    ingest_settings = pipeline.ingest(p.ingest, upstream)
     ingest = app_service(
         "Ingest",
-        container(
-            "Ingest",
-            port=None,
-            environment={
-                "KINESIS_UPSTREAM_NAME": Ref(upstream),
-                "TOP_TICKERS_API": Ref(p.top_tickers_api),
-                "MAX_TICKER_COUNT": Ref(p.max_ticker_count),
-                "AWS_REGION": Ref("AWS::Region"),
-            },
-            secrets={
-                "ALPACA_API_KEY": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "apiKey"),
-                "ALPACA_API_SECRET": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "apiSecret"),
-                "TOP_TICKERS_TOKEN": SecretKey(import_value(exports.MARKET_DATA_API_SECRET), "topTickersToken"),
-            },
-            # Its health server listens on 127.0.0.1:8080 inside the task.
-            health_check=["CMD-SHELL", INGEST_HEALTH_CHECK],
-        ),
+        container("Ingest", port=None, environment=ingest_settings.environment, secrets=ingest_settings.secrets, health_check=ingest_settings.health_check),
         # Ingest reads the market-data websocket on the internet: without a NAT
         # gateway it runs in a public subnet with a public IP (no inbound rule).
         Placement(
@@ -225,32 +205,15 @@ def build(config: BuildConfig) -> Template:
             assign_public_ip=If("IsNat", "DISABLED", "ENABLED"),
             capacity=capacity,
         ),
-        [policies.kinesis_write(GetAtt(upstream, "Arn"))],
+        ingest_settings.statements,
     )
 
+    ripples_settings = pipeline.ripples(upstream, downstream, influx_url, Ref(influx.org), Ref(influx.bucket))
     ripples = app_service(
         "Ripples",
-        container(
-            "Ripples",
-            port=None,
-            environment={
-                "KINESIS_UPSTREAM_NAME": Ref(upstream),
-                "KINESIS_DOWNSTREAM_NAME": Ref(downstream),
-                "AWS_REGION": Ref("AWS::Region"),
-                "INFLUXDB_URL": influx_url,
-                "INFLUXDB_ORG": Ref(influx.org),
-                "INFLUXDB_BUCKET": Ref(influx.bucket),
-                "CHECKPOINT_PATH": Sub("s3://${Bucket}/ripples/checkpoints", Bucket=import_value(exports.APP_BUCKET_NAME)),
-                "JAVA_TOOL_OPTIONS": JAVA_TOOL_OPTIONS,
-            },
-            secrets={"INFLUXDB_WRITE_TOKEN": SecretKey(import_value(exports.INFLUXDB_WRITE_TOKEN_SECRET), "token")},
-        ),
+        container("Ripples", port=None, environment=ripples_settings.environment, secrets=ripples_settings.secrets),
         Placement(subnets=private_or_public, assign_public_ip=public_ip, depends_on=[issuer.tokens.title], capacity=capacity),
-        [
-            policies.kinesis_read(GetAtt(upstream, "Arn")),
-            policies.kinesis_write(GetAtt(downstream, "Arn")),
-            *policies.s3_prefix_read_write(import_value(exports.APP_BUCKET_ARN), "ripples"),
-        ],
+        ripples_settings.statements,
     )
 
     # One internet-facing ALB for both: the dashboard by default, the backend by
@@ -378,27 +341,9 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         AllowedPattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$",
         ConstraintDescription="a DNS name such as streamlines.internal.",
     )
-    image_tags = {
-        service: add_parameter(
-            t,
-            f"{service}ImageTag",
-            description=f"Tag of the {service.lower()} image in the foundations '{service.lower()}' ECR repository (tags there are immutable).",
-            AllowedPattern=TAG_PATTERN,
-            ConstraintDescription="an image tag: letters, digits, '.', '_' and '-'.",
-        )
-        for service in APP_SERVICES
-    }
+    image_tags = {service: pipeline.image_tag_parameter(t, service) for service in APP_SERVICES}
     backend_port = add_parameter(t, "BackendPort", description="Port the backend (GraphQL) container listens on (GRAPHQL_SERVER_PORT).", Type="Number", Default="3030", MinValue=1024, MaxValue=65535)
-    top_tickers_api = add_parameter(
-        t,
-        "TopTickersApi",
-        description="URL of the top-tickers API ingest asks which symbols to follow (TOP_TICKERS_API); ingest exits at start without it. Its bearer token is topTickersToken in the foundations MarketDataApiCredentials secret.",
-        AllowedPattern=r"^https?://[^\s]+$",
-        ConstraintDescription="an http(s):// URL.",
-    )
-    max_ticker_count = add_parameter(
-        t, "MaxTickerCount", description="Most tickers ingest follows (MAX_TICKER_COUNT).", Type="Number", Default="50", MinValue=1, MaxValue=1000
-    )
+    ingest = pipeline.ingest_parameters(t)
     dashboard_port = add_parameter(t, "DashboardPort", description="Port the dashboard container listens on.", Type="Number", Default="8080", MinValue=1024, MaxValue=65535)
     allowed_cidr = add_parameter(
         t,
@@ -473,8 +418,7 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         websocket_domain=domains["WebSocketDomainName"],
         streams=streams,
         max_symbols=max_symbols,
-        top_tickers_api=top_tickers_api,
-        max_ticker_count=max_ticker_count,
+        ingest=ingest,
         log_retention=log_retention,
         capacity=capacity,
         influxdb_capacity=influxdb_capacity,

@@ -24,17 +24,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Join, Ref, Select, Split, Sub, Template
-from troposphere import ec2, kinesis
+from troposphere import GetAtt, Join, Ref, Select, Split, Template
+from troposphere import ec2
 
 from .. import exports
-from ..blocks import policies
-from ..blocks.fargate import Container, Placement, SecretKey, fargate_service
+from ..blocks.fargate import Container, Placement, capacity_parameter, fargate_service
 from ..blocks.network import AZ_COUNT, ImportedNetwork
 from ..blocks.parameters import (
     FOUNDATIONS_PARAMETER,
     add_parameter,
-    deleted_with_stack,
     export_output,
     foundations_parameter,
     import_value,
@@ -45,9 +43,9 @@ from ..blocks.parameters import (
 )
 from ..blocks.tags import tag_everything
 from ..components.influxdb import INFLUXDB_PORT
-from ..components.streams import stream, stream_parameters
+from ..components import pipeline
+from ..components.streams import cheapest_stream, stream, stream_parameters
 from ..config import BuildConfig
-from .full import INGEST_HEALTH_CHECK, JAVA_TOOL_OPTIONS, TAG_PATTERN
 
 PROFILE = "lite-pipeline"
 LITE_PARAMETER = "LiteStackName"
@@ -68,54 +66,21 @@ def build(config: BuildConfig) -> Template:
         AllowedPattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$",
         ConstraintDescription="a CloudFormation stack name: letters, digits and hyphens, starting with a letter.",
     )
-    tags = {
-        service: add_parameter(
-            t,
-            f"{service}ImageTag",
-            description=f"Tag of the {service.lower()} image in the foundations '{service.lower()}' ECR repository.",
-            AllowedPattern=TAG_PATTERN,
-            ConstraintDescription="an image tag: letters, digits, '.', '_' and '-'.",
-        )
-        for service in ("Ingest", "Ripples")
-    }
-    top_tickers_api = add_parameter(
-        t,
-        "TopTickersApi",
-        description="URL of the top-tickers API ingest asks which symbols to follow (TOP_TICKERS_API); its token is topTickersToken in the foundations MarketDataApiCredentials secret.",
-        AllowedPattern=r"^https?://[^\s]+$",
-        ConstraintDescription="an http(s):// URL.",
-    )
-    max_tickers = add_parameter(t, "MaxTickerCount", description="Most tickers ingest follows (MAX_TICKER_COUNT).", Type="Number", Default="50", MinValue=1, MaxValue=1000)
-    capacity = add_parameter(
-        t,
-        "Capacity",
-        description="FARGATE, or FARGATE_SPOT (cheaper; a task may be stopped with two minutes' notice and replaced) for ingest and ripples.",
-        Default="FARGATE",
-        AllowedValues=["FARGATE", "FARGATE_SPOT"],
-    )
+    tags = {service: pipeline.image_tag_parameter(t, service) for service in ("Ingest", "Ripples")}
+    ingest_parameters = pipeline.ingest_parameters(t)
+    capacity = capacity_parameter(t, "ingest and ripples")
     streams = stream_parameters(t)
     retention = Ref(log_retention_parameter(t, config.log_retention_days))
     sizes = {name: task_size_parameters(t, name, name.lower(), getattr(config, name.lower()).cpu, getattr(config, name.lower()).memory) for name in ("Ingest", "Ripples")}
 
     upstream = stream(t, "UpstreamStream", streams)
-    # Nothing reads the results in lite, but ripples requires a stream to write
-    # them to: the cheapest kind, one provisioned shard kept 24 hours.
-    downstream = t.add_resource(
-        deleted_with_stack(
-            kinesis.Stream(
-                "DownstreamStream",
-                StreamModeDetails=kinesis.StreamModeDetails(StreamMode="PROVISIONED"),
-                ShardCount=1,
-                RetentionPeriodHours=24,
-                StreamEncryption=kinesis.StreamEncryption(EncryptionType="KMS", KeyId="alias/aws/kinesis"),
-            )
-        )
-    )
+    # Nothing reads the results in lite, but ripples requires a stream to write them to.
+    downstream = cheapest_stream(t, "DownstreamStream")
     subnets = Split(",", lite(exports.LITE_PUBLIC_SUBNET_IDS))
     network = ImportedNetwork(lite(exports.LITE_VPC_ID), [Select(index, subnets) for index in range(AZ_COUNT)])
     influx_url = lite(exports.LITE_INFLUXDB_URL)
 
-    def service(name: str, environment: dict, secrets: dict, statements: list, health_check: Any = None) -> Any:
+    def service(name: str, settings: pipeline.ContainerSettings) -> Any:
         cpu, memory = sizes[name]
         return fargate_service(
             t,
@@ -128,54 +93,23 @@ def build(config: BuildConfig) -> Template:
                 cpu=cpu,
                 memory=memory,
                 architecture=getattr(config, name.lower()).architecture,
-                environment=environment,
-                secrets=secrets,
-                health_check=health_check,
+                environment=settings.environment,
+                secrets=settings.secrets,
+                health_check=settings.health_check,
             ),
             # Public subnets without a NAT gateway: a public IP reaches ECR,
             # Kinesis and Secrets Manager; the security group admits nothing.
-            placement=Placement(subnets=network.public_subnet_ids, assign_public_ip="ENABLED", capacity=Ref(capacity)),
+            placement=Placement(subnets=network.public_subnet_ids, assign_public_ip="ENABLED", capacity=capacity),
             log_retention=retention,
             repository_arns=[import_value(exports.repository_arn(name.lower()))],
-            task_statements=statements,
+            task_statements=settings.statements,
             description=name,
         )
 
-    credentials = import_value(exports.MARKET_DATA_API_SECRET)
-    ingest = service(
-        "Ingest",
-        {
-            "KINESIS_UPSTREAM_NAME": Ref(upstream),
-            "TOP_TICKERS_API": Ref(top_tickers_api),
-            "MAX_TICKER_COUNT": Ref(max_tickers),
-            "AWS_REGION": Ref("AWS::Region"),
-        },
-        {
-            "ALPACA_API_KEY": SecretKey(credentials, "apiKey"),
-            "ALPACA_API_SECRET": SecretKey(credentials, "apiSecret"),
-            "TOP_TICKERS_TOKEN": SecretKey(credentials, "topTickersToken"),
-        },
-        [policies.kinesis_write(GetAtt(upstream, "Arn"))],
-        health_check=["CMD-SHELL", INGEST_HEALTH_CHECK],
-    )
+    ingest = service("Ingest", pipeline.ingest(ingest_parameters, upstream))
     ripples = service(
         "Ripples",
-        {
-            "KINESIS_UPSTREAM_NAME": Ref(upstream),
-            "KINESIS_DOWNSTREAM_NAME": Ref(downstream),
-            "AWS_REGION": Ref("AWS::Region"),
-            "INFLUXDB_URL": influx_url,
-            "INFLUXDB_ORG": lite(exports.LITE_INFLUXDB_ORG),
-            "INFLUXDB_BUCKET": lite(exports.LITE_INFLUXDB_BUCKET),
-            "CHECKPOINT_PATH": Sub("s3://${Bucket}/ripples/checkpoints", Bucket=import_value(exports.APP_BUCKET_NAME)),
-            "JAVA_TOOL_OPTIONS": JAVA_TOOL_OPTIONS,
-        },
-        {"INFLUXDB_WRITE_TOKEN": SecretKey(import_value(exports.INFLUXDB_WRITE_TOKEN_SECRET), "token")},
-        [
-            policies.kinesis_read(GetAtt(upstream, "Arn")),
-            policies.kinesis_write(GetAtt(downstream, "Arn")),
-            *policies.s3_prefix_read_write(import_value(exports.APP_BUCKET_ARN), "ripples"),
-        ],
+        pipeline.ripples(upstream, downstream, influx_url, lite(exports.LITE_INFLUXDB_ORG), lite(exports.LITE_INFLUXDB_BUCKET)),
     )
     # The one way in to lite's InfluxDB from this stack: ripples' writes.
     admit = t.add_resource(

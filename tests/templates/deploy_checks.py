@@ -15,6 +15,8 @@ from typing import Any, Iterator
 from streamlines.images import is_docker_hub
 from templates_py.evaluate import evaluate, exists, resolve
 
+from ..walk import nodes
+
 INTERNET_ROUTE = "PublicDefaultRoute"
 GATEWAY_ATTACHMENT = "InternetGatewayAttachment"
 
@@ -223,18 +225,8 @@ def _elb_names(value: Any, resources: set[str]) -> bool:
     """Whether `value` builds a URL from an ALB's own DNS name."""
     return any(
         isinstance(node, dict) and "Fn::GetAtt" in node and node["Fn::GetAtt"][0] in resources and node["Fn::GetAtt"][1] == "DNSName"
-        for node in _walk(value)
+        for node in nodes(value)
     )
-
-
-def _walk(value: Any) -> Iterator[Any]:
-    yield value
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _walk(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk(item)
 
 
 def https_never_uses_the_alb_name(template: dict, values: dict[str, str]) -> list[str]:
@@ -307,7 +299,7 @@ def isolated_tasks_pull_from_own_ecr(template: dict, values: dict[str, str]) -> 
     for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
         for container in task["Properties"]["ContainerDefinitions"]:
             image = resolve(container["Image"], template, values)
-            imports = [node["Fn::ImportValue"]["Fn::Sub"] for node in _walk(image) if isinstance(node, dict) and "Fn::ImportValue" in node]
+            imports = [node["Fn::ImportValue"]["Fn::Sub"] for node in nodes(image) if isinstance(node, dict) and "Fn::ImportValue" in node]
             if not any(re.match(r"^\$\{FoundationsStackName\}-EcrRepository[A-Za-z]+Uri$", name) for name in imports):
                 problems.append(f"{lid} pulls {image!r}, not from the foundations ECR")
     return problems
