@@ -249,6 +249,49 @@ def datasource_health(api: Any) -> str:
     return f"FAILED: {answer.get('message') if isinstance(answer, dict) else answer}"
 
 
+def verify(grafana_url: str, admin_password: str, dashboards: list[tuple[Path, dict]], timeout: float = 10.0) -> list[tuple[str, bool, str]]:
+    """What `streamlines smoke` asks of a provisioned Grafana, as (check, ok, reason):
+    /api/health, the datasource's own health check, every shipped dashboard present
+    in its folder. Changes nothing."""
+    from grafana_client import GrafanaApi
+    from grafana_client.client import GrafanaClientError, GrafanaException
+
+    api = GrafanaApi.from_url(grafana_url, credential=(ADMIN_USER, admin_password), timeout=timeout)
+    try:
+        health = api.client.GET("/health")
+    except Exception as error:  # connection refused, DNS, timeouts, 5xx
+        return [("grafana health", False, f"Grafana at {grafana_url} did not answer /api/health: {_short(error)}.")]
+    database = health.get("database") if isinstance(health, dict) else None
+    checks = [("grafana health", database == "ok", f"/api/health: database {database or 'not reported'}, version {health.get('version', '?') if isinstance(health, dict) else '?'}")]
+    try:
+        api.datasource.get_datasource_by_uid(DATASOURCE_UID)
+    except GrafanaClientError as error:
+        if _status(error) != 404:
+            raise
+        checks.append(("grafana datasource", False, f"Grafana has no {DATASOURCE_NAME!r} datasource: run streamlines grafana provision."))
+    else:
+        status = datasource_health(api)
+        reason = "the InfluxDB datasource's health check passed" if status == "OK" else f"the InfluxDB datasource's health check: {status}"
+        checks.append(("grafana datasource", status == "OK", reason))
+    missing = []
+    for _, dashboard in dashboards:
+        try:
+            found = api.dashboard.get_dashboard(dashboard["uid"])
+        except GrafanaClientError as error:
+            if _status(error) != 404:
+                return [*checks, ("grafana dashboards", False, f"Grafana answered an error for dashboard {dashboard['uid']}: {_short(error)}.")]
+            found = None
+        except GrafanaException as error:
+            return [*checks, ("grafana dashboards", False, f"Grafana answered an error for dashboard {dashboard['uid']}: {_short(error)}.")]
+        if not found or (found.get("meta") or {}).get("folderUid") != FOLDER_UID:
+            missing.append(dashboard["title"])
+    if missing:
+        checks.append(("grafana dashboards", False, f"missing from the {FOLDER_TITLE!r} folder: {', '.join(missing)} (run streamlines grafana provision)"))
+    else:
+        checks.append(("grafana dashboards", True, f"all {len(dashboards)} dashboards in the {FOLDER_TITLE!r} folder"))
+    return checks
+
+
 # --- the command ------------------------------------------------------------------------
 
 

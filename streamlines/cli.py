@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -252,6 +253,19 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes from 1")
+    return int(text)
+
+
+def _symbol(text: str) -> str:
+    # What the connection handler accepts (lambdas/websocket_connection_handler/subscriptions.py).
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9./:_-]{0,31}$", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a symbol (1-32 letters, digits and . / : _ -)")
+    return text
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     from . import cost
 
@@ -299,6 +313,25 @@ def cmd_grafana_provision(args: argparse.Namespace) -> int:
             raise ProvisionError(f"cannot reach AWS: {_aws_error(error)}") from None
 
     return run(read_target, args.dry_run, args.wait, args.dashboards or FOLDER, allow_insecure_http=args.allow_insecure_http)
+
+
+# --- smoke -------------------------------------------------------------------------------------
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from . import smoke
+
+    ctx = context(args)
+    options = smoke.Options(
+        symbol=args.symbol,
+        recent_minutes=args.recent_minutes,
+        stream_minutes=args.stream_minutes,
+        grafana_url=args.grafana_url,
+        allow_insecure_http=args.allow_insecure_http,
+    )
+    checks = smoke.run(ctx.session(), args.stack, options)
+    print(smoke.report(checks, args.json))
+    return 1 if any(check.ok is False for check in checks) else 0
 
 
 # --- the parser ----------------------------------------------------------------------------------
@@ -379,6 +412,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name, description in Assumptions.DESCRIPTIONS.items():
         estimate.add_argument("--" + name.replace("_", "-"), dest=name, type=float, default=None, help=f"assumption: {description}")
     estimate.set_defaults(handler=cmd_cost)
+
+    smoke = commands.add_parser("smoke", parents=[_common(config=False)], help="after a deploy: check end to end that a lite, lite-pipeline or full stack works")
+    smoke.add_argument("--stack", required=True, help="name of the deployed stack")
+    smoke.add_argument("--json", action="store_true", help="the checks as a JSON list instead of one line each")
+    smoke.add_argument("--symbol", default="AAPL", type=_symbol, help="full: the symbol the WebSocket check subscribes to (default AAPL)")
+    smoke.add_argument("--recent-minutes", type=_positive_int, default=15, help="InfluxDB must hold points newer than this (default 15)")
+    smoke.add_argument("--stream-minutes", type=_positive_int, default=10, help="the upstream stream must have received records within this (default 10)")
+    smoke.add_argument("--grafana-url", help="lite: Grafana URL to check instead of the stack's GrafanaUrl output (e.g. an ECS Exec port forward)")
+    smoke.add_argument("--allow-insecure-http", action="store_true", help="lite: send the Grafana admin password over plain HTTP to a host other than this machine")
+    smoke.set_defaults(handler=cmd_smoke)
 
     grafana = commands.add_parser("grafana", help="configure the lite profile's Grafana")
     grafana_commands = grafana.add_subparsers(dest="grafana_command", required=True, parser_class=_Parser)

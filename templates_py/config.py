@@ -121,9 +121,13 @@ class BuildConfig:
                 )
         for size in _TASK_FIELDS:
             getattr(self, size).validate(size)
+        if self.grafana.cpu > GRAFANA_MAX_CPU:
+            raise ConfigError(f"grafana.cpu must be at most {GRAFANA_MAX_CPU} (lite's GrafanaCpu parameter allows no more), not {self.grafana.cpu}.")
         return self
 
 
+# Grafana on SQLite for a few users needs no more; lite's GrafanaCpu stops there.
+GRAFANA_MAX_CPU = 1024
 _TASK_FIELDS = ("influxdb", "grafana", "ingest", "ripples", "backend", "dashboard")
 
 

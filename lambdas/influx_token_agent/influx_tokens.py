@@ -63,12 +63,16 @@ class Client:
 
     sleep: Callable[[float], None] = time.sleep
 
-    def call(self, method: str, path: str, token: str | None, query: dict | None = None, body: Any = None, attempts: int = 3) -> tuple[int, Any]:
+    def call(
+        self, method: str, path: str, token: str | None, query: dict | None = None, body: Any = None, attempts: int = 3, accept: str = "application/json", content_type: str = "application/json"
+    ) -> tuple[int, Any]:
         """One request, retried (bounded by `attempts` and the deadline) on 5xx and
-        connection errors, which a restarting InfluxDB or its ALB gives for a while."""
+        connection errors, which a restarting InfluxDB or its ALB gives for a while.
+        A `str` body is sent as it is (line protocol); anything else as JSON. An
+        answer is JSON unless `accept` asks for CSV, which comes back as text."""
         for attempt in range(1, attempts + 1):
             try:
-                status, answer = self._once(method, path, token, query, body)
+                status, answer = self._once(method, path, token, query, body, accept, content_type)
             except ConnectionError:
                 if attempt == attempts or self.deadline - self.clock() <= RETRY_SECONDS:
                     raise
@@ -78,27 +82,31 @@ class Client:
             self.sleep(RETRY_SECONDS)
         raise AssertionError("unreachable")
 
-    def _once(self, method: str, path: str, token: str | None, query: dict | None, body: Any) -> tuple[int, Any]:
+    def _once(self, method: str, path: str, token: str | None, query: dict | None, body: Any, accept: str, content_type: str) -> tuple[int, Any]:
         remaining = self.deadline - self.clock()
         if remaining <= 0:
             raise TokenError(f"gave up: the deadline passed before {method} {path}")
         url = self.base_url.rstrip("/") + path + ("?" + urllib.parse.urlencode(query) if query else "")
-        data = json.dumps(body).encode() if body is not None else None
+        data = None if body is None else body.encode() if isinstance(body, str) else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)
-        request.add_header("Accept", "application/json")
+        request.add_header("Accept", accept)
         if data is not None:
-            request.add_header("Content-Type", "application/json")
+            request.add_header("Content-Type", content_type)
         if token is not None:
             request.add_header("Authorization", f"Token {token}")
         self.requests += 1
         try:
             with self.opener(request, timeout=min(REQUEST_TIMEOUT, remaining)) as response:
-                return response.status, _json(response.read())
+                return response.status, _answer(response.read(), accept)
         except urllib.error.HTTPError as error:
             return error.code, _json(error.read())
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise ConnectionError(f"{method} {path}: {reason}") from None
+
+
+def _answer(raw: bytes, accept: str) -> Any:
+    return raw.decode("utf-8", "replace") if accept == "application/csv" else _json(raw)
 
 
 def _json(raw: bytes) -> Any:

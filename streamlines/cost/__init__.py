@@ -64,6 +64,7 @@ USAGE_ONLY = {
     "AWS::DynamoDB::Table",
     "AWS::Lambda::Function",
     "AWS::S3::Bucket",
+    "AWS::SNS::Topic",
     "AWS::SQS::Queue",
     "AWS::Scheduler::Schedule",
     "Custom::InfluxTokens",
@@ -303,7 +304,15 @@ def _discovery(c: _Context, logical_id: str, properties: dict) -> list[Line]:
     return [Line(f"Cloud Map {logical_id}", "1 registered instance", _money(c.price("cloud_map", "instance_month")))]
 
 
+def _alarm(c: _Context, logical_id: str, properties: dict) -> list[Line]:
+    # Standard-resolution alarms are billed per metric they watch (a metric-math
+    # alarm per metric in its expression).
+    metrics = 1 if "MetricName" in properties else sum(1 for query in properties.get("Metrics", []) if "MetricStat" in query)
+    return [Line(f"Alarm {logical_id}", f"{metrics} metric{'s' if metrics != 1 else ''}", _money(metrics * c.price("cloudwatch_alarms", "metric_month")))]
+
+
 PRICERS: dict[str, Callable[[_Context, str, dict], list[Line]]] = {
+    "AWS::CloudWatch::Alarm": _alarm,
     "AWS::ECS::Service": _service,
     "AWS::ElasticLoadBalancingV2::LoadBalancer": _load_balancer,
     "AWS::EC2::NatGateway": _nat,
@@ -394,6 +403,6 @@ def compare(templates: dict[str, dict], prices: dict, assumptions: Assumptions) 
     out.append("")
     discount = assumptions.spot_discount if assumptions.spot_discount is not None else prices["fargate_spot"]["discount"]
     out.append(f"Spot scenarios price Fargate Spot at {float(discount) * 100:.0f}% off: an assumption dated {prices['meta']['date']} ({prices['fargate_spot']['source']})")
-    out.append("network = ALBs and their LCUs, NAT gateway, interface endpoints, public IPv4 addresses; other = Kinesis, EFS, secrets, logs, ECR, Cloud Map")
+    out.append("network = ALBs and their LCUs, NAT gateway, interface endpoints, public IPv4 addresses; other = Kinesis, EFS, secrets, logs, ECR, Cloud Map, alarms")
     out.append("assumptions: " + "; ".join(f"{Assumptions.DESCRIPTIONS[f.name]} = {getattr(assumptions, f.name)}" for f in fields(Assumptions) if getattr(assumptions, f.name) is not None))
     return "\n".join(out)

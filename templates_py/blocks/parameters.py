@@ -81,10 +81,12 @@ def log_retention_parameter(template: Template, default: int) -> Parameter:
     )
 
 
-def task_size_parameters(template: Template, name: str, label: str, cpu: int, memory: int) -> tuple[Ref, Ref]:
-    """`<name>Cpu` and `<name>Memory` parameters, plus a Rule that refuses pairs Fargate does not run."""
-    from ..config import FARGATE_SIZES
+def task_size_parameters(template: Template, name: str, label: str, cpu: int, memory: int, max_cpu: int = 4096) -> tuple[Ref, Ref]:
+    """`<name>Cpu` and `<name>Memory` parameters (CPU up to `max_cpu`), plus a Rule
+    that refuses pairs Fargate does not run."""
+    from ..config import FARGATE_SIZES as ALL_SIZES
 
+    FARGATE_SIZES = {c: sizes for c, sizes in ALL_SIZES.items() if c <= max_cpu}
     all_memory = sorted({m for sizes in FARGATE_SIZES.values() for m in sizes})
     cpu_parameter = add_parameter(
         template,
@@ -107,12 +109,7 @@ def task_size_parameters(template: Template, name: str, label: str, cpu: int, me
                 {
                     "Assert": {
                         "Fn::Or": [
-                            {
-                                "Fn::And": [
-                                    {"Fn::Equals": [Ref(cpu_parameter), str(c)]},
-                                    {"Fn::Contains": [[str(m) for m in sizes], Ref(memory_parameter)]},
-                                ]
-                            }
+                            {"Fn::And": [{"Fn::Equals": [Ref(cpu_parameter), str(c)]}, _memory_fits(sizes, all_memory, Ref(memory_parameter))]}
                             for c, sizes in FARGATE_SIZES.items()
                         ]
                     },
@@ -122,6 +119,16 @@ def task_size_parameters(template: Template, name: str, label: str, cpu: int, me
         },
     )
     return Ref(cpu_parameter), Ref(memory_parameter)
+
+
+def _memory_fits(sizes: tuple[int, ...], all_memory: list[int], memory: Ref) -> dict:
+    """`memory` is one of `sizes`, said the shorter way: in `sizes`, or not in the
+    other allowed values (the parameter's AllowedValues are `all_memory`). The
+    rules count against lite's inline size limit."""
+    others = [m for m in all_memory if m not in sizes]
+    if len(others) < len(sizes):
+        return {"Fn::Not": [{"Fn::Contains": [[str(m) for m in others], memory]}]}
+    return {"Fn::Contains": [[str(m) for m in sizes], memory]}
 
 
 # checkov reasons that several resources share; they end up in every template,

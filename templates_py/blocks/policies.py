@@ -23,7 +23,7 @@ from awacs.aws import (
     StringEquals,
     StringLike,
 )
-from troposphere import GetAtt, Join, Sub, encode_to_dict
+from troposphere import GetAtt, Join, Ref, Sub, encode_to_dict
 from troposphere.iam import Policy, Role
 
 POLICY_VERSION = "2012-10-17"
@@ -47,7 +47,7 @@ def assume_role_document(service: str) -> PolicyDocument:
             Effect=Allow,
             Principal=Principal("Service", [service]),
             Action=[Action("sts", "AssumeRole")],
-            Condition=Condition(StringEquals({"aws:SourceAccount": Sub("${AWS::AccountId}")})),
+            Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
         )
     )
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from awacs import cloudwatch as cw
 from awacs import ecs as ecs_actions
-from troposphere import Equals, GetAtt, If, Ref, Sub, Template
+from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub, Template
 from troposphere import ecs, scheduler
 
 from . import policies
+from .alarms import Alarms, alarm_name
 from .parameters import add_parameter
 
 CONDITION = "UseActiveHours"
@@ -24,7 +26,10 @@ DEFAULT_TIMEZONE = "America/New_York"
 CRON_PATTERN = r"^cron\([0-9*?,/\-LW#A-Z ]+\)$"
 
 
-def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Service]) -> None:
+def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Service], alarms: Alarms | None = None) -> None:
+    """The ActiveHours parameters and, when scheduled, a start and a stop schedule per
+    service; with `alarms`, two more turn the actions of `alarms.scaled` off at the
+    stop and on at the start, so that a service stopped on purpose notifies nobody."""
     mode = add_parameter(
         t,
         "ActiveHours",
@@ -35,7 +40,7 @@ def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Servi
     start = add_parameter(
         t,
         "ActiveHoursStart",
-        description="Scheduler cron expression for scaling the services up (default 09:00 on weekdays).",
+        description="Cron expression for scaling the services up (default 09:00 on weekdays).",
         Default=DEFAULT_START,
         AllowedPattern=CRON_PATTERN,
         ConstraintDescription="a cron(minutes hours day-of-month month day-of-week year) expression.",
@@ -43,7 +48,7 @@ def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Servi
     stop = add_parameter(
         t,
         "ActiveHoursStop",
-        description="Scheduler cron expression for scaling the services to zero (default 16:30 on weekdays).",
+        description="Cron expression for scaling the services to zero (default 16:30 on weekdays).",
         Default=DEFAULT_STOP,
         AllowedPattern=CRON_PATTERN,
         ConstraintDescription="a cron(minutes hours day-of-month month day-of-week year) expression.",
@@ -57,38 +62,43 @@ def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Servi
         ConstraintDescription="an IANA time zone such as America/New_York or UTC.",
     )
     t.add_condition(CONDITION, Equals(Ref(mode), "scheduled"))
-    role = policies.role(
-        "ActiveHoursRole",
-        "scheduler.amazonaws.com",
-        [policies.allow([ecs_actions.UpdateService], [Ref(service) for service in services])],
-        "scale-services",
-    )
+    scaled = alarms.scaled if alarms else []
+    statements = [policies.allow([ecs_actions.UpdateService], [Ref(service) for service in services])]
+    if scaled:
+        alarm_arn = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+        statements.append(policies.allow([cw.DisableAlarmActions, cw.EnableAlarmActions], [Sub(alarm_arn + alarm_name(a.title)) for a in scaled]))
+    role = policies.role("ActiveHoursRole", "scheduler.amazonaws.com", statements, "scale-services")
     role.Condition = CONDITION
     t.add_resource(role)
+    def schedule(logical_id: str, expression: Parameter, api: str, payload: Sub) -> None:
+        """One call of AWS API `api` (service:action) with `payload` at `expression`."""
+        t.add_resource(
+            scheduler.Schedule(
+                logical_id,
+                Condition=CONDITION,
+                ScheduleExpression=Ref(expression),
+                ScheduleExpressionTimezone=Ref(timezone),
+                FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"),
+                Target=scheduler.Target(
+                    Arn=f"arn:aws:scheduler:::aws-sdk:{api}",
+                    RoleArn=GetAtt(role, "Arn"),
+                    Input=payload,
+                    # A late stop or start is worse than none: give up after an hour.
+                    RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=3, MaximumEventAgeInSeconds=3600),
+                ),
+            )
+        )
+
     for service in services:
         # Under a schedule the task count is the scheduler's: without DesiredCount a
         # stack update leaves it alone instead of starting tasks at night.
         # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html#cfn-ecs-service-desiredcount
         service.DesiredCount = If(CONDITION, Ref("AWS::NoValue"), service.DesiredCount)
         for action, expression, count in (("Start", start, 1), ("Stop", stop, 0)):
-            t.add_resource(
-                scheduler.Schedule(
-                    f"{service.title.removesuffix('Service')}{action}Schedule",
-                    Condition=CONDITION,
-                    Description=Sub(f"${{AWS::StackName}}: {action.lower()} {service.title} ({count} task{'s' if count != 1 else ''})"),
-                    ScheduleExpression=Ref(expression),
-                    ScheduleExpressionTimezone=Ref(timezone),
-                    FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"),
-                    State="ENABLED",
-                    Target=scheduler.Target(
-                        Arn="arn:aws:scheduler:::aws-sdk:ecs:updateService",
-                        RoleArn=GetAtt(role, "Arn"),
-                        Input=Sub(
-                            '{"Cluster":"${Cluster}","Service":"${Service}","DesiredCount":%d}' % count,
-                            Cluster=Ref(cluster),
-                            Service=GetAtt(service, "Name"),
-                        ),
-                        RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=3, MaximumEventAgeInSeconds=3600),
-                    ),
-                )
-            )
+            payload = Sub('{"Cluster":"${Cluster}","Service":"${Service}","DesiredCount":%d}' % count, Cluster=Ref(cluster), Service=GetAtt(service, "Name"))
+            schedule(f"{service.title.removesuffix('Service')}{action}Schedule", expression, "ecs:updateService", payload)
+    # The alarms are off as long as their services are: from the stop until the start.
+    if scaled:
+        names = Sub('{"AlarmNames":[%s]}' % ",".join(f'"{alarm_name(a.title)}"' for a in scaled))
+        schedule("AlarmsStartSchedule", start, "cloudwatch:enableAlarmActions", names)
+        schedule("AlarmsStopSchedule", stop, "cloudwatch:disableAlarmActions", names)

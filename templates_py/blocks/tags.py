@@ -8,6 +8,9 @@ import re
 from troposphere import Sub, Tags, Template
 
 TAG_PROPERTIES = ("Tags", "FileSystemTags", "AccessPointTags")
+# Not tagged: IAM roles are free, go with their stack, and the residue report does
+# not look for them; their tags would cost lite ~0.8 KB of its inline size limit.
+UNTAGGED_TYPES = ("AWS::IAM::Role",)
 
 
 def kebab(logical_id: str) -> str:
@@ -18,6 +21,8 @@ def kebab(logical_id: str) -> str:
 def tag_everything(template: Template, project: str, profile: str) -> None:
     """Give every taggable resource Project, Profile and Name so the residue report finds it."""
     for logical_id, resource in template.resources.items():
+        if resource.resource_type in UNTAGGED_TYPES:
+            continue
         for prop in TAG_PROPERTIES:
             if prop not in resource.props:
                 continue

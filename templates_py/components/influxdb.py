@@ -32,7 +32,7 @@ def influxdb_parameters(t: Template, config: BuildConfig, image_note: str = "") 
     image = add_parameter(
         t,
         "InfluxDbImage",
-        description="InfluxDB 2.x image with a pinned tag ('latest' is InfluxDB 3); the default is the official image in ECR Public, which has no pull limit." + image_note,
+        description="InfluxDB 2.x image with a pinned tag ('latest' is InfluxDB 3); the default, in ECR Public, has no pull limit." + image_note,
         Default=config.influxdb_image,
         AllowedPattern=r"^[a-z0-9][a-z0-9._/-]*:2\.[A-Za-z0-9._-]{1,126}$",
         ConstraintDescription="an InfluxDB 2.x image with a tag, such as public.ecr.aws/docker/library/influxdb:2.7.12.",
@@ -41,7 +41,7 @@ def influxdb_parameters(t: Template, config: BuildConfig, image_note: str = "") 
     org = add_parameter(
         t,
         "InfluxDbOrg",
-        description="InfluxDB organization created at first boot; it cannot change later (setup runs once per data directory; preflight and the token issuer refuse a new name).",
+        description="InfluxDB organization created at first boot; it cannot change later (preflight and the token issuer refuse a new one).",
         Default=config.influx_org,
         AllowedPattern=NAME_PATTERN,
         ConstraintDescription="3-32 lowercase letters, digits or hyphens.",
@@ -49,7 +49,7 @@ def influxdb_parameters(t: Template, config: BuildConfig, image_note: str = "") 
     bucket = add_parameter(
         t,
         "InfluxDbBucket",
-        description="InfluxDB bucket created at first boot, which ripples writes and Grafana reads; it cannot change later.",
+        description="InfluxDB bucket created at first boot; it cannot change later.",
         Default=config.influx_bucket,
         AllowedPattern=NAME_PATTERN,
         ConstraintDescription="3-32 lowercase letters, digits or hyphens.",

@@ -66,7 +66,7 @@ def influx_token_issuer(
         "InfluxTokenAgent",
         folder="influx_token_agent",
         handler="token_agent.handler",
-        description="Ensures the InfluxDB read and write tokens over HTTP (invoked by the token provider)",
+        description="Ensures the InfluxDB read and write tokens over HTTP (the token provider invokes it; streamlines smoke too)",
         environment={},
         statements=[],
         log_retention=log_retention,

@@ -44,6 +44,7 @@ from ..blocks.parameters import (
     task_size_parameters,
     wait_for,
 )
+from ..blocks.alarms import alarm_notifications, service_alarm, stream_throttled
 from ..blocks.schedule import active_hours
 from ..blocks.tags import tag_everything
 from ..components import pipeline
@@ -301,8 +302,13 @@ def build(config: BuildConfig) -> Template:
     for _, service in services:
         wait_for(service.service, ready.title)
 
-    results_pusher(t, downstream, websocket, retention)
-    active_hours(t, ecs_cluster, [influxdb.service, ingest.service, ripples.service, backend.service, dashboard.service])
+    alarms = alarm_notifications(t)
+    for label, service, balancer in (("InfluxDB", influxdb, None), ("Ingest", ingest, None), ("Ripples", ripples, None), ("Backend", backend, backend_lb), ("Dashboard", dashboard, dashboard_lb)):
+        service_alarm(t, alarms, label, service.service, Ref(ecs_cluster), balancer, scaled=True)
+    stream_throttled(t, alarms, "UpstreamThrottled", upstream, "ingest")
+    stream_throttled(t, alarms, "DownstreamThrottled", downstream, "ripples")
+    results_pusher(t, downstream, websocket, retention, alarms)
+    active_hours(t, ecs_cluster, [influxdb.service, ingest.service, ripples.service, backend.service, dashboard.service], alarms)
     for route, condition in ((backend_route, "BackendAlias"), (dashboard_route, "DashboardAlias")):
         alias_record(t, f"{route.name}AliasRecord", condition, Ref(p.hosted_zone_id), route.domain, backend_lb.load_balancer)
 

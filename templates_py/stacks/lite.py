@@ -22,6 +22,7 @@ from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Ref, Sub,
 
 from .. import exports
 
+from ..blocks.alarms import alarm_notifications, service_alarm
 from ..blocks.efs import mount_targets
 from ..blocks.fargate import Placement, capacity_parameters, cluster
 from ..blocks.load_balancers import alias_record, internal_load_balancer, public_load_balancer, url
@@ -42,7 +43,7 @@ from ..blocks.tags import tag_everything
 from ..components.grafana import GRAFANA_PORT, grafana_service
 from ..components.influxdb import influxdb_parameters, influxdb_service
 from ..components.token_issuer import influx_token_issuer
-from ..config import BuildConfig, mirror_tag
+from ..config import GRAFANA_MAX_CPU, BuildConfig, mirror_tag
 
 PROFILE = "lite"
 IMAGE_PATTERN = r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]{1,128})$"
@@ -58,7 +59,7 @@ def build(config: BuildConfig) -> Template:
     exposure = add_parameter(
         t,
         "GrafanaExposure",
-        description="'public': an internet-facing ALB for Grafana, limited to AllowedCidr. 'none': no ALB (saves its cost); reach Grafana with an ECS Exec port forward.",
+        description="'public': an internet-facing ALB for Grafana, limited to AllowedCidr. 'none': no ALB; reach Grafana through an ECS Exec port forward.",
         Default="public",
         AllowedValues=["public", "none"],
     )
@@ -97,12 +98,12 @@ def build(config: BuildConfig) -> Template:
     grafana_image = add_parameter(
         t,
         "GrafanaImage",
-        description=f"Empty: tag {mirror_tag(config.grafana_image)} of the foundations 'grafana' ECR repository (make mirror-images fills it; no Docker Hub pull). Or an image with a pinned tag.",
+        description=f"Empty: tag {mirror_tag(config.grafana_image)} of the foundations 'grafana' ECR repository (make mirror-images fills it). Or an image with a pinned tag.",
         Default="",
         AllowedPattern=r"^$|" + IMAGE_PATTERN,
         ConstraintDescription="empty, or an image reference with a tag.",
     )
-    grafana_cpu, grafana_memory = task_size_parameters(t, "Grafana", "Grafana", config.grafana.cpu, config.grafana.memory)
+    grafana_cpu, grafana_memory = task_size_parameters(t, "Grafana", "Grafana", config.grafana.cpu, config.grafana.memory, max_cpu=GRAFANA_MAX_CPU)
     influx = influxdb_parameters(t, config)
     retention = log_retention_parameter(t, config.log_retention_days)
 
@@ -219,7 +220,10 @@ def build(config: BuildConfig) -> Template:
     # The agent's first request must not be refused: the tokens wait for the rule.
     wait_for(issuer.tokens, agent_rule.title)
 
-    active_hours(t, ecs_cluster, [influxdb.service, grafana.service])
+    alarms = alarm_notifications(t)
+    service_alarm(t, alarms, "InfluxDB", influxdb.service, Ref(ecs_cluster), influx_lb, scaled=True)
+    service_alarm(t, alarms, "Grafana", grafana.service, Ref(ecs_cluster), grafana_lb, exposed="ExposeGrafana", scaled=True)
+    active_hours(t, ecs_cluster, [influxdb.service, grafana.service], alarms)
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack; the provisioning command checks it.")
     export_output(t, "GrafanaUrl", grafana_url, "Grafana URL (public ALB, limited to AllowedCidr; GrafanaDomainName when set).", condition="ExposeGrafana")

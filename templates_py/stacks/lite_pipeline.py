@@ -28,6 +28,7 @@ from troposphere import GetAtt, Join, Ref, Select, Split, Template
 from troposphere import ec2
 
 from .. import exports
+from ..blocks.alarms import alarm_notifications, service_alarm, stream_throttled
 from ..blocks.fargate import Container, Placement, capacity_parameter, fargate_service
 from ..blocks.network import AZ_COUNT, ImportedNetwork
 from ..blocks.parameters import (
@@ -124,6 +125,12 @@ def build(config: BuildConfig) -> Template:
         )
     )
     wait_for(ripples.service, admit.title)
+    alarms = alarm_notifications(t)
+    for label, made in (("Ingest", ingest), ("Ripples", ripples)):
+        service_alarm(t, alarms, label, made.service, lite(exports.LITE_CLUSTER_NAME))
+    stream_throttled(t, alarms, "UpstreamThrottled", upstream, "ingest")
+    # Nothing reads it, but a refused write holds ripples up all the same.
+    stream_throttled(t, alarms, "DownstreamThrottled", downstream, "ripples")
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack.")
     export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from.")

@@ -1,7 +1,10 @@
 """A local InfluxDB 2 double for the token issuer's tests, on pytest-httpserver.
 
 It serves what the issuer uses: `/health`, `/api/v2/orgs`, `/api/v2/buckets`,
-`/api/v2/authorizations` (list, create), as InfluxData's OpenAPI contract
+`/api/v2/authorizations` (list, create), and what the agent's smoke probes use:
+`/api/v2/write` (line protocol), `/api/v2/query` (the two Flux queries of
+lambdas/influx_token_agent/probes.py; any other query is refused with 400, as
+it cannot be evaluated here) and `/api/v2/delete`, as InfluxData's OpenAPI contract
 (contracts/influxdb-oss-v2.yml) describes them, and it is strict where the real
 server is: every /api/v2 request must carry `Authorization: Token <token>` of a
 known, active authorization (401 otherwise), must match an operation of the
@@ -12,6 +15,7 @@ unhealthy, slow, or to answer 5xx.
 
 from __future__ import annotations
 
+import calendar
 import itertools
 import re
 import json
@@ -27,6 +31,19 @@ from werkzeug import Request, Response
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "influxdb-oss-v2.yml"
 
 
+def _line_protocol_is_text(spec: dict) -> None:
+    """POST /write declares its text/plain body `format: byte` (base64), which a
+    validator then demands; InfluxDB takes line protocol as plain UTF-8 text, as
+    the same operation's own example shows."""
+    schema = spec["paths"]["/write"]["post"]["requestBody"]["content"]["text/plain"]["schema"]
+    assert schema.pop("format") == "byte", "the contract changed: review this correction"
+
+
+# Known slips in InfluxData's document, each corrected here with its reason
+# rather than by loosening the validation.
+CORRECTIONS = [_line_protocol_is_text]
+
+
 @lru_cache(maxsize=1)
 def contract():
     import yaml
@@ -37,9 +54,28 @@ def contract():
     except AttributeError:
         loader = yaml.SafeLoader
     spec = yaml.load(CONTRACT.read_text(encoding="utf-8"), Loader=loader)
+    for correction in CORRECTIONS:
+        correction(spec)
     # InfluxData's document has a few schema slips the spec validator rejects
     # (`required: true` inside a schema); requests are validated all the same.
     return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+
+
+# Line protocol as the probes write it: measurement[,tag=value...] field=value[,...] [time].
+LINE = re.compile(r"^(?P<measurement>[A-Za-z0-9_]+)(?:,(?P<tags>[^ ]+))? (?P<fields>[^ ]+)(?: (?P<time>\d+))?$")
+SCRATCH_QUERY = re.compile(
+    r'^from\(bucket: "(?P<bucket>[^"]+)"\) \|> range\(start: -1h\) \|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)" and r\.run == "(?P<run>\w+)"\)$'
+)
+RECENT_QUERY = re.compile(
+    r'^from\(bucket: "(?P<bucket>[^"]+)"\) \|> range\(start: -(?P<minutes>\d+)m\) \|> filter\(fn: \(r\) => r\._measurement != "(?P<measurement>\w+)"\)'
+    r' \|> limit\(n: 1\) \|> keep\(columns: \["_time", "_measurement"\]\)$'
+)
+
+
+def _field(value: str) -> Any:
+    if value.endswith("i"):
+        return int(value[:-1])
+    return float(value)
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -58,6 +94,10 @@ class InfluxDouble:
         self.buckets: dict[str, dict] = {}
         self.authorizations: dict[str, dict] = {}
         self.requests: list[tuple[str, str]] = []
+        # Points written: bucket id, measurement, tags, fields, time (ns since the epoch).
+        self.points: list[dict] = []
+        # What the smoke probe's delete does not remove (a server that ignores deletes).
+        self.ignore_deletes = False
         # Responses that left InfluxData's contract; the `influx` fixture fails a test that leaves any.
         self.violations: list[str] = []
         self.lock = threading.Lock()
@@ -107,8 +147,16 @@ class InfluxDouble:
         from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
         from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 
+        class TextAware(WerkzeugOpenAPIResponse):
+            # openapi-core hands an undeserialized body (CSV) to the schema as bytes;
+            # the contract's `type: string` means the text.
+            @property
+            def data(self):
+                raw = super().data
+                return raw.decode("utf-8") if isinstance(raw, bytes) and self.content_type.startswith("application/csv") else raw
+
         try:
-            contract().validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
+            contract().validate_response(WerkzeugOpenAPIRequest(request), TextAware(response))
         except (PathNotFound, OperationNotFound):
             return
         except Exception as error:  # noqa: BLE001 - every kind of mismatch is a violation
@@ -152,7 +200,98 @@ class InfluxDouble:
             return self._list_authorizations(request, who)
         if route == ("POST", "/api/v2/authorizations"):
             return self._create_authorization(request, who)
+        if route == ("POST", "/api/v2/write"):
+            return self._write(request, who)
+        if route == ("POST", "/api/v2/query"):
+            return self._query(request, who)
+        if route == ("POST", "/api/v2/delete"):
+            return self._delete(request, who)
         return _error(404, "not found", "path not found")
+
+    # --- data -----------------------------------------------------------
+    def add_point(self, bucket: str, measurement: str, seconds_ago: float, now: float | None = None) -> None:
+        """A point as ripples would have written it `seconds_ago`."""
+        at = (now if now is not None else time.time()) - seconds_ago
+        bucket_id = next(b["id"] for b in self.buckets.values() if b["name"] == bucket)
+        self.points.append({"bucket": bucket_id, "measurement": measurement, "tags": {"symbol": "AAPL"}, "fields": {"price": 1.0}, "time": int(at * 1e9)})
+
+    def _bucket_of(self, request: Request) -> tuple[dict | None, Response | None]:
+        org, name = request.args.get("org"), request.args.get("bucket")
+        if org not in self.orgs:
+            return None, _error(404, "not found", f'organization name "{org}" not found')
+        found = [b for b in self.buckets.values() if b["name"] == name and b["orgID"] == self.orgs[org]]
+        if not found:
+            return None, _error(404, "not found", f'bucket "{name}" not found')
+        return found[0], None
+
+    def _write(self, request: Request, who: dict) -> Response:
+        bucket, refused = self._bucket_of(request)
+        if refused:
+            return refused
+        if not self._can(who, "write", "buckets", bucket["id"]):
+            return _error(404, "not found", f'bucket "{bucket["name"]}" not found')
+        scale = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9}[request.args.get("precision", "ns")]
+        for number, line in enumerate(request.get_data(as_text=True).splitlines(), 1):
+            match = LINE.match(line.strip())
+            if not match:
+                return _error(400, "invalid", f"unable to parse '{line[:60]}': line {number}")
+            tags = dict(pair.split("=", 1) for pair in (match["tags"] or "").split(",") if pair)
+            fields = {key: _field(value) for key, value in (pair.split("=", 1) for pair in match["fields"].split(","))}
+            stamp = int(match["time"]) * scale if match["time"] else int(time.time() * 1e9)
+            self.points.append({"bucket": bucket["id"], "measurement": match["measurement"], "tags": tags, "fields": fields, "time": stamp})
+        return Response(status=204)
+
+    def _query(self, request: Request, who: dict) -> Response:
+        org = request.args.get("org")
+        if org not in self.orgs:
+            return _error(400, "invalid", f'organization name "{org}" not found')
+        flux = (request.get_json() or {}).get("query", "")
+        scratch, recent = SCRATCH_QUERY.match(flux), RECENT_QUERY.match(flux)
+        match = scratch or recent
+        if not match:
+            return _error(400, "invalid", "the double evaluates only the smoke probes' queries")
+        buckets = [b for b in self.buckets.values() if b["name"] == match["bucket"] and b["orgID"] == self.orgs[org]]
+        if not buckets or not self._can(who, "read", "buckets", buckets[0]["id"]):
+            return _error(404, "not found", f'could not find bucket "{match["bucket"]}"')
+        now = time.time()
+        start = now - (3600 if scratch else int(match["minutes"]) * 60)
+        rows = []
+        for point in self.points:
+            if point["bucket"] != buckets[0]["id"] or point["time"] < start * 1e9:
+                continue
+            if scratch and (point["measurement"] != match["measurement"] or point["tags"].get("run") != match["run"]):
+                continue
+            if recent and point["measurement"] == match["measurement"]:
+                continue
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(point["time"] / 1e9))
+            value = next(iter(point["fields"].values()))
+            rows.append(f",_result,0,{stamp},{point['measurement']},{value}")
+        if recent:
+            rows = rows[:1]
+        body = "\r\n".join([",result,table,_time,_measurement,_value", *rows]) + "\r\n\r\n"
+        return Response(body, status=200, content_type="application/csv; charset=utf-8")
+
+    def _delete(self, request: Request, who: dict) -> Response:
+        bucket, refused = self._bucket_of(request)
+        if refused:
+            return refused
+        if not self._can(who, "write", "buckets", bucket["id"]):
+            return _error(404, "not found", f'bucket "{bucket["name"]}" not found')
+        body = request.get_json()
+        predicate = dict(re.findall(r'(\w+)="([^"]*)"', body.get("predicate", "")))
+        start, stop = (calendar.timegm(time.strptime(body[key], "%Y-%m-%dT%H:%M:%SZ")) for key in ("start", "stop"))
+        if not self.ignore_deletes:
+            self.points = [
+                p
+                for p in self.points
+                if not (
+                    p["bucket"] == bucket["id"]
+                    and start * 1e9 <= p["time"] <= stop * 1e9
+                    and predicate.get("_measurement", p["measurement"]) == p["measurement"]
+                    and all(p["tags"].get(k) == v for k, v in predicate.items() if k != "_measurement")
+                )
+            ]
+        return Response(status=204)
 
     def _authenticate(self, request: Request) -> dict | None:
         header = request.headers.get("Authorization", "")

@@ -23,7 +23,7 @@ LAMBDAS = ROOT / "lambdas"
 EXPECTED = {
     "websocket_connection_handler": ({"connection_handler.py", "subscriptions.py", "wire.py", "connections_table.py"}, "connection_handler"),
     "results_stream_pusher": ({"results_pusher.py", "delivery.py", "wire.py", "connections_table.py"}, "results_pusher"),
-    "influx_token_agent": ({"token_agent.py", "influx_tokens.py"}, "token_agent"),
+    "influx_token_agent": ({"token_agent.py", "influx_tokens.py", "probes.py"}, "token_agent"),
     "influx_token_provider": (
         {"token_provider.py", "crhelper/__init__.py", "crhelper/log_helper.py", "crhelper/resource_helper.py", "crhelper/utils.py", "crhelper/LICENSE", "crhelper/NOTICE"},
         "token_provider",

@@ -86,3 +86,14 @@ def test_each_make_target_exists(command):
     target = command.split()[1]
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(rf"^{re.escape(target)}:", makefile, flags=re.M), target
+
+
+def test_the_generated_sections_are_current():
+    """The cost table and the images' contract are rendered from the report and
+    contracts/services.toml (`make readme`); a README that says otherwise fails."""
+    from streamlines import readme
+
+    assert readme.render(README, ROOT) == README, "README.md is stale: run make readme"
+    start = README.index("<!-- generated: cost -->")
+    stale = README[:start] + README[start:].replace("| **", "| **9", 1)
+    assert readme.render(stale, ROOT) == README != stale

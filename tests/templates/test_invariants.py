@@ -10,7 +10,7 @@ import pytest
 import troposphere
 
 from templates_py import exports
-from templates_py.blocks.tags import TAG_PROPERTIES
+from templates_py.blocks.tags import TAG_PROPERTIES, UNTAGGED_TYPES
 from templates_py.render import DEPLOY_BODY_LIMIT, DEPLOY_THROUGH_S3, render
 
 from ..walk import as_list, nodes, policy_statements, resources
@@ -122,6 +122,9 @@ def test_every_taggable_resource_has_project_profile_and_name(templates, config)
     for name, template in templates.items():
         for logical_id, resource in resources(template):
             if resource["Type"].startswith("Custom::"):
+                continue
+            if resource["Type"] in UNTAGGED_TYPES:
+                assert "Tags" not in resource["Properties"], f"{name}.{logical_id}"
                 continue
             cls = troposphere_class(resource["Type"])
             prop = next((p for p in TAG_PROPERTIES if p in cls.props), None)

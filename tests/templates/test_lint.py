@@ -18,6 +18,7 @@ from ..walk import evaluate
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 CIDR = "198.18.7.10/32"
+EMAIL = "ops@example.com"
 
 FAKE_KEY = "0" * 64
 # Parameters full needs on every deploy (no defaults).
@@ -53,7 +54,7 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         {**LITE_REQUIRED, "AllowedCidr": CIDR, "CertificateArn": CERTIFICATE, **GRAFANA_DOMAIN},
         {**LITE_REQUIRED, "AllowedCidr": CIDR, "GrafanaDomainName": "grafana.example.com", "GrafanaImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:12.1.1"},
         {**LITE_REQUIRED, "GrafanaExposure": "none"},
-        {**LITE_REQUIRED, "GrafanaExposure": "none", "CertificateArn": CERTIFICATE, "GrafanaDomainName": "grafana.example.com", "ActiveHours": "scheduled"},
+        {**LITE_REQUIRED, "GrafanaExposure": "none", "CertificateArn": CERTIFICATE, "GrafanaDomainName": "grafana.example.com", "ActiveHours": "scheduled", "AlarmEmail": EMAIL},
         {**LITE_REQUIRED, "AllowedCidr": CIDR, "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT"},
     ],
     "full": [
@@ -62,13 +63,13 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         {**FULL_REQUIRED, "NetworkMode": "public", "StreamMode": "ON_DEMAND", "WebSocketAccessLogs": "enabled"},
         {**FULL_REQUIRED, "CertificateArn": CERTIFICATE, **DOMAINS},
         {**FULL_REQUIRED, "NetworkMode": "nat", **DOMAINS},
-        {**FULL_REQUIRED, "NetworkMode": "public", "CertificateArn": CERTIFICATE, **NAMES_ONLY, "ActiveHours": "scheduled", "ActiveHoursTimezone": "Europe/London"},
+        {**FULL_REQUIRED, "NetworkMode": "public", "CertificateArn": CERTIFICATE, **NAMES_ONLY, "ActiveHours": "scheduled", "ActiveHoursTimezone": "Europe/London", "AlarmEmail": EMAIL},
         {**FULL_REQUIRED, "EcsExec": "enabled", "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT", **NAMES_ONLY},
         {**FULL_REQUIRED, "NetworkMode": "nat", "EcsExec": "enabled", "BackendDomainName": "api.example.com"},
     ],
     "lite-pipeline": [
         {key: FULL_REQUIRED[key] for key in ("TopTickersApi", "IngestImageTag", "RipplesImageTag")},
-        {**{key: FULL_REQUIRED[key] for key in ("TopTickersApi", "IngestImageTag", "RipplesImageTag")}, "StreamMode": "ON_DEMAND", "Capacity": "FARGATE_SPOT"},
+        {**{key: FULL_REQUIRED[key] for key in ("TopTickersApi", "IngestImageTag", "RipplesImageTag")}, "StreamMode": "ON_DEMAND", "Capacity": "FARGATE_SPOT", "AlarmEmail": EMAIL},
     ],
     "cloudfront": [
         {},

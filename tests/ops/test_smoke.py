@@ -1,0 +1,406 @@
+"""`streamlines smoke` against moto (CloudFormation, ECS, ELBv2, Secrets Manager,
+Lambda, CloudWatch), the InfluxDB and Grafana doubles and the API Gateway
+WebSocket double, with the real token agent and connection handler behind them.
+
+The stacks in moto carry the logical ids and outputs of the rendered templates
+(a test below holds smoke to them). Each healthy setup passes every check; each
+broken one fails its own check with its own sentence, and only that one.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from grafana.provision import run as provision_grafana
+from grafana.provision import Target
+from streamlines import smoke
+from streamlines.cli import main
+
+from ..doubles.grafana import GrafanaDouble
+from ..doubles.influxdb import InfluxDouble
+from ..doubles.lambda_paths import add_lambda_paths
+
+add_lambda_paths()
+
+PASSWORD = "grafana-admin-password"
+CLUSTER = "sl-cluster"
+
+
+def moto_template(template: dict, profile: str, outputs: dict[str, str]) -> dict:
+    """The rendered template's services, target groups, agent, streams and event
+    source mappings, under their own logical ids, as moto can create them."""
+    resources: dict = {
+        "MotoVpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.20.0.0/16"}},
+        "MotoRole": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
+        "MotoTaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "sl", "ContainerDefinitions": [{"Name": "app", "Image": "app:1", "Memory": 512}]}},
+    }
+    for logical_id, resource in template["Resources"].items():
+        kind = resource["Type"]
+        if kind == "AWS::ECS::Service":
+            resources[logical_id] = {"Type": kind, "Properties": {"Cluster": CLUSTER, "TaskDefinition": {"Ref": "MotoTaskDefinition"}, "DesiredCount": 1, "ServiceName": f"{profile}-{logical_id}"}}
+        elif kind == "AWS::ElasticLoadBalancingV2::TargetGroup":
+            resources[logical_id] = {"Type": kind, "Properties": {"Port": 80, "Protocol": "HTTP", "TargetType": "ip", "VpcId": {"Ref": "MotoVpc"}}}
+        elif kind == "AWS::Lambda::Function":
+            resources[logical_id] = {"Type": kind, "Properties": {"Runtime": "python3.12", "Handler": "x.handler", "Role": {"Fn::GetAtt": ["MotoRole", "Arn"]}, "Code": {"ZipFile": "def handler(e, c): return e"}}}
+        elif kind == "AWS::Kinesis::Stream":
+            resources[logical_id] = {"Type": kind, "Properties": {"ShardCount": 1}}
+        elif kind == "AWS::Lambda::EventSourceMapping":
+            properties = resource["Properties"]
+            resources[logical_id] = {"Type": kind, "Properties": {"EventSourceArn": properties["EventSourceArn"], "FunctionName": properties["FunctionName"], "StartingPosition": "LATEST"}}
+    body = {"Resources": resources, "Outputs": {key: {"Value": value} for key, value in outputs.items()}}
+    body["Outputs"]["StackProfile"] = {"Value": profile}
+    for name in ("UpstreamStream",):
+        if name in resources:
+            body["Outputs"][name + "Name"] = {"Value": {"Ref": name}}
+    return body
+
+
+class World:
+    """A deployed foundations and lite (or full) stack, and the servers behind them."""
+
+    def __init__(self, session, templates, influx, grafana, monkeypatch):
+        self.session, self.templates, self.influx, self.grafana, self.monkeypatch = session, templates, influx, grafana, monkeypatch
+        self.cloudformation = session.client("cloudformation")
+        self.secrets = session.client("secretsmanager")
+        self.invocations: list[tuple[str, dict]] = []
+        self.now = datetime.now(timezone.utc)
+        import token_agent
+
+        issued = token_agent.handler({"influxUrl": influx.url, "adminToken": influx.operator_token, "org": "streamlines", "bucket": "market-data", "deadlineSeconds": 10}, None)
+        self.tokens = {kind: {k: v for k, v in value.items() if k != "created"} for kind, value in issued["tokens"].items()}
+        self.arns = {
+            "InfluxDbReadTokenSecretArn": self.secrets.create_secret(Name="sl-read", SecretString=json.dumps(self.tokens["read"]))["ARN"],
+            "InfluxDbWriteTokenSecretArn": self.secrets.create_secret(Name="sl-write", SecretString=json.dumps(self.tokens["write"]))["ARN"],
+            "GrafanaAdminPasswordSecretArn": self.secrets.create_secret(Name="sl-grafana", SecretString=PASSWORD)["ARN"],
+        }
+        self.cloudformation.create_stack(
+            StackName="sl-foundations", TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": {k: {"Value": v} for k, v in self.arns.items()}})
+        )
+        session.client("ecs").create_cluster(clusterName=CLUSTER)
+        self.websocket = None
+
+    def deploy(self, profile: str, name: str, running: int = 1, register: bool = True, **outputs: str) -> None:
+        self.monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", str(running))
+        base = {"FoundationsStack": "sl-foundations", "InfluxDbUrl": self.influx.url, "InfluxDbOrg": "streamlines", "InfluxDbBucket": "market-data"}
+        if profile == "lite-pipeline":
+            base = {"FoundationsStack": "sl-foundations", "LiteStack": "sl-lite"}
+        body = moto_template(self.templates[profile], profile, {**base, **outputs})
+        self.cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(body), Capabilities=["CAPABILITY_IAM"])
+        if register:
+            elbv2 = self.session.client("elbv2")
+            for resource in self.cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]:
+                if resource["ResourceType"] == "AWS::ElasticLoadBalancingV2::TargetGroup":
+                    elbv2.register_targets(TargetGroupArn=resource["PhysicalResourceId"], Targets=[{"Id": "10.20.1.10", "Port": 80}])
+
+    def physical(self, stack: str, logical_id: str) -> str:
+        return self.cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId=logical_id)["StackResourceDetail"]["PhysicalResourceId"]
+
+    def invoke(self, function: str, payload: dict) -> dict:
+        """The agent's Lambda invocation, run in process against the InfluxDB double."""
+        import token_agent
+
+        stacks = [summary["StackName"] for summary in self.cloudformation.list_stacks()["StackSummaries"] if summary["StackName"] in ("sl-lite", "sl-full")]
+        assert function in {self.physical(stack, smoke.AGENT) for stack in stacks}, "smoke must invoke the stack's own token agent"
+        assert "adminToken" not in payload, "the operator token must not leave Secrets Manager and the agent"
+        self.invocations.append((function, payload))
+        return json.loads(json.dumps(token_agent.handler(payload, None)))
+
+    def records(self, stream_output_stack: str, count: int) -> None:
+        stream = next(o["OutputValue"] for o in self.cloudformation.describe_stacks(StackName=stream_output_stack)["Stacks"][0]["Outputs"] if o["OutputKey"] == "UpstreamStreamName")
+        self.session.client("cloudwatch").put_metric_data(
+            Namespace="AWS/Kinesis",
+            MetricData=[{"MetricName": "IncomingRecords", "Dimensions": [{"Name": "StreamName", "Value": stream}], "Value": count, "Timestamp": self.now - timedelta(minutes=2)}],
+        )
+
+    def smoke(self, stack: str, **options) -> list[smoke.Check]:
+        return smoke.run(self.session, stack, smoke.Options(**options), invoke=self.invoke, now=lambda: self.now)
+
+    def provision_grafana(self) -> None:
+        target = Target(self.grafana.url, "http://influxdb.internal:8086", "streamlines", "market-data", self.tokens["read"]["token"], PASSWORD)
+        assert provision_grafana(lambda: target, False, 2.0) == 0
+
+
+@pytest.fixture
+def influx():
+    server = HTTPServer()
+    server.start()
+    double = InfluxDouble()
+    double.url = double.install(server)
+    yield double
+    server.clear()
+    server.stop()
+    assert double.violations == []
+
+
+@pytest.fixture
+def grafana_double(httpserver):
+    double = GrafanaDouble(PASSWORD)
+    double.url = double.install(httpserver)
+    yield double
+    assert double.violations == []
+
+
+@pytest.fixture
+def world(aws, templates, influx, grafana_double, monkeypatch):
+    grafana_double.valid_tokens = set()
+    made = World(aws, templates, influx, grafana_double, monkeypatch)
+    grafana_double.valid_tokens.add(made.tokens["read"]["token"])
+    # moto does not report LastProcessingResult; AWS does for a stream mapping.
+    aws.events.register("after-call.lambda.GetEventSourceMapping", lambda parsed, **_: parsed.setdefault("LastProcessingResult", "OK"))
+    return made
+
+
+def failures(checks):
+    return {check.name: check.reason for check in checks if check.ok is False}
+
+
+def names(checks):
+    return [check.name for check in checks]
+
+
+# --- lite ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lite(world):
+    world.deploy("lite", "sl-lite", GrafanaUrl=world.grafana.url)
+    world.provision_grafana()
+    return world
+
+
+def test_a_healthy_lite_stack_passes_every_check(lite, capsys):
+    checks = lite.smoke("sl-lite")
+    assert failures(checks) == {}
+    assert names(checks) == [
+        "stack",
+        "service lite-GrafanaService",
+        "service lite-InfluxDbService",
+        *sorted(f"targets {logical_id}" for logical_id, r in lite.templates["lite"]["Resources"].items() if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"),
+        "read token",
+        "write token",
+        "token round trip",
+        "grafana health",
+        "grafana datasource",
+        "grafana dashboards",
+    ]
+    assert all(check.ok for check in checks)
+    # The round trip went through the agent with the two tokens, and left nothing behind.
+    ((_, payload),) = lite.invocations
+    assert payload["action"] == "round_trip" and payload["writeToken"] == lite.tokens["write"]["token"]
+    assert lite.influx.points == []
+    # The command: one line per check, exit 0, no token anywhere in the output.
+    lite.monkeypatch.setattr(smoke, "_lambda_invoke", lambda session: lite.invoke)
+    assert main(["smoke", "--stack", "sl-lite", "--region", "us-east-1"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "PASS stack: CREATE_COMPLETE"
+    assert out.splitlines()[-1] == f"{len(checks)} checks, 0 failed"
+    assert all(token["token"] not in out for token in lite.tokens.values())
+
+
+def test_json_output_lists_every_check_with_its_status(lite, capsys):
+    lite.monkeypatch.setattr(smoke, "_lambda_invoke", lambda session: lite.invoke)
+    lite.influx.revoke(lite.tokens["write"]["authorizationID"])
+    assert main(["smoke", "--stack", "sl-lite", "--json"]) == 1
+    answer = json.loads(capsys.readouterr().out)
+    assert {entry["check"]: entry["status"] for entry in answer}["token round trip"] == "fail"
+    assert {entry["status"] for entry in answer} == {"pass", "fail"}
+
+
+def test_a_service_below_its_desired_count_fails_its_check(world):
+    world.deploy("lite", "sl-lite", running=0, GrafanaUrl=world.grafana.url)
+    world.provision_grafana()
+    found = failures(world.smoke("sl-lite"))
+    assert found["service lite-InfluxDbService"] == "0 of 1 tasks running (see the service's events and its log group)."
+    assert found["service lite-GrafanaService"] == "0 of 1 tasks running (see the service's events and its log group)."
+
+
+def test_an_unhealthy_target_fails_its_check(world):
+    world.deploy("lite", "sl-lite", register=False, GrafanaUrl=world.grafana.url)
+    world.provision_grafana()
+    ec2 = world.session.client("ec2")
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    world.session.client("elbv2").register_targets(TargetGroupArn=world.physical("sl-lite", "InfluxDbTargetGroup"), Targets=[{"Id": instance, "Port": 8086}])
+    ec2.stop_instances(InstanceIds=[instance])
+    found = failures(world.smoke("sl-lite"))
+    assert found["targets InfluxDbTargetGroup"] == f"0 of 1 healthy: {instance} unused (Target.InvalidState)"
+    assert found["targets GrafanaTargetGroup"] == "no registered target: its service runs no task behind it."
+    assert set(found) == {"targets InfluxDbTargetGroup", "targets GrafanaTargetGroup"}
+
+
+def test_a_placeholder_token_fails_and_skips_the_round_trip(lite):
+    lite.secrets.put_secret_value(SecretId=lite.arns["InfluxDbWriteTokenSecretArn"], SecretString=json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}))
+    checks = lite.smoke("sl-lite")
+    assert failures(checks) == {
+        "write token": "the secret holds the placeholder, not an issued token: the token issuer has not run (see the InfluxTokens resource and the provider's log group)."
+    }
+    assert "token round trip" not in names(checks) and lite.invocations == []
+
+
+def test_a_revoked_token_fails_the_round_trip(lite):
+    lite.influx.revoke(lite.tokens["read"]["authorizationID"])
+    found = failures(lite.smoke("sl-lite"))
+    assert found == {"token round trip": "InfluxDB refused the read token while reading the point back (HTTP 401): it was revoked or is not the issued one."}
+
+
+def test_a_failing_datasource_fails_the_grafana_check(lite):
+    lite.grafana.valid_tokens.clear()
+    found = failures(lite.smoke("sl-lite"))
+    assert set(found) == {"grafana datasource"}
+    assert found["grafana datasource"].startswith("the InfluxDB datasource's health check: FAILED")
+
+
+def test_an_unprovisioned_grafana_names_the_command_that_fixes_it(world):
+    world.deploy("lite", "sl-lite", GrafanaUrl=world.grafana.url)
+    found = failures(world.smoke("sl-lite"))
+    assert found == {
+        "grafana datasource": "Grafana has no 'Stream Lines InfluxDB' datasource: run streamlines grafana provision.",
+        "grafana dashboards": found["grafana dashboards"],
+    }
+    assert found["grafana dashboards"].startswith("missing from the 'Stream Lines' folder: ") and found["grafana dashboards"].endswith("(run streamlines grafana provision)")
+
+
+def test_grafana_without_an_alb_is_not_checked_but_says_how(world):
+    world.deploy("lite", "sl-lite")
+    checks = world.smoke("sl-lite")
+    (grafana,) = [check for check in checks if check.name.startswith("grafana")]
+    assert grafana.ok is None and "--grafana-url http://localhost:3000" in grafana.reason
+    assert failures(checks) == {}
+
+
+def test_plain_http_to_a_remote_grafana_sends_no_password(world):
+    world.deploy("lite", "sl-lite", GrafanaUrl="http://sl-lite-grafana-1.us-east-1.elb.amazonaws.com")
+    (grafana,) = [check for check in world.smoke("sl-lite") if check.name.startswith("grafana")]
+    assert grafana.ok is None and "--allow-insecure-http" in grafana.reason
+    # Nothing was sent to any Grafana: the local double saw no request either.
+    assert world.grafana.requests == []
+
+
+def test_a_stack_that_is_not_there_is_one_failed_check(world):
+    assert [(c.name, c.ok, c.reason) for c in world.smoke("sl-nothing")] == [("stack", False, "stack sl-nothing not found.")]
+
+
+def test_a_rolled_back_update_fails_the_stack_check():
+    check = smoke._stack_status(type("S", (), {"status": "UPDATE_ROLLBACK_COMPLETE", "reason": ""})())
+    assert check.ok is False and "rolled back" in check.reason
+    for status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        assert smoke._stack_status(type("S", (), {"status": status, "reason": ""})()).ok is True
+    check = smoke._stack_status(type("S", (), {"status": "UPDATE_IN_PROGRESS", "reason": "User Initiated"})())
+    assert check.ok is False and check.reason.startswith("UPDATE_IN_PROGRESS: User Initiated")
+
+
+# --- lite with the pipeline -----------------------------------------------------------------
+
+
+@pytest.fixture
+def pipeline(lite):
+    lite.deploy("lite-pipeline", "sl-lite-pipeline")
+    lite.records("sl-lite-pipeline", 1200)
+    lite.influx.add_point("market-data", "ripples_window", 90)
+    return lite
+
+
+def test_a_healthy_pipeline_passes_every_check(pipeline):
+    checks = pipeline.smoke("sl-lite-pipeline")
+    assert failures(checks) == {}
+    assert [c.name for c in checks if c.name.startswith(("service", "upstream", "recent"))] == [
+        "service lite-pipeline-IngestService",
+        "service lite-pipeline-RipplesService",
+        "upstream records",
+        "recent data",
+    ]
+    assert [payload["action"] for _, payload in pipeline.invocations] == ["round_trip", "recent_points"]
+    # The add-on has no agent of its own: lite's answers.
+    assert {function for function, _ in pipeline.invocations} == {pipeline.physical("sl-lite", smoke.AGENT)}
+
+
+def test_no_recent_data_fails_its_check(lite):
+    lite.deploy("lite-pipeline", "sl-lite-pipeline")
+    lite.records("sl-lite-pipeline", 1200)
+    lite.influx.add_point("market-data", "ripples_window", 20 * 60)
+    found = failures(lite.smoke("sl-lite-pipeline"))
+    assert found == {"recent data": "no point newer than 15 minutes in bucket market-data: is ripples running and writing (its log group)?"}
+
+
+def test_a_quiet_stream_fails_its_check(lite):
+    lite.deploy("lite-pipeline", "sl-lite-pipeline")
+    lite.influx.add_point("market-data", "ripples_window", 60)
+    found = failures(lite.smoke("sl-lite-pipeline", stream_minutes=5))
+    assert list(found) == ["upstream records"]
+    assert found["upstream records"].startswith("no record reached sl-lite-pipeline-UpstreamStream-") and "in the last 5 minutes: is ingest running" in found["upstream records"]
+
+
+# --- full ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def full(world):
+    from ..doubles import apigateway
+    from ..doubles.websocket_api import WebSocketApiDouble
+
+    world.websocket = WebSocketApiDouble(apigateway.connections_table())
+    url = world.websocket.start()
+    world.deploy("full", "sl-full", WebSocketUrl=url)
+    world.records("sl-full", 500)
+    world.influx.add_point("market-data", "ripples_window", 30)
+    yield world
+    world.websocket.stop()
+
+
+def test_a_healthy_full_stack_passes_every_check(full):
+    checks = full.smoke("sl-full")
+    assert failures(checks) == {}
+    by_name = {c.name: c for c in checks}
+    assert by_name["websocket"].reason == "subscribed to AAPL and got the confirmation"
+    assert by_name["event source ResultsPusherEventSource"].ok is True
+    assert sum(1 for c in checks if c.name.startswith("service ")) == sum(1 for r in full.templates["full"]["Resources"].values() if r["Type"] == "AWS::ECS::Service")
+    # The handler saw the subscription as API Gateway routes it, and the connection went away.
+    assert [route for route, _ in full.websocket.routes] == ["$connect", "$default", "$disconnect"]
+
+
+def test_a_websocket_that_answers_nothing_fails_its_check(full):
+    full.websocket.silent = True
+    found = failures(full.smoke("sl-full", websocket_seconds=0.5))
+    assert list(found) == ["websocket"]
+    assert found["websocket"].endswith("accepted the connection but answered nothing to a subscription within 0.5 s: see the ConnectionHandler log group.")
+
+
+def test_a_refused_subscription_is_reported_with_the_handlers_answer(full):
+    found = failures(full.smoke("sl-full", symbol="A" * 33))
+    assert "'error'" in found["websocket"] and "is not a valid symbol" in found["websocket"]
+
+
+def test_a_disabled_event_source_fails_its_check(full):
+    uuid = full.physical("sl-full", "ResultsPusherEventSource")
+    full.session.client("lambda").update_event_source_mapping(UUID=uuid, Enabled=False)
+    found = failures(full.smoke("sl-full"))
+    assert list(found) == ["event source ResultsPusherEventSource"]
+    assert found["event source ResultsPusherEventSource"].startswith("the mapping is Disabled, not Enabled")
+
+
+# --- smoke and the templates agree ----------------------------------------------------------
+
+
+def test_smoke_reads_what_the_templates_provide(templates):
+    outputs = {name: set(template.get("Outputs", {})) for name, template in templates.items()}
+    for profile in ("lite", "full"):
+        assert smoke.AGENT in templates[profile]["Resources"]
+        assert {"StackProfile", "FoundationsStack", "InfluxDbUrl", "InfluxDbOrg", "InfluxDbBucket"} <= outputs[profile]
+    assert {"StackProfile", "LiteStack", "UpstreamStreamName"} <= outputs["lite-pipeline"]
+    assert {"UpstreamStreamName", "WebSocketUrl"} <= outputs["full"]
+    assert "GrafanaUrl" in outputs["lite"]
+    assert {"InfluxDbReadTokenSecretArn", "InfluxDbWriteTokenSecretArn", "GrafanaAdminPasswordSecretArn"} <= outputs["foundations"]
+    for profile in smoke.PROFILES:
+        assert templates[profile]["Outputs"]["StackProfile"]["Value"] == profile
+    assert "ResultsPusherEventSource" in templates["full"]["Resources"]
+
+
+def test_the_dashboard_decoding_reads_what_the_handler_sends():
+    import wire
+
+    message = {"message": "You are connected to live feed for symbols: AAPL, BTC/USD"}
+    assert smoke.decode(wire.encode(message)) == message
+    assert smoke.decode(wire.encode(message).decode()) == message
