@@ -13,7 +13,7 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test snapshots mutants prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision cost deploy teardown diagram clean
+.PHONY: help venv templates lint checkov test snapshots mutants prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision smoke cost deploy teardown diagram clean
 
 STACK_PREFIX ?= streamlines
 DEPLOY_PROFILE = $(filter lite lite-pipeline full cloudfront,$(PROFILE))
@@ -90,6 +90,10 @@ mirror-images: $(INSTALLED) ## copy the pinned InfluxDB and Grafana images into 
 provision: $(INSTALLED) ## configure a lite stack's Grafana: STACK=name [REGION=] [GRAFANA_URL=] [DRY_RUN=1] [INSECURE_HTTP=1]
 	@test -n "$(STACK)" || { echo "make provision needs STACK=<lite stack name>" >&2; exit 2; }
 	$(BIN)/streamlines grafana provision --stack $(STACK) $(REGION_OPTION) $(if $(GRAFANA_URL),--grafana-url $(GRAFANA_URL)) $(if $(DRY_RUN),--dry-run) $(if $(INSECURE_HTTP),--allow-insecure-http)
+
+smoke: $(INSTALLED) ## check end to end that a deployed stack works: STACK=name [REGION=] [GRAFANA_URL=] [INSECURE_HTTP=1] [JSON=1]
+	@test -n "$(STACK)" || { echo "make smoke needs STACK=<lite, lite-pipeline or full stack name>" >&2; exit 2; }
+	$(BIN)/streamlines smoke --stack $(STACK) $(REGION_OPTION) $(if $(GRAFANA_URL),--grafana-url $(GRAFANA_URL)) $(if $(INSECURE_HTTP),--allow-insecure-http) $(if $(JSON),--json)
 
 cost: $(INSTALLED) ## monthly list-price estimates: lite and every full network mode side by side [CONFIG=]
 	@$(BIN)/streamlines cost --compare $(CONFIG_OPTION)
