@@ -128,7 +128,9 @@ def deploy(
     too_big = template_path.stat().st_size > DEPLOY_BODY_LIMIT
     runner(deploy_command(template_path, names.stack, region, overrides, True, bucket if too_big else None), say)
     if names.profile == "lite":
-        say(f"next: make provision STACK={names.stack}")
+        say(f"next: make provision STACK={names.stack}, then make smoke STACK={names.stack}")
+    else:
+        say(f"next: make smoke STACK={names.stack}")
     return 0
 
 

@@ -205,3 +205,73 @@ def test_spot_prices_the_tasks_at_the_dated_discount(templates):
     cheaper = cost.profile_report(templates, "lite", {"GrafanaExposure": "none", "Capacity": "FARGATE_SPOT"}, PRICES, cost.Assumptions(spot_discount=0.5))
     grafana = {line.component: line.monthly for line in cheaper.lines}["Fargate Spot Grafana"]
     assert abs(grafana - before["Grafana"] * Decimal("0.5")) <= Decimal("0.01")
+
+
+# Whole reports, line by line (component, amount, detail), the header, the notes
+# and the assumptions: a change in what a line says is a change to review.
+# UPDATE_GOLDEN=1 rewrites them.
+GOLDEN_REPORTS = {
+    "full-endpoints": ("full", {}),
+    "lite-pipeline-on-demand-spot-active-hours": ("lite-pipeline", {"GrafanaExposure": "none", "StreamMode": "ON_DEMAND", "Capacity": "FARGATE_SPOT", "ActiveHours": "scheduled"}),
+    "full-public-nat-free": ("full", {"NetworkMode": "public", "InfluxDbCapacity": "FARGATE_SPOT"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_REPORTS))
+def test_whole_report_matches_its_golden_text(templates, name):
+    import os
+    from pathlib import Path
+
+    profile, values = GOLDEN_REPORTS[name]
+    report = cost.profile_report(templates, profile, values, PRICES, cost.Assumptions())
+    text = cost.format_report(report, f"{profile} profile (with foundations)", PRICES, cost.Assumptions()) + "\n"
+    golden = Path(__file__).with_name("golden") / f"cost-{name}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "start, stop, hours",
+    [
+        ("cron(0 9 ? * MON-FRI *)", "cron(30 16 ? * MON-FRI *)", "37.5"),
+        ("cron(15 8 ? * * *)", "cron(45 20 ? * * *)", "87.5"),
+        ("cron(0 10 ? * SAT,SUN *)", "cron(0 14 ? * SAT,SUN *)", "8"),
+        ("cron(0 10 ? * SAT-SUN *)", "cron(30 10 ? * SAT-SUN *)", "1"),
+        ("cron(0 9 ? * MON,WED,FRI *)", "cron(0 12 ? * MON,WED,FRI *)", "9"),
+    ],
+)
+def test_weekly_hours_count_the_days_and_the_minutes(start, stop, hours):
+    assert cost.weekly_hours(start, stop) == Decimal(hours)
+
+
+@pytest.mark.parametrize(
+    "start, stop, message",
+    [
+        ("cron(0 9 1 * ? *)", "cron(0 17 1 * ? *)", "cannot read 'cron(0 9 1 * ? *)' as a daily schedule; pass --active-hours with the hours a month instead."),
+        ("cron(0 9 ? * MON-FRI *)", "cron(0 17 1 * ? *)", "cannot read 'cron(0 17 1 * ? *)' as a daily schedule; pass --active-hours with the hours a month instead."),
+        ("cron(0 9 ? * MON-FRI *)", "cron(0 17 ? * * *)", "ActiveHoursStart and ActiveHoursStop run on different days; pass --active-hours instead."),
+        ("cron(0 9 ? * MON-WED *)", "cron(0 17 ? * MON-WED *)", "cannot count the days in 'MON-WED'; pass --active-hours instead."),
+        ("cron(0 17 ? * * *)", "cron(0 17 ? * * *)", "ActiveHoursStop must come after ActiveHoursStart on the same day; pass --active-hours otherwise."),
+    ],
+)
+def test_weekly_hours_refuse_what_they_cannot_count(start, stop, message):
+    with pytest.raises(cost.CostError) as refused:
+        cost.weekly_hours(start, stop)
+    assert str(refused.value) == message
+
+
+def test_a_missing_price_table_names_the_ones_there():
+    with pytest.raises(cost.CostError) as refused:
+        cost.load_prices("eu-west-3")
+    assert str(refused.value) == "no price table for region eu-west-3; the repository has us-east-1 (add streamlines/cost/prices/eu-west-3.toml)."
+    assert PRICES["meta"] == {"region": "us-east-1", "date": "2025-06-01"}
+
+
+def test_scenario_rows_split_each_total_into_its_columns(templates):
+    for title, fargate, network, other, total in cost.scenario_rows(templates, PRICES, cost.Assumptions()):
+        report = cost.profile_report(templates, *next((p, v) for t, p, v in cost.SCENARIOS if t == title), PRICES, cost.Assumptions())
+        assert fargate == sum((l.monthly for l in report.lines if l.component.startswith(("Fargate ", "Fargate Spot "))), Decimal(0)), title
+        assert network == sum((l.monthly for l in report.lines if l.component.startswith(("ALB", "NAT", "Interface", "Public IPv4"))), Decimal(0)), title
+        assert fargate + network + other == total == report.total, title
+        assert fargate > 0 and network > 0 and other > 0, title

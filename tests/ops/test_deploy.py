@@ -61,7 +61,7 @@ def test_lite_deploy_uploads_checks_and_deploys_in_order(aws, foundations, build
     assert overrides["FoundationsStackName"] == FOUNDATIONS and overrides["AllowedCidr"] == "198.18.7.10/32"
     assert overrides["InfluxTokenAgentCodeKey"].startswith("lambdas/influx_token_agent/") and overrides["InfluxTokenAgentCodeKey"] != f"lambdas/influx_token_agent/{KEY}.zip"
     assert aws.client("s3").head_object(Bucket="sl-app-bucket", Key=overrides["InfluxTokenAgentCodeKey"])
-    assert "all checks passed" in said and said[-1] == "next: make provision STACK=sl-lite"
+    assert "all checks passed" in said and said[-1] == "next: make provision STACK=sl-lite, then make smoke STACK=sl-lite"
 
 
 def test_missing_foundations_is_deployed_first(aws, build, zips):

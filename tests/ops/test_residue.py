@@ -198,3 +198,54 @@ def test_tagging_api_findings_are_named_as_the_listings_name_them():
         finding = arn_finding(arn)
         assert (finding.kind, finding.id) == (kind, identifier), arn
     assert arn_finding("arn:aws:sqs:us-east-1:123456789012:queue") is None
+
+
+def test_each_finding_says_what_it_is(aws, planted):
+    """Not only which resources: what the report says of each, from what AWS answers."""
+    ec2 = aws.client("ec2")
+    result = {(f.kind, f.id): f.detail for f in Residue(aws, "streamlines", "lite", STACK).leftovers()}
+    assert result[("VPC", planted["VPC"])] == ec2.describe_vpcs(VpcIds=[planted["VPC"]])["Vpcs"][0]["CidrBlock"]
+    assert result[("ENI", planted["ENI"])] == "AWS Lambda VPC ENI"
+    assert result[("NAT gateway", planted["NAT gateway"])] == ec2.describe_nat_gateways(NatGatewayIds=[planted["NAT gateway"]])["NatGateways"][0]["State"]
+    address = ec2.describe_addresses(AllocationIds=[planted["Elastic IP"]])["Addresses"][0]["PublicIp"]
+    assert result[("Elastic IP", planted["Elastic IP"])] == address
+    assert result[("VPC endpoint", planted["VPC endpoint"])] == f"com.amazonaws.{REGION}.logs"
+    # (moto answers no Scheme for a load balancer, the report's detail for it.)
+    assert result[("target group", planted["target group"])] == ""
+    assert result[("ECS cluster", planted["ECS cluster"])] == "0 running tasks"
+    assert result[("ECS service", planted["ECS service"])] == planted["ECS cluster"]
+    assert result[("Lambda function", planted["Lambda function"])] == "python3.12"
+    assert result[("log group", planted["log group"])] == "0 bytes"
+    assert result[("log group", planted["named log group"])] == "0 bytes"
+    assert result[("API Gateway API", planted["API Gateway API"])] == "api0"
+    assert result[("EFS mount target", planted["EFS mount target"])].endswith(" in this stack's VPC")
+    domain = aws.client("cloudfront").get_distribution(Id=planted["CloudFront distribution"])["Distribution"]["DomainName"]
+    assert result[("CloudFront distribution", planted["CloudFront distribution"])] == domain
+    kept = {(f.kind, f.id): f.detail for f in Residue(aws, "streamlines", "lite", STACK).kept_on_purpose()}
+    assert kept[("S3 bucket", "sl-app")] == "app bucket (versioned)"
+    assert kept[("secret", "sl-admin")] == ""
+    (file_system,) = [detail for (kind, _), detail in kept.items() if kind == "EFS file system"]
+    assert file_system.endswith(" bytes") and file_system.split()[0].isdigit()
+
+
+def test_a_tagged_interface_outside_the_stacks_vpc_is_found_by_its_tags(aws):
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    tagged = ec2.create_network_interface(SubnetId=subnet, TagSpecifications=[{"ResourceType": "network-interface", "Tags": pairs(tags())}])["NetworkInterface"]["NetworkInterfaceId"]
+    other = ec2.create_network_interface(SubnetId=subnet, TagSpecifications=[{"ResourceType": "network-interface", "Tags": pairs(tags(stack="sl-other"))}])["NetworkInterface"]["NetworkInterfaceId"]
+    found = {(f.kind, f.id) for f in Residue(aws, "streamlines", "lite", STACK).leftovers()}
+    assert ("ENI", tagged) in found and ("ENI", other) not in found
+    assert ("VPC", vpc) not in found
+
+
+def test_the_text_report_lines(aws, planted):
+    code, output = run(aws)
+    lines = output.splitlines()
+    assert lines[0] == f"residue of lite stack {STACK} (project streamlines):"
+    leftovers = Residue(aws, "streamlines", "lite", STACK).leftovers()
+    assert lines[1] == f"still there, and costing money or in the way ({len(leftovers)}):"
+    first = leftovers[0]
+    assert lines[2] == f"  {first.kind:<24} {first.id:<40} {first.detail}"
+    kept_header = next(line for line in lines if line.startswith("kept on purpose"))
+    assert kept_header == "kept on purpose (foundations, retained) (3):"

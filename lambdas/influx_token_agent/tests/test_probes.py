@@ -86,3 +86,87 @@ def test_a_query_outside_the_contract_is_refused_by_the_double(influx):
     read, _ = issued(influx)
     status, body = Client(influx.url, time.monotonic() + 5).call("POST", "/api/v2/query", read["token"], None, {"query": "buckets()", "type": "flux"})
     assert status == 400
+
+
+@pytest.mark.parametrize("status, body, expected", [
+    (401, None, "InfluxDB refused the read token while reading (HTTP 401): it was revoked or is not the issued one."),
+    (403, {"message": "forbidden"}, "the read token may not be used for reading (HTTP 403 (forbidden)): its permissions are not the issued ones."),
+    (404, {"message": "bucket not found"}, "the read token may not be used for reading (HTTP 404 (bucket not found)): its permissions are not the issued ones."),
+    (500, {"message": "internal"}, "InfluxDB failed while reading (HTTP 500 (internal))."),
+    (400, None, "InfluxDB failed while reading (HTTP 400)."),
+])
+def test_each_refusal_is_one_sentence_naming_the_token(status, body, expected):
+    import probes
+
+    assert str(probes._refused("read", status, body, "reading")) == expected
+
+
+def test_recent_points_report_the_latest_time_and_say_what_failed(influx):
+    import time as clock
+
+    read, write = issued(influx)
+    now = clock.time()
+    influx.add_point("market-data", "ripples", 120, now=now)
+    answer = probe(influx, "recent_points", read["token"], None, minutes=15)
+    assert answer["latest"] == clock.strftime("%Y-%m-%dT%H:%M:%SZ", clock.gmtime(now - 120))
+    influx.revoke(read["authorizationID"])
+    answer = probe(influx, "recent_points", read["token"], None, minutes=15)
+    assert answer == {"ok": False, "error": "InfluxDB refused the read token while looking for recent points (HTTP 401): it was revoked or is not the issued one.", "requests": 1}
+
+
+def test_the_agent_logs_what_happened_and_no_token(influx, caplog):
+    import json as j
+    import logging
+
+    caplog.set_level(logging.INFO)
+    read, write = issued(influx)
+    probe(influx, "round_trip", read["token"], write["token"])
+    influx.revoke(write["authorizationID"])
+    probe(influx, "round_trip", read["token"], write["token"])
+    events = [j.loads(record.getMessage()) for record in caplog.records if record.name == "root"]
+    assert events[0] == {"event": "tokens_ensured", "created": ["read", "write"], "requests": 6}
+    assert events[1] == {"event": "round_trip", "wrote": 1, "read": 1, "deleted": 1, "requests": 4}
+    assert events[2] == {"event": "round_trip_failed", "reason": "InfluxDB refused the write token while writing a point (HTTP 401): it was revoked or is not the issued one.", "requests": 1}
+    assert [record.levelname for record in caplog.records if record.name == "root"] == ["INFO", "INFO", "WARNING"]
+    text = " ".join(record.getMessage() for record in caplog.records)
+    assert read["token"] not in text and write["token"] not in text
+
+
+def test_a_failed_issue_is_logged_with_its_reason(influx, caplog):
+    import json as j
+    import logging
+
+    caplog.set_level(logging.INFO)
+    answer = token_agent.handler({"influxUrl": influx.url, "adminToken": "wrong", "org": "streamlines", "bucket": "market-data", "deadlineSeconds": 10}, None)
+    assert answer["ok"] is False
+    (event,) = [j.loads(record.getMessage()) for record in caplog.records if record.name == "root"]
+    assert event == {"event": "tokens_failed", "reason": answer["error"], "requests": answer["requests"]}
+    assert caplog.records[-1].levelname == "WARNING"
+
+
+def test_recent_points_default_to_a_fifteen_minute_window(influx):
+    read, write = issued(influx)
+    influx.add_point("market-data", "ripples", 16 * 60)
+    event = {"action": "recent_points", "influxUrl": influx.url, "org": "streamlines", "bucket": "market-data", "readToken": read["token"], "deadlineSeconds": 10}
+    assert token_agent.handler(event, None)["series"] == 0
+    influx.add_point("market-data", "ripples", 14 * 60)
+    assert token_agent.handler(event, None)["series"] == 1
+
+
+PERMISSION = {"action": "read", "resource": {"type": "buckets", "id": "b1", "orgID": "o1"}}
+
+
+@pytest.mark.parametrize("change", [
+    {"action": "write"},
+    {"resource": {"type": "orgs", "id": "b1", "orgID": "o1"}},
+    {"resource": {"type": "buckets", "id": "b2", "orgID": "o1"}},
+    {"resource": {"type": "buckets", "id": "b1", "orgID": "o2"}},
+    {"resource": {"type": "buckets", "orgID": "o1"}},
+])
+def test_a_permission_that_differs_in_any_part_is_not_the_same(change):
+    from influx_tokens import _same_permissions
+
+    assert _same_permissions([PERMISSION], [PERMISSION])
+    assert not _same_permissions([{**PERMISSION, **change}], [PERMISSION])
+    assert not _same_permissions([{k: v for k, v in PERMISSION.items() if k != "resource"}], [PERMISSION])
+    assert not _same_permissions(None, [PERMISSION])

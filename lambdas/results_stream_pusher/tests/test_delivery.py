@@ -95,3 +95,36 @@ def test_event_files_hold_records_as_ripples_writes_them(event, name):
             assert isinstance(message["record_count"], int) and isinstance(message["window_end_time"], int)
             assert isinstance(message["sum_bid_volume"], float) and message["tags"] == {"symbol": message["symbol"]}
     assert valid >= 6
+
+
+def test_data_with_characters_outside_base64_is_malformed():
+    """A lenient decode would drop the stray characters and take the rest for data."""
+    import base64
+    import json
+
+    data = base64.b64encode(json.dumps({"measure_id": "m", "measurement": "x", "symbol": "AAPL"}).encode()).decode()
+    with pytest.raises(MalformedRecord) as refused:
+        decode_record({"kinesis": {"sequenceNumber": "5", "data": data[:8] + "!" + data[8:]}})
+    assert str(refused.value) == "record 5 is not base64-encoded JSON (Error)"
+
+
+def test_an_event_without_records_is_an_empty_batch():
+    seen = []
+    assert decode_batch({}, lambda number, error: seen.append((number, error))) == [] and seen == []
+
+
+def test_the_malformed_callback_gets_the_error_itself():
+    seen = []
+    decode_batch({"Records": [{"kinesis": {"sequenceNumber": "3", "data": "bm90IGpzb24="}}]}, lambda number, error: seen.append((number, error)))
+    ((number, error),) = seen
+    assert number == "3" and isinstance(error, MalformedRecord) and str(error) == "record 3 is not base64-encoded JSON (JSONDecodeError)"
+
+
+def test_a_symbol_nobody_subscribed_to_is_simply_skipped():
+    records = [Record("1", {"symbol": "AAPL"}), Record("2", {"symbol": "MSFT"})]
+    assert plan_posts(records, {"MSFT": ["c1"]}) == [Post("c1", (records[1],))]
+
+
+def test_failed_records_are_ordered_as_numbers_not_as_text():
+    posts = [Post("c1", (Record("10", {}), Record("9", {}))), Post("c2", (Record("100", {}),))]
+    assert batch_item_failures(posts) == {"batchItemFailures": [{"itemIdentifier": "9"}, {"itemIdentifier": "10"}, {"itemIdentifier": "100"}]}

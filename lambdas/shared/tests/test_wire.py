@@ -31,3 +31,20 @@ def test_zlib_header_is_present():
 def test_round_trip_keeps_unicode():
     value = [{"symbol": "AAPL", "note": "prix moyen €"}]
     assert wire.decode(wire.encode(value)) == value
+
+
+def test_non_ascii_goes_as_utf8_as_json_stringify_sends_it():
+    """JSON.stringify does not escape "€" as \\u20ac; neither may we (the dashboard
+    inflates to a string and parses it: both parse, but the bytes must match)."""
+    raw = zlib.decompress(base64.b64decode(wire.encode({"note": "prix moyen €"})))
+    assert raw == '{"note":"prix moyen €"}'.encode("utf-8")
+
+
+def test_items_expire_from_the_given_write_time(aws):
+    """write(now=...) stamps expiresAt from that time, not the clock."""
+    import connections_table
+    from tests.doubles import apigateway
+
+    table = apigateway.connections_table()
+    connections_table.write(table, "c1", delete=(), put=("AAPL",), now=1_000.0)
+    assert [int(item["expiresAt"]) for item in table.scan()["Items"]] == [1_000 + connections_table.TTL_SECONDS]

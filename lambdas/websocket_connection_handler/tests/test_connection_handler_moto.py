@@ -114,3 +114,54 @@ def test_the_symbol_limit_comes_from_the_configuration(invoke, monkeypatch, conn
         assert stored() == {(CONNECTION, "AAPL"), (CONNECTION, "BTC/USD")}
     else:
         assert stored() == set() and "error" in connections.decoded(CONNECTION)[-1]
+
+
+def test_each_route_logs_one_line_with_the_connection(invoke, caplog, connections):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO)
+    invoke("subscribe.json")
+    invoke("disconnect.json")
+    lines = [json.loads(record.getMessage()) for record in caplog.records if record.name == "root"]
+    assert lines == [
+        {"event": "subscribed", "connectionId": CONNECTION, "symbols": 2},
+        {"event": "disconnect", "connectionId": CONNECTION, "removed": 2},
+    ]
+
+
+def test_a_refused_message_is_logged_with_its_reason(table, caplog):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO)
+    posted = []
+    event = {"requestContext": {"routeKey": "$default", "connectionId": "c7"}, "body": "not json"}
+    assert connection_handler.handle(event, table, lambda cid, message: posted.append((cid, message)), 50) == {"statusCode": 400}
+    reason = 'The message is not JSON; send {"subscribeTo": ["SYMBOL", ...]}.'
+    assert [json.loads(r.getMessage()) for r in caplog.records if r.name == "root"] == [{"event": "rejected", "connectionId": "c7", "reason": reason}]
+    assert posted == [("c7", {"error": reason})]
+
+
+def test_the_handler_posts_through_this_connections_endpoint(monkeypatch, table):
+    monkeypatch.setenv("CONNECTIONS_TABLE", table.name)
+    connection_handler._table.cache_clear()
+    seen = []
+
+    class Api:
+        class exceptions:
+            GoneException = type("GoneException", (Exception,), {})
+
+        def post_to_connection(self, **kwargs):
+            seen.append(kwargs["ConnectionId"])
+
+    monkeypatch.setattr(connection_handler, "_management_api", lambda endpoint: seen.append(endpoint) or Api())
+    context = {"routeKey": "$default", "connectionId": "c8", "domainName": "abc123.execute-api.us-east-1.amazonaws.com", "stage": "live", "apiId": "abc123"}
+    assert connection_handler.handler({"requestContext": context, "body": '{"subscribeTo": ["AAPL"]}'}, None) == {"statusCode": 200}
+    assert seen == ["https://abc123.execute-api.us-east-1.amazonaws.com/live", "c8"]
+
+
+def test_a_custom_domain_without_a_region_posts_to_us_east_1(monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    context = {"domainName": "ws.example.com", "stage": "prod", "apiId": "abc123"}
+    assert connection_handler.callback_endpoint(context) == "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
