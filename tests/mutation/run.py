@@ -9,7 +9,7 @@ mutmut outcomes) per module. Survivors listed in tests/mutation/equivalent.txt
 (one line each: mutant name, then why it is equivalent) do not count against
 the score; every other survivor is printed, so that a test can kill it.
 
-    python -m tests.mutation.run [GROUP ...]      (groups: lambdas grafana ops evaluate)
+    python -m tests.mutation.run [GROUP ...]      (groups: lambdas agent provider grafana ops evaluate)
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EQUIVALENT = Path(__file__).with_name("equivalent.txt")
 MUTMUT = Path(sys.executable).with_name("mutmut")
 
+# group -> (modules to mutate, the tests that exercise them). The Lambdas are in
+# three groups so that each module runs against its own function's tests only
+# (the token provider's tests reach the agent too, but take seconds each).
 GROUPS = {
     "lambdas": (
         [
@@ -34,13 +37,18 @@ GROUPS = {
             "lambdas/results_stream_pusher/results_pusher.py",
             "lambdas/websocket_connection_handler/connection_handler.py",
             "lambdas/websocket_connection_handler/subscriptions.py",
+        ],
+        ["lambdas/shared", "lambdas/results_stream_pusher", "lambdas/websocket_connection_handler"],
+    ),
+    "agent": (
+        [
             "lambdas/influx_token_agent/influx_tokens.py",
             "lambdas/influx_token_agent/token_agent.py",
             "lambdas/influx_token_agent/probes.py",
-            "lambdas/influx_token_provider/token_provider.py",
         ],
-        ["lambdas"],
+        ["lambdas/influx_token_agent"],
     ),
+    "provider": (["lambdas/influx_token_provider/token_provider.py"], ["lambdas/influx_token_provider"]),
     "grafana": (["grafana/provision.py"], ["tests/grafana", "tests/doubles"]),
     "ops": (
         [
@@ -56,6 +64,7 @@ GROUPS = {
     ),
     "evaluate": (["templates_py/evaluate.py"], ["tests/templates/test_evaluate.py", "tests/templates/test_routing.py", "tests/templates/test_first_deploy.py"]),
 }
+FLAT = {"lambdas", "agent", "provider"}
 # mutmut's outcomes that count as the suite catching the fault.
 KILLED = {"killed", "timeout"}
 SKIPPED = {"no tests", "skipped", "not checked", "suspicious"}
@@ -83,7 +92,7 @@ def tracked_copy(target: Path) -> None:
 def run_group(name: str, work: Path) -> dict[str, Counter]:
     paths, tests = GROUPS[name]
     tracked_copy(work)
-    if name == "lambdas":
+    if name in FLAT:
         # The Lambdas are flat modules (`import wire`, as in their zips): mutmut
         # names a mutant after its file's path, so they are mutated from copies at
         # the project root, which comes before lambdas/<function>/ on sys.path.

@@ -141,3 +141,94 @@ def test_deploy_sends_a_template_over_the_inline_limit_through_the_bucket(aws, f
     full_command, lite_command = recorder.commands
     assert full_command[full_command.index("--s3-bucket") + 1] == "sl-app-bucket"
     assert "--s3-bucket" not in lite_command
+
+
+def test_teardown_with_foundations_runs_exactly_these_commands(aws, foundations):
+    foundations()
+    recorder, said = Recorder(), []
+    deploy.teardown(aws, deploy.Names("sl", "lite"), True, "streamlines", said.append, recorder)
+    region = ["--region", "us-east-1"]
+    assert recorder.commands == [
+        ["aws", "cloudformation", "delete-stack", "--stack-name", "sl-lite", *region],
+        ["aws", "cloudformation", "wait", "stack-delete-complete", "--stack-name", "sl-lite", *region],
+        ["aws", "cloudformation", "delete-stack", "--stack-name", "sl-foundations", *region],
+        ["aws", "cloudformation", "wait", "stack-delete-complete", "--stack-name", "sl-foundations", *region],
+    ]
+    assert said[0] == "deleting the foundations stack sl-foundations: its resources are retained (DeletionPolicy Retain) and listed below as kept"
+    assert said[1] == "residue of lite stack sl-lite (project streamlines):"
+
+
+def test_teardown_without_a_region_leaves_it_to_the_aws_cli(aws, monkeypatch):
+    class NoRegion:
+        region_name = None
+
+        def client(self, name):
+            return aws.client(name)
+
+    recorder = Recorder()
+    monkeypatch.setattr("streamlines.residue.profile_logical_ids", lambda profile: {"X"})
+    deploy.teardown(NoRegion(), deploy.Names("sl", "full"), False, "streamlines", lambda line: None, recorder)
+    assert recorder.commands[0] == ["aws", "cloudformation", "delete-stack", "--stack-name", "sl-full"]
+
+
+def test_the_pipeline_add_on_is_pointed_at_its_lite_stack(aws, foundations, build, zips, monkeypatch):
+    from streamlines.preflight import Preflight
+
+    foundations()
+    monkeypatch.setattr(Preflight, "checks", lambda self: iter(()))
+    recorder, said = Recorder(), []
+    values = {"TopTickersApi": "https://tickers.example.com/top", "IngestImageTag": "1.4.0", "RipplesImageTag": "1.4.0"}
+    deploy.deploy(aws, deploy.Names("sl", "lite-pipeline"), build, values, said.append, recorder, root=zips, grafana_image=GRAFANA, docker=Recorder())
+    (command,) = recorder.commands
+    overrides = dict(item.split("=", 1) for item in command[command.index("--parameter-overrides") + 1 :])
+    assert overrides["LiteStackName"] == "sl-lite" and overrides["FoundationsStackName"] == "sl-foundations"
+    assert said[-1] == "next: make smoke STACK=sl-lite-pipeline"
+
+
+def test_uploads_say_whether_the_zip_was_new(aws, foundations, build, zips, monkeypatch):
+    from streamlines.preflight import Preflight
+
+    foundations()
+    monkeypatch.setattr(Preflight, "checks", lambda self: iter(()))
+    runs = []
+    for _ in range(2):
+        said = []
+        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {"AllowedCidr": "198.18.7.10/32"}, said.append, Recorder(), root=zips, grafana_image=GRAFANA, docker=Recorder())
+        runs.append(sorted(line.split(":")[0] for line in said if " -> s3://sl-app-bucket/lambdas/" in line))
+    assert runs == [["uploaded", "uploaded"], ["already in the bucket", "already in the bucket"]]
+    assert said[0] == "foundations stack sl-foundations exists; not touching it"
+
+
+def test_a_failed_preflight_says_what_to_do(aws, foundations, build, zips):
+    foundations()
+    with pytest.raises(deploy.DeployError) as failed:
+        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {"AllowedCidr": ""}, lambda line: None, Recorder(), root=zips, grafana_image=GRAFANA, docker=Recorder())
+    assert str(failed.value) == "preflight failed; fix the lines marked FAIL and deploy again."
+
+
+def test_a_missing_zip_names_the_command_that_builds_it(aws, foundations, build, tmp_path):
+    foundations()
+    with pytest.raises(deploy.DeployError) as failed:
+        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {}, lambda line: None, Recorder(), root=tmp_path / "empty", grafana_image=GRAFANA)
+    assert str(failed.value).endswith("influx_token_agent.zip is missing; run make lambdas.")
+
+
+def test_run_command_echoes_runs_and_reports_the_exit_code():
+    said = []
+    deploy.run_command(["true", "a b"], said.append)
+    assert said == ["$ true 'a b'"]
+    with pytest.raises(deploy.DeployError) as failed:
+        deploy.run_command(["sh", "-c", "exit 3", "ignored"], said.append)
+    assert str(failed.value) == "`sh -c exit 3` failed with exit code 3; see its output above."
+    with pytest.raises(deploy.DeployError) as failed:
+        deploy.run_command(["no-such-command-here", "x"], said.append)
+    assert str(failed.value) == "`no-such-command-here` is not on PATH; make deploy and make teardown run the AWS CLI (version 2)."
+
+
+def test_foundations_are_deployed_without_capabilities_or_overrides(aws, build, zips):
+    recorder = Recorder()
+    with pytest.raises(deploy.DeployError) as failed:
+        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {}, lambda line: None, recorder, root=zips, grafana_image=GRAFANA)
+    assert str(failed.value) == "foundations stack sl-foundations exports no AppBucketName."
+    (command,) = recorder.commands
+    assert "--capabilities" not in command and "--parameter-overrides" not in command and "--s3-bucket" not in command

@@ -86,3 +86,67 @@ def test_mirror_images_command_reports_what_is_there(aws, foundations, config, c
     put_image(aws, "grafana", config.grafana_image.rsplit(":", 1)[1])
     assert main(["mirror-images", "--prefix", "sl", "--region", "us-east-1"]) == 0
     assert "0 images copied, 2 already there" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("image", ["registry-1.docker.io/library/influxdb:2.7", "index.docker.io/library/influxdb:2.7"])
+def test_docker_hubs_other_names_are_docker_hub(image):
+    assert images.is_docker_hub(image) is True
+
+
+def test_a_registry_with_a_port_and_no_dot_is_not_docker_hub():
+    assert images.is_docker_hub("registry:5000/influxdb:2.7") is False
+
+
+def test_the_template_default_is_the_influxdb_source_when_no_value_is_given(templates):
+    default = templates["full"]["Parameters"]["InfluxDbImage"]["Default"]
+    assert images.mirror_sources(templates["full"], {}, "grafana/grafana-oss:12.1.1") == {"influxdb": default, "grafana": "grafana/grafana-oss:12.1.1"}
+    assert images.mirror_sources({}, {}, "") == {}
+
+
+class Saying(Recorder):
+    """Like run_docker, it reports each command through `say`."""
+
+    def __call__(self, command, say, stdin=None):
+        super().__call__(command, say, stdin)
+        say("$ " + " ".join(command))
+
+
+def test_every_docker_command_is_reported_and_login_happens_once(aws, foundations, monkeypatch):
+    foundations()
+    ecr = aws.client("ecr")
+    # A password with a colon, as an ECR token could hold: only the first colon separates the user.
+    monkeypatch.setattr(type(ecr), "get_authorization_token", lambda self: {"authorizationData": [{"authorizationToken": base64.b64encode(b"AWS:pa:ss").decode()}]}, raising=False)
+    real_client = aws.client
+    monkeypatch.setattr(aws, "client", lambda name, **kw: ecr if name == "ecr" else real_client(name, **kw))
+    docker, said = Saying(), []
+    wanted = [images.Mirror("grafana", "12.1.1", "linux/arm64", "grafana/grafana-oss:12.1.1"), images.Mirror("influxdb", "2.7.12", "linux/arm64", "influxdb:2.7.12")]
+    pushed = images.mirror(aws, "sl-foundations", wanted, said.append, docker)
+    assert [c[1] for c in docker.commands] == ["login", "pull", "tag", "push", "pull", "tag", "push"]
+    assert docker.stdin[0] == b"pa:ss"
+    assert said == ["$ " + " ".join(c) for c in docker.commands]
+    assert len(pushed) == 2
+
+
+def test_a_namespaced_repository_is_looked_up_by_its_whole_name(aws, foundations, monkeypatch):
+    """ECR repository names may hold slashes: the name is everything after the registry."""
+    foundations()
+    ecr = aws.client("ecr")
+    ecr.create_repository(repositoryName="sl-team/grafana")
+    uri = ecr.describe_repositories(repositoryNames=["sl-team/grafana"])["repositories"][0]["repositoryUri"]
+    put_image(aws, "team/grafana", "12.1.1")
+    monkeypatch.setattr(images, "export_value", lambda cloudformation, name: uri)
+    said = []
+    assert images.mirror(aws, "sl-foundations", [images.Mirror("grafana", "12.1.1", "linux/arm64", "grafana/grafana-oss:12.1.1")], said.append, Recorder()) == []
+    assert said == [f"already mirrored: {uri}:12.1.1"]
+
+
+def test_run_docker_echoes_passes_stdin_and_reports_the_exit_code():
+    said = []
+    images.run_docker(["sh", "-c", 'read line; test "$line" = secret'], said.append, b"secret\n")
+    assert said == ["$ sh -c 'read line; test \"$line\" = secret'"]
+    with pytest.raises(images.ImageError) as failed:
+        images.run_docker(["sh", "-c", "exit 4"], said.append)
+    assert str(failed.value) == "`sh -c` failed with exit code 4; see its output above."
+    with pytest.raises(images.ImageError) as failed:
+        images.run_docker(["no-docker-here", "pull"], said.append)
+    assert str(failed.value) == "`no-docker-here` is not on PATH; copying an image into ECR needs the Docker CLI (or push the image yourself and rerun)."

@@ -188,3 +188,87 @@ def test_code_key_parameters_are_read_back_from_the_templates(templates):
     }
     assert set(code_key_parameters(templates["lite"]).values()) == {"influx_token_agent", "influx_token_provider"}
     assert set(code_key_parameters(templates["full"]).values()) == set(EXPECTED)
+
+
+def test_each_entry_is_a_plain_file_of_fixed_time_deflated_at_level_9(tmp_path):
+    import zlib
+
+    source = tmp_path / "src" / "handler.py"
+    source.parent.mkdir()
+    source.write_text("def handler(event, context):\n    return {'ok': True}\n" * 20)
+    archive = package.build_zip("demo", [source], tmp_path / "deep" / "out")
+    with zipfile.ZipFile(archive) as opened:
+        (info,) = opened.infolist()
+    assert (info.filename, info.date_time, info.external_attr, info.create_system, info.compress_type) == ("handler.py", (1980, 1, 1, 0, 0, 0), 0o100644 << 16, 3, zipfile.ZIP_DEFLATED)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    assert info.compress_size == len(deflate.compress(source.read_bytes()) + deflate.flush())
+    assert sorted(p.name for p in archive.parent.iterdir()) == ["demo.zip"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[demo]\nsources = [\n", "is not valid TOML"),
+    ('[demo]\nsources = ["x.py"]\nextra = 1\n', "[demo] in {path} needs a 'sources' list and takes only 'sources' and 'packages'."),
+    ("[demo]\nsources = []\n", "[demo] in {path} needs a 'sources' list and takes only 'sources' and 'packages'."),
+])
+def test_each_bad_declaration_says_what_is_wrong(tmp_path, content, message):
+    path = tmp_path / "functions.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(package.PackageError) as refused:
+        package.lambda_specs(tmp_path)
+    assert message.format(path=path) in str(refused.value)
+    assert str(refused.value).startswith(f"{path} is not valid TOML: ") or str(refused.value) == message.format(path=path)
+
+
+def test_a_missing_declaration_file_is_one_sentence(tmp_path):
+    with pytest.raises(package.PackageError) as refused:
+        package.lambda_specs(tmp_path)
+    assert str(refused.value) == f"cannot read {tmp_path / 'functions.toml'}: No such file or directory."
+
+
+def test_declarations_are_read_as_utf8(tmp_path):
+    (tmp_path / "functions.toml").write_bytes('# fonctions déclarées\n[demo]\nsources = ["x.py"]\n'.encode("utf-8"))
+    assert package.lambda_specs(tmp_path)["demo"].sources == ((tmp_path / "demo" / "x.py").resolve(),)
+
+
+def test_a_vendored_package_is_its_modules_and_licence_without_caches():
+    import crhelper  # noqa: F401  (importing it writes __pycache__)
+
+    files = package.package_files("crhelper")
+    assert not any("__pycache__" in name for name in files) and "crhelper/LICENSE" in files
+    with pytest.raises(package.PackageError) as refused:
+        package.package_files("no_such_package_here")
+    assert str(refused.value) == "package no_such_package_here is not installed in this virtualenv; run make venv."
+
+
+def test_upload_checks_the_key_stores_a_zip_and_reports_what_it_did(tmp_path, foundations_bucket):
+    archive = tmp_path / "demo.zip"
+    archive.write_bytes(b"PK zip")
+    key, uploaded = package.upload(archive, "sl-foundations", "us-east-1")
+    assert (key, uploaded) == (package.content_key(archive), True)
+    assert foundations_bucket.head_object(Bucket="app-bucket", Key=key)["ContentType"] == "application/zip"
+    assert package.upload(archive, "sl-foundations", "us-east-1") == (key, False)
+    # The region given is the one searched: the export is not in eu-west-1.
+    with pytest.raises(package.PackageError) as refused:
+        package.upload(archive, "sl-foundations", "eu-west-1")
+    assert str(refused.value) == "no export sl-foundations-AppBucketName: is sl-foundations the deployed foundations stack (and the region right)?"
+    with pytest.raises(package.PackageError) as refused:
+        package.upload(tmp_path / "none.zip", "sl-foundations", "us-east-1")
+    assert str(refused.value) == f"{tmp_path / 'none.zip'} does not exist; run make lambdas first."
+
+
+def test_an_s3_refusal_is_one_line(tmp_path, foundations_bucket, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    archive = tmp_path / "demo.zip"
+    archive.write_bytes(b"PK zip")
+
+    def refuse(self, **kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied\nmore"}}, "HeadObject")
+
+    import botocore.client
+
+    original = botocore.client.BaseClient._make_api_call
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", lambda self, name, params: refuse(self) if name == "HeadObject" else original(self, name, params))
+    with pytest.raises(package.PackageError) as refused:
+        package.upload(archive, "sl-foundations", "us-east-1")
+    assert str(refused.value) == "upload failed: An error occurred (AccessDenied) when calling the HeadObject operation: Access Denied"

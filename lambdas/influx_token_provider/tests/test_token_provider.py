@@ -190,11 +190,13 @@ def test_delete_leaves_tokens_secrets_and_data_alone(request_cfn, aws_side, infl
     assert {k: secret(aws_side, k) for k in ("read", "write")} == stored
 
 
-def test_never_healthy_fails_with_a_reason_before_the_timeout(request_cfn, aws_side, influx, cloudformation):
+def test_never_healthy_fails_with_a_reason_before_the_timeout(request_cfn, aws_side, influx, cloudformation, monkeypatch):
     import token_provider
 
     influx.healthy = False
-    budget = token_provider.RESERVE_SECONDS + 6
+    # A short deadline keeps the test (and each mutant run of it) quick.
+    monkeypatch.setattr(token_provider, "MIN_AGENT_SECONDS", 1)
+    budget = token_provider.RESERVE_SECONDS + 2
     answer = request_cfn("Create", budget=budget)
     assert answer["Status"] == "FAILED"
     assert "did not become healthy" in answer["Reason"] and "\n" not in answer["Reason"]
@@ -244,7 +246,7 @@ def test_unchanged_update_keeps_the_tokens_when_influxdb_is_scaled_to_zero(reque
     request_cfn("Create")
     stored, before = {k: secret(aws_side, k) for k in ("read", "write")}, versions(aws_side)
     influx.healthy = False
-    monkeypatch.setattr(token_provider, "QUICK_CHECK_SECONDS", 2)
+    monkeypatch.setattr(token_provider, "QUICK_CHECK_SECONDS", 1)
     answer = request_cfn("Update", budget=120)
     assert answer["Status"] == "SUCCESS", answer.get("Reason")
     assert answer["Data"] == {f"{k.capitalize()}AuthorizationId": stored[k]["authorizationID"] for k in ("read", "write")}
@@ -256,8 +258,9 @@ def test_update_needs_influxdb_when_no_real_token_is_stored(request_cfn, aws_sid
     import token_provider
 
     influx.healthy = False
-    monkeypatch.setattr(token_provider, "QUICK_CHECK_SECONDS", 2)
-    answer = request_cfn("Update", budget=token_provider.RESERVE_SECONDS + 6)
+    monkeypatch.setattr(token_provider, "QUICK_CHECK_SECONDS", 1)
+    monkeypatch.setattr(token_provider, "MIN_AGENT_SECONDS", 1)
+    answer = request_cfn("Update", budget=token_provider.RESERVE_SECONDS + 2)
     assert answer["Status"] == "FAILED" and "did not become healthy" in answer["Reason"]
 
 

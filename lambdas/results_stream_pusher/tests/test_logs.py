@@ -78,12 +78,16 @@ def test_a_redirect_is_not_taken_for_a_client_error():
     (499, "X", results_pusher.Permanent, "499 X"),
     (200, "GoneException", results_pusher.Gone, "c1"),
     (410, "", results_pusher.Gone, "c1"),
+    (404, None, results_pusher.Permanent, "404"),
 ])
 def test_each_answer_carries_what_the_log_will_say(status, code, raised, text):
     class Api:
         def post_to_connection(self, **kwargs):
-            error = {"Code": code} if code else {}
-            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, "PostToConnection")
+            response = {"ResponseMetadata": {"HTTPStatusCode": status}}
+            if code is not None:
+                # Without a code, as an empty answer body gives; None: no Error at all.
+                response["Error"] = {"Code": code} if code else {}
+            raise ClientError(response, "PostToConnection")
 
     with pytest.raises(raised) as caught:
         results_pusher.post_with_api(Api())("c1", b"x")
@@ -125,12 +129,29 @@ def test_an_answer_without_a_status_is_raised_as_it_is():
 
 
 def test_one_connections_attempts_add_up_over_its_posts():
-    answers = iter([results_pusher.Retryable("429"), None, results_pusher.Permanent("403"), results_pusher.Retryable("500"), None])
+    answers = iter([results_pusher.Retryable("429"), None, results_pusher.Permanent("403"), results_pusher.Retryable("500"), None, results_pusher.Permanent("413")])
 
     def post(connection_id, data):
         answer = next(answers)
         if answer:
             raise answer
 
-    outcome = results_pusher.deliver_to_connection(post, [item("c1", "1"), item("c1", "2"), item("c1", "3")], lambda s: None)
-    assert (outcome.attempts, outcome.posts_tried, outcome.dropped, outcome.failed, outcome.gone) == (5, 3, 1, [], False)
+    outcome = results_pusher.deliver_to_connection(post, [item("c1", "1"), item("c1", "2"), item("c1", "3"), item("c1", "4")], lambda s: None)
+    assert (outcome.attempts, outcome.posts_tried, outcome.dropped, outcome.failed, outcome.gone) == (6, 4, 2, [], False)
+
+
+def test_every_gone_connection_is_counted_and_forgotten(table, caplog):
+    import base64
+
+    caplog.set_level(logging.INFO)
+    for connection in ("a", "b", "c"):
+        table.put_item(Item={"connectionId": connection, "symbol": "AAPL"})
+
+    def post(connection_id, data):
+        if connection_id != "c":
+            raise results_pusher.Gone(connection_id)
+
+    records = [{"kinesis": {"sequenceNumber": "1", "data": base64.b64encode(json.dumps(MESSAGE).encode()).decode()}}]
+    _, counters = results_pusher.push({"Records": records}, table, post, sleep=lambda s: None)
+    assert counters.gone == 2 and logged(caplog, logging.INFO)[0]["stale"] == 2
+    assert {item["connectionId"] for item in table.scan()["Items"]} == {"c"}
