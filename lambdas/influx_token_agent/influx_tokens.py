@@ -139,7 +139,7 @@ def wait_until_healthy(client: Client, sleep: Callable[[float], None] = time.sle
         sleep(min(HEALTH_POLL_SECONDS, remaining))
 
 
-def _checked(client: Client, what: str, status: int, body: Any) -> Any:
+def _checked(what: str, status: int, body: Any) -> Any:
     if status == 401:
         raise TokenError(f"InfluxDB refused the operator token while {what}: {_message(status, body)}")
     if status >= 400:
@@ -152,7 +152,7 @@ def _find_id(client: Client, admin_token: str, path: str, query: dict, listing: 
     status, body = client.call("GET", path, admin_token, query)
     if status == 404:
         raise TokenError(missing)
-    items = _checked(client, f"looking up {what} {name!r}", status, body).get(listing, [])
+    items = _checked(f"looking up {what} {name!r}", status, body).get(listing, [])
     matches = [item for item in items if item.get("name") == name]
     if not matches:
         raise TokenError(missing)
@@ -199,7 +199,7 @@ def ensure_tokens(client: Client, admin_token: str, org: str, bucket: str, store
     org_id = find_org(client, admin_token, org)
     bucket_id = find_bucket(client, admin_token, org_id, org, bucket)
     status, body = client.call("GET", "/api/v2/authorizations", admin_token, {"orgID": org_id})
-    existing = {a["id"]: a for a in _checked(client, "listing authorizations", status, body).get("authorizations", [])}
+    existing = {a["id"]: a for a in _checked("listing authorizations", status, body).get("authorizations", [])}
     outcomes: dict[str, Outcome] = {}
     for kind in KINDS:
         expected = permissions(kind, org_id, bucket_id)
@@ -209,7 +209,7 @@ def ensure_tokens(client: Client, admin_token: str, org: str, bucket: str, store
             continue
         request = {"orgID": org_id, "description": f"{description}: {kind} {bucket}", "status": "active", "permissions": expected}
         status, body = client.call("POST", "/api/v2/authorizations", admin_token, body=request)
-        created = _checked(client, f"creating the {kind} token", status, body)
+        created = _checked(f"creating the {kind} token", status, body)
         if status != 201 or not isinstance(created, dict) or not created.get("token"):
             raise TokenError(f"InfluxDB answered HTTP {status} without a token when creating the {kind} token")
         outcomes[kind] = Outcome(created["token"], created["id"], created=True)

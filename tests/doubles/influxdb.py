@@ -72,6 +72,12 @@ RECENT_QUERY = re.compile(
 )
 
 
+def _page(request: Request, items: list) -> list:
+    """One page of a listing, as InfluxDB serves it: `offset`, then `limit` items (20 by default)."""
+    offset, limit = int(request.args.get("offset", 0)), int(request.args.get("limit", 20))
+    return items[offset : offset + limit]
+
+
 def _field(value: str) -> Any:
     if value.endswith("i"):
         return int(value[:-1])
@@ -98,6 +104,12 @@ class InfluxDouble:
         self.points: list[dict] = []
         # What the smoke probe's delete does not remove (a server that ignores deletes).
         self.ignore_deletes = False
+        # Line protocol received, as sent.
+        self.writes: list[str] = []
+        # Scratch-point queries that find nothing yet, as a server still indexing would.
+        self.hidden_reads = 0
+        # path -> statuses to answer its next requests with (None: serve it).
+        self.refuse: dict[str, list[int | None]] = {}
         # Responses that left InfluxData's contract; the `influx` fixture fails a test that leaves any.
         self.violations: list[str] = []
         self.lock = threading.Lock()
@@ -174,9 +186,18 @@ class InfluxDouble:
             if not self.healthy:
                 return _json(503, {"name": "influxdb", "message": "not ready", "status": "fail", "checks": []})
             return _json(200, {"name": "influxdb", "message": "ready for queries and writes", "status": "pass", "checks": [], "version": "v2.7.12", "commit": "ed645d9d1f"})
+        if request.environ.get("REQUEST_METHOD") != request.method:
+            # Methods are case-sensitive (RFC 9110); InfluxDB's router knows "POST", not "post".
+            return _error(405, "method not allowed", "method not allowed")
         if self.fail_next > 0:
             self.fail_next -= 1
             return _error(500, "internal error", "simulated failure")
+        planned = self.refuse.get(request.path)
+        if planned:
+            status = planned.pop(0)
+            if status is not None:
+                code = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not found"}.get(status, "internal error")
+                return _error(status, code, f"refused with {status} by the test")
         from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest
         from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 
@@ -231,6 +252,7 @@ class InfluxDouble:
         if not self._can(who, "write", "buckets", bucket["id"]):
             return _error(404, "not found", f'bucket "{bucket["name"]}" not found')
         scale = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9}[request.args.get("precision", "ns")]
+        self.writes.append(request.get_data(as_text=True))
         for number, line in enumerate(request.get_data(as_text=True).splitlines(), 1):
             match = LINE.match(line.strip())
             if not match:
@@ -268,6 +290,9 @@ class InfluxDouble:
             rows.append(f",_result,0,{stamp},{point['measurement']},{value}")
         if recent:
             rows = rows[:1]
+        if scratch and self.hidden_reads > 0:
+            self.hidden_reads -= 1
+            rows = []
         body = "\r\n".join([",result,table,_time,_measurement,_value", *rows]) + "\r\n\r\n"
         return Response(body, status=200, content_type="application/csv; charset=utf-8")
 
@@ -319,7 +344,7 @@ class InfluxDouble:
         if name is not None and name not in self.orgs:
             return _error(404, "not found", f'organization name "{name}" not found')
         orgs = [{"id": oid, "name": oname, "links": {"self": f"/api/v2/orgs/{oid}"}} for oname, oid in sorted(self.orgs.items()) if name in (None, oname)]
-        return _json(200, {"links": {"self": "/api/v2/orgs"}, "orgs": [o for o in orgs if self._can(who, "read", "orgs", o["id"])]})
+        return _json(200, {"links": {"self": "/api/v2/orgs"}, "orgs": _page(request, [o for o in orgs if self._can(who, "read", "orgs", o["id"])])})
 
     def _buckets(self, request: Request, who: dict) -> Response:
         name, org_id = request.args.get("name"), request.args.get("orgID")
@@ -332,7 +357,7 @@ class InfluxDouble:
             # InfluxDB 2.x answers a lookup by name it cannot satisfy (no such
             # bucket, or none this token may read) with 404, not an empty list.
             return _error(404, "not found", f'bucket "{name}" not found')
-        return _json(200, {"links": {"self": "/api/v2/buckets"}, "buckets": found})
+        return _json(200, {"links": {"self": "/api/v2/buckets"}, "buckets": _page(request, found)})
 
     def _list_authorizations(self, request: Request, who: dict) -> Response:
         if not self._can(who, "read", "authorizations"):

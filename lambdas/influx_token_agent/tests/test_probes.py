@@ -50,7 +50,7 @@ def test_swapped_tokens_fail_on_their_permissions(influx):
     """The read token cannot write, nor the write token read: InfluxDB says 404."""
     read, write = issued(influx)
     answer = probe(influx, "round_trip", write["token"], read["token"])
-    assert answer["ok"] is False and answer["error"].startswith("the write token may not be used for writing a point (HTTP 404")
+    assert answer == {"ok": False, "error": 'the write token may not be used for writing a point (HTTP 404 (bucket "market-data" not found)): its permissions are not the issued ones.', "requests": 1}
     assert influx.points == []
 
 
@@ -170,3 +170,88 @@ def test_a_permission_that_differs_in_any_part_is_not_the_same(change):
     assert not _same_permissions([{**PERMISSION, **change}], [PERMISSION])
     assert not _same_permissions([{k: v for k, v in PERMISSION.items() if k != "resource"}], [PERMISSION])
     assert not _same_permissions(None, [PERMISSION])
+
+
+def direct(influx, sleeps=None):
+    """probes.round_trip itself, with a recorded sleep."""
+    import time as clock
+    from datetime import datetime, timezone
+
+    import probes
+    from influx_tokens import Client
+
+    read, write = issued(influx)
+    sleeps = [] if sleeps is None else sleeps
+    client = Client(influx.url, clock.monotonic() + 10)
+    return lambda: probes.round_trip(client, "streamlines", "market-data", read["token"], write["token"], lambda: datetime.now(timezone.utc), sleeps.append)
+
+
+def test_each_round_trip_writes_one_line_with_a_random_run_id(influx):
+    import re as regex
+
+    run = direct(influx)
+    run()
+    run()
+    runs = [regex.fullmatch(r"streamlines_smoke,run=([0-9a-f]{12}) value=1i \d{10}", line).group(1) for line in influx.writes]
+    assert len(runs) == 2 and runs[0] != runs[1]
+
+
+def test_a_point_slow_to_show_is_read_again_after_a_second(influx):
+    sleeps = []
+    influx.hidden_reads = 2
+    assert direct(influx, sleeps)() == {"wrote": 1, "read": 1, "deleted": 1}
+    assert sleeps == [1.0, 1.0]
+
+
+def test_a_point_that_never_shows_is_reported_after_three_reads(influx):
+    from influx_tokens import TokenError
+    import probes
+
+    sleeps = []
+    influx.hidden_reads = 3
+    with pytest.raises(TokenError) as failed:
+        direct(influx, sleeps)()
+    assert str(failed.value) == "the point written with the write token did not come back with the read token."
+    assert sleeps == [1.0, 1.0] and probes.READ_ATTEMPTS == 3
+    assert [path for method, path in influx.requests].count("/api/v2/query") == 3
+
+
+def test_the_delete_touches_only_the_scratch_point(influx):
+    influx.add_point("market-data", "windowed-stock-quotation-volumes", 1)
+    direct(influx)()
+    assert [p["measurement"] for p in influx.points] == ["windowed-stock-quotation-volumes"]
+
+
+@pytest.mark.parametrize("path, statuses, message", [
+    ("/api/v2/delete", [403], "the write token may not be used for deleting the point (HTTP 403 (refused with 403 by the test)): its permissions are not the issued ones."),
+    ("/api/v2/query", [None, 500, 500, 500], "InfluxDB failed while checking the point is gone (HTTP 500 (refused with 500 by the test))."),
+    ("/api/v2/write", [404], "the write token may not be used for writing a point (HTTP 404 (refused with 404 by the test)): its permissions are not the issued ones."),
+    ("/api/v2/query", [404], "the read token may not be used for reading the point back (HTTP 404 (refused with 404 by the test)): its permissions are not the issued ones."),
+])
+def test_each_step_that_fails_names_itself(influx, path, statuses, message):
+    from influx_tokens import TokenError
+
+    run = direct(influx)
+    influx.refuse[path] = list(statuses)
+    with pytest.raises(TokenError) as failed:
+        run()
+    assert str(failed.value) == message
+
+
+def test_annotated_csv_rows_are_read_past_their_annotations():
+    import probes
+
+    text = "#datatype,string,long,dateTime:RFC3339\r\n#group,false,false,false\r\n#default,_result,,\r\n,result,table,_time\r\n,,0,2026-11-29T10:00:00Z\r\n\r\n"
+    assert probes._rows(text) == [{"": "", "result": "", "table": "0", "_time": "2026-11-29T10:00:00Z"}]
+    assert probes._rows(None) == []
+
+
+def test_recent_points_take_the_window_asked_for(influx):
+    read, write = issued(influx)
+    influx.add_point("market-data", "ripples", 6 * 60)
+    assert probe(influx, "recent_points", read["token"], None, minutes=5)["series"] == 0
+    assert probe(influx, "recent_points", read["token"], None, minutes=7)["series"] == 1
+    influx.points.clear()
+    influx.add_point("market-data", "ripples", 15.5 * 60)
+    event = {"action": "recent_points", "influxUrl": influx.url, "org": "streamlines", "bucket": "market-data", "readToken": read["token"], "deadlineSeconds": 10}
+    assert token_agent.handler(event, None)["series"] == 0

@@ -179,3 +179,40 @@ def test_the_double_wants_a_token_and_a_known_path(influx):
     assert can(influx, "nope", "GET", "/api/v2/orgs") == 401
     assert can(influx, influx.operator_token, "GET", "/api/v2/nothing-here") == 404
     assert can(influx, influx.operator_token, "DELETE", "/api/v2/orgs") == 405
+
+
+def test_a_bucket_is_found_by_name_among_many_and_in_its_own_org(influx):
+    """InfluxDB lists 20 buckets a page: the lookup asks by name (and org), so the
+    bucket is found among 30, and a same-named bucket of another org is not taken."""
+    for number in range(30):
+        influx.add_bucket("streamlines", f"extra-{number:02d}")
+    influx.add_org("other")
+    other = influx.add_bucket("other", "market-data")
+    answer = invoke(influx)
+    assert answer["ok"] is True
+    for kind in ("read", "write"):
+        permission = influx.authorizations[answer["tokens"][kind]["authorizationID"]]["permissions"][0]
+        assert permission["resource"]["id"] != other and permission["resource"]["orgID"] == influx.orgs["streamlines"]
+
+
+def test_an_org_is_found_by_name_among_many(influx):
+    for number in range(25):
+        influx.add_org(f"aaa-{number:02d}")
+    assert invoke(influx)["ok"] is True
+
+
+@pytest.mark.parametrize("path, status, message", [
+    ("/api/v2/orgs", 401, "InfluxDB refused the operator token while looking up organization 'streamlines': HTTP 401 (refused with 401 by the test)"),
+    ("/api/v2/orgs", 400, "InfluxDB failed while looking up organization 'streamlines': HTTP 400 (refused with 400 by the test)"),
+    ("/api/v2/buckets", 403, "InfluxDB failed while looking up bucket 'market-data': HTTP 403 (refused with 403 by the test)"),
+    ("/api/v2/authorizations", 400, "InfluxDB failed while listing authorizations: HTTP 400 (refused with 400 by the test)"),
+])
+def test_each_lookup_that_fails_names_what_it_was_doing(influx, path, status, message):
+    influx.refuse[path] = [status]
+    answer = invoke(influx)
+    assert answer["ok"] is False and answer["error"] == message
+
+
+def test_a_missing_org_and_bucket_are_named(influx):
+    assert invoke(influx, org="nope")["error"] == "InfluxDB organization 'nope' does not exist"
+    assert invoke(influx, bucket="nope")["error"] == "InfluxDB bucket 'nope' does not exist in organization 'streamlines'"
