@@ -404,3 +404,92 @@ def test_the_dashboard_decoding_reads_what_the_handler_sends():
     message = {"message": "You are connected to live feed for symbols: AAPL, BTC/USD"}
     assert smoke.decode(wire.encode(message)) == message
     assert smoke.decode(wire.encode(message).decode()) == message
+
+
+# --- the pieces, one by one -------------------------------------------------------------------
+
+
+def service(desired=1, running=1, rollout="COMPLETED", reason="done"):
+    return {"serviceName": "svc", "desiredCount": desired, "runningCount": running, "deployments": [{"status": "ACTIVE", "rolloutState": "FAILED"}, {"status": "PRIMARY", "rolloutState": rollout, "rolloutStateReason": reason}]}
+
+
+@pytest.mark.parametrize("given, ok, reason", [
+    (service(), True, "1 of 1 tasks running, latest deployment completed"),
+    (service(desired=2, running=2), True, "2 of 2 tasks running, latest deployment completed"),
+    (service(desired=0, running=0), False, "desired count is 0: it is scaled to zero (outside its active hours?), so nothing it serves works now."),
+    (service(desired=2, running=1), False, "1 of 2 tasks running (see the service's events and its log group)."),
+    (service(rollout="IN_PROGRESS", reason="ECS deployment ecs-svc/1 in progress."), False, "1 of 1 tasks running, but its latest deployment is IN_PROGRESS: ECS deployment ecs-svc/1 in progress."),
+    ({**service(rollout="FAILED"), "deployments": [{"status": "PRIMARY", "rolloutState": "FAILED"}]}, False, "1 of 1 tasks running, but its latest deployment is FAILED: no reason given"),
+    ({"serviceName": "svc", "desiredCount": 1, "runningCount": 1}, True, "1 of 1 tasks running, latest deployment completed"),
+])
+def test_a_service_passes_only_at_its_desired_count_with_its_deployment_done(given, ok, reason):
+    assert smoke._service(given) == smoke.Check("service svc", ok, reason)
+
+
+def test_the_report_counts_failures_and_skips_are_not_failures():
+    checks = [smoke.Check("a", True, "fine"), smoke.Check("b", False, "broken."), smoke.Check("c", None, "not from here.")]
+    assert smoke.report(checks, False).splitlines() == ["PASS a: fine", "FAIL b: broken.", "SKIP c: not from here.", "3 checks, 1 failed"]
+    assert json.loads(smoke.report(checks, True)) == [
+        {"check": "a", "status": "pass", "reason": "fine"},
+        {"check": "b", "status": "fail", "reason": "broken."},
+        {"check": "c", "status": "skip", "reason": "not from here."},
+    ]
+
+
+class Connection:
+    def __init__(self, answer=None, error=None):
+        self.answer, self.error, self.sent, self.closed = answer, error, [], False
+
+    def send(self, text):
+        self.sent.append(text)
+
+    def recv(self, timeout):
+        if self.error:
+            raise self.error
+        return self.answer
+
+    def close(self):
+        self.closed = True
+
+
+def test_the_websocket_check_reads_what_comes_back():
+    import wire
+
+    options = smoke.Options(symbol="BTC/USD")
+    good = Connection(wire.encode({"message": "You are connected to live feed for symbols: BTC/USD"}).decode())
+    assert smoke._websocket(lambda url: good, "wss://x", options) == smoke.Check("websocket", True, "subscribed to BTC/USD and got the confirmation")
+    assert good.sent == ['{"subscribeTo": ["BTC/USD"]}'] and good.closed
+    garbled = Connection("not base64 at all!")
+    assert smoke._websocket(lambda url: garbled, "wss://x", options) == smoke.Check("websocket", False, "the answer is not what the dashboard decodes (base64 of zlib-deflated JSON).")
+    closed = Connection(error=ConnectionError("going away"))
+    assert smoke._websocket(lambda url: closed, "wss://x", options) == smoke.Check("websocket", False, "wss://x closed the connection after the subscription: going away")
+    assert closed.closed
+
+    def refuse(url):
+        raise OSError("connection refused")
+
+    assert smoke._websocket(refuse, "wss://x", options) == smoke.Check("websocket", False, "could not connect to wss://x: connection refused")
+
+
+def test_an_event_source_with_a_failed_last_result_fails():
+    class Lambda:
+        def get_event_source_mapping(self, UUID):
+            return {"State": "Enabled", "LastProcessingResult": "PROBLEM: Function call failed"}
+
+    stack = type("S", (), {"of_type": lambda self, kind: [("Pusher", "u-1")]})()
+    assert smoke._event_sources(Lambda(), stack) == [smoke.Check("event source Pusher", False, "last result: PROBLEM: Function call failed (see the results pusher's log group).")]
+
+
+def test_a_failing_agent_invocation_is_its_error_message(aws):
+    import io
+
+    class Lambda:
+        def invoke(self, FunctionName, Payload):
+            assert json.loads(Payload)["action"] == "round_trip"
+            return {"FunctionError": "Unhandled", "Payload": io.BytesIO(b'{"errorMessage": "Task timed out after 25.00 seconds"}')}
+
+    session = type("Session", (), {"client": lambda self, name: Lambda()})()
+    invoke = smoke._lambda_invoke(session)
+    assert invoke("agent", {"action": "round_trip"}) == {"ok": False, "error": "the token agent failed: Task timed out after 25.00 seconds"}
+    check = smoke._round_trip(invoke, "agent", {"influxUrl": "u", "org": "o", "bucket": "b"}, {"read": "r", "write": "w"})
+    assert check == smoke.Check("token round trip", False, "the token agent failed: Task timed out after 25.00 seconds")
