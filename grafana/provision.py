@@ -321,8 +321,8 @@ def run(
     dry_run: bool,
     wait: float,
     dashboards_folder: Path = FOLDER,
-    out=sys.stdout,
-    err=sys.stderr,
+    out=None,
+    err=None,
     allow_insecure_http: bool = False,
 ) -> int:
     """Provision Grafana; `read_target` gives the stack's facts (it may raise ProvisionError).
@@ -330,6 +330,8 @@ def run(
     from grafana_client import GrafanaApi
     from grafana_client.client import GrafanaException
 
+    # The streams of the moment it runs (not of import time: a test or a caller may have swapped them).
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         dashboards = load_dashboards(dashboards_folder)
         target = read_target()
