@@ -12,7 +12,6 @@ bad dashboard file or a missing secret leaves Grafana untouched.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import sys
@@ -128,7 +127,8 @@ def bind(dashboard: dict) -> dict:
             return DATASOURCE_UID
         return node
 
-    bound = walk(copy.deepcopy(dashboard))
+    # walk builds new dicts and lists all the way down: the input is left as it is.
+    bound = walk(dashboard)
     bound.pop("id", None)
     bound.pop("version", None)
     return bound
@@ -141,7 +141,8 @@ def dashboard_unchanged(current: dict | None, bound: dict, folder_uid: str) -> b
     if current is None or (current.get("meta") or {}).get("folderUid") != folder_uid:
         return False
     stored = current.get("dashboard") or {}
-    return all(stored.get(key) == value for key, value in bound.items() if key not in ("id", "version"))
+    # `bound` has no id or version (bind drops them): Grafana's own do not count.
+    return all(stored.get(key) == value for key, value in bound.items())
 
 
 # --- talking to Grafana -------------------------------------------------------------------

@@ -43,6 +43,10 @@ class GrafanaDouble:
         self.violations: list[str] = []
         self.healthy = True
         self.has_datasource_health = True
+        # /api/health's body when set (its fields are all optional in Grafana's description).
+        self.health_body: dict | None = None
+        # A status to refuse dashboard reads with (e.g. 403 for a user without access).
+        self.dashboard_read_status: int | None = None
         self._ids = iter(range(1, 10_000))
 
     # --- what tests look at ---------------------------------------------------------
@@ -88,7 +92,7 @@ class GrafanaDouble:
                 return _json(405, {"message": "Method Not Allowed"})
             if not self.healthy:
                 return _json(503, {"commit": "abc", "database": "failing", "version": VERSION})
-            return _json(200, {"commit": "abc", "database": "ok", "version": VERSION})
+            return _json(200, self.health_body if self.health_body is not None else {"commit": "abc", "database": "ok", "version": VERSION})
         if not self._authorized(request):
             return _json(401, {"message": "Invalid username or password", "messageId": "password-auth.failed", "statusCode": 401, "traceID": ""})
         routes = [
@@ -216,6 +220,8 @@ class GrafanaDouble:
 
     # dashboards
     def _get_dashboard(self, request, uid):
+        if self.dashboard_read_status is not None:
+            return _json(self.dashboard_read_status, {"message": "Access denied to this dashboard"})
         if uid not in self.dashboards:
             return _json(404, {"message": "Dashboard not found"})
         stored = self.dashboards[uid]

@@ -249,3 +249,54 @@ def test_the_text_report_lines(aws, planted):
     assert lines[2] == f"  {first.kind:<24} {first.id:<40} {first.detail}"
     kept_header = next(line for line in lines if line.startswith("kept on purpose"))
     assert kept_header == "kept on purpose (foundations, retained) (3):"
+
+
+def test_a_resource_only_the_tagging_api_sees_is_reported_by_its_arn(aws):
+    """A queue has no listing of its own here: the Resource Groups Tagging API finds it."""
+    sqs = aws.client("sqs")
+    ours = sqs.create_queue(QueueName="sl-lite-failed", tags=tags(name="grafana-service"))["QueueUrl"]
+    sqs.create_queue(QueueName="sl-other-failed", tags=tags(stack="sl-other"))
+    arn = sqs.get_queue_attributes(QueueUrl=ours, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    found = Residue(aws, "streamlines", "lite", STACK).leftovers()
+    assert [(f.kind, f.id, f.detail) for f in found] == [("resource", arn, "tagged")]
+
+
+def test_which_tags_make_a_resource_this_stacks():
+    residue = Residue(None, "streamlines", "lite", STACK, logical_ids={"GrafanaService"})
+    assert residue.ours(tags())
+    assert not residue.ours(tags(profile="full")), "another profile's resource"
+    assert residue.ours({k: v for k, v in tags().items() if k != "Profile"}), "no Profile tag: the Name decides"
+    assert not residue.ours(tags(project="other"))
+    assert not residue.ours({"Project": "streamlines", "Profile": "lite"}), "no Name, no stack tag"
+    assert residue.ours({**tags(stack="sl-other"), "aws:cloudformation:stack-name": STACK}), "the stack tag decides over the Name"
+    assert not residue.ours({**tags(), "aws:cloudformation:stack-name": "sl-other"})
+    assert residue.kept({"Project": "streamlines", "Profile": "foundations"})
+    assert not residue.kept({"Project": "other", "Profile": "foundations"}) and not residue.kept({"Project": "streamlines", "Profile": "lite"})
+
+
+def test_the_same_id_of_two_kinds_is_two_findings(monkeypatch):
+    from streamlines.residue import Finding
+
+    residue = Residue(None, "streamlines", "lite", STACK, logical_ids={"X"})
+    finders = ("vpcs", "network", "load_balancers", "ecs", "streams", "functions", "log_groups", "apis", "mount_targets", "distributions", "tagged")
+    for name in finders:
+        monkeypatch.setattr(residue, name, lambda: iter(()))
+    monkeypatch.setattr(residue, "streams", lambda: iter([Finding("Kinesis stream", "same"), Finding("Kinesis stream", "same")]))
+    monkeypatch.setattr(residue, "functions", lambda: iter([Finding("Lambda function", "same")]))
+    assert residue.leftovers() == [Finding("Kinesis stream", "same"), Finding("Lambda function", "same")]
+
+
+def test_each_profile_is_known_by_its_own_logical_ids():
+    from streamlines.residue import profile_logical_ids
+
+    pipeline, lite, full = (profile_logical_ids(p) for p in ("lite-pipeline", "lite", "full"))
+    assert "IngestService" in pipeline and "GrafanaService" not in pipeline
+    assert "GrafanaService" in lite and "IngestService" not in lite
+    assert {"BackendService", "IngestService"} <= full
+
+
+def test_only_an_apis_arn_is_an_api():
+    from streamlines.residue import arn_finding
+
+    assert arn_finding("arn:aws:apigateway:us-east-1::/restapis/abc") is None
+    assert arn_finding("not an arn") is None
