@@ -150,9 +150,7 @@ def dashboard_unchanged(current: dict | None, bound: dict, folder_uid: str) -> b
 
 def wait_for_grafana(api: Any, url: str, timeout: float, progress: Callable[[str], None], sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
     start = clock()
-    attempt = 0
     while True:
-        attempt += 1
         try:
             # /api/health itself (grafana-client's health.check() reads /api/frontend/settings).
             health = api.client.GET("/health")
