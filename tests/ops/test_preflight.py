@@ -345,3 +345,61 @@ def test_which_stack_states_are_usable(status, usable):
     else:
         with pytest.raises(StackError, match=f"stack s is {status}"):
             usable_outputs(cloudformation, "s", "us-east-1")
+
+
+def normalized(lines):
+    """The report with what moto makes up (ids, ARNs' random parts) replaced by placeholders."""
+    out = []
+    for line in lines:
+        line = re.sub(r"fs-[0-9a-f]+", "fs-ID", line)
+        line = re.sub(r"certificate/[0-9a-f-]{36}", "certificate/ID", line)
+        out.append(line)
+    return out
+
+
+# Every line of a good preflight, word for word: a check that passes says what it saw.
+GOOD = {
+    "lite": [
+        "PASS  foundations stack: sl-foundations is CREATE_COMPLETE",
+        "PASS  foundations exports: all {lite_imports} exports lite imports are there",
+        f"PASS  allowed CIDR: {CIDR}",
+        "PASS  EFS mount targets: file system fs-ID has no mount targets outside any VPC",
+        f"PASS  image grafana: {REGISTRY}/sl-grafana:12.1.1 (mirror)",
+        f"PASS  lambda code influx_token_agent: s3://sl-app-bucket/lambdas/influx_token_agent/{KEY}.zip",
+        f"PASS  lambda code influx_token_provider: s3://sl-app-bucket/lambdas/influx_token_provider/{KEY}.zip",
+        "all checks passed",
+    ],
+}
+
+
+def foundations_imports(template):
+    """The foundations exports a template imports, counted from its ImportValue nodes."""
+    from ..walk import nodes
+
+    return len({node["Fn::ImportValue"]["Fn::Sub"] for node in nodes(template) if isinstance(node, dict) and "Fn::ImportValue" in node and "${FoundationsStackName}" in str(node["Fn::ImportValue"])})
+
+
+def test_a_good_lite_preflight_word_for_word(aws, templates, mirrored):
+    code, lines = check(aws, templates, "lite", {})
+    assert code == 0 and normalized(lines) == [line.format(lite_imports=foundations_imports(templates["lite"])) for line in GOOD["lite"]]
+
+
+def test_a_good_full_preflight_word_for_word(aws, templates, full_ready):
+    code, lines = check(aws, templates, "full", full_ready)
+    assert code == 0
+    got = normalized(lines)
+    expected = [
+        "PASS  foundations stack: sl-foundations is CREATE_COMPLETE",
+        f"PASS  foundations exports: all {foundations_imports(templates['full'])} exports full imports are there",
+        "PASS  allowed CIDR: 0.0.0.0/0",
+        "PASS  EFS mount targets: file system fs-ID has no mount targets outside any VPC",
+        "PASS  certificate: example.com is issued in us-east-1 and covers api.example.com, dashboard.example.com",
+        f"PASS  hosted zone: {full_ready['HostedZoneId']} (example.com) holds api.example.com, dashboard.example.com",
+        "PASS  API Gateway log role: access logs off; the account's role is not set, which is fine with logs off",
+        f"PASS  image influxdb: {REGISTRY}/sl-influxdb:2.7.12 (mirror)",
+        *(f"PASS  image {service}: {REGISTRY}/sl-{service}:1.0.0" for service in ("ingest", "ripples", "backend", "dashboard")),
+        *(f"PASS  lambda code {name}: s3://sl-app-bucket/lambdas/{name}/{KEY}.zip" for name in code_key_parameters(templates["full"]).values()),
+        "PASS  market-data credentials: set",
+        "all checks passed",
+    ]
+    assert got == expected
