@@ -27,6 +27,8 @@ FOLDER_TITLE = "Stream Lines"
 DATASOURCE_NAME = "Stream Lines InfluxDB"
 PLACEHOLDER = "PLACEHOLDER"
 ADMIN_USER = "admin"
+# Seconds one request to Grafana may take.
+REQUEST_TIMEOUT = 10.0
 
 
 class ProvisionError(Exception):
@@ -248,7 +250,7 @@ def datasource_health(api: Any) -> str:
     return f"FAILED: {answer.get('message') if isinstance(answer, dict) else answer}"
 
 
-def verify(grafana_url: str, admin_password: str, dashboards: list[tuple[Path, dict]], timeout: float = 10.0) -> list[tuple[str, bool, str]]:
+def verify(grafana_url: str, admin_password: str, dashboards: list[tuple[Path, dict]], timeout: float = REQUEST_TIMEOUT) -> list[tuple[str, bool, str]]:
     """What `streamlines smoke` asks of a provisioned Grafana, as (check, ok, reason):
     /api/health, the datasource's own health check, every shipped dashboard present
     in its folder. Changes nothing."""
@@ -335,7 +337,7 @@ def run(
         dashboards = load_dashboards(dashboards_folder)
         target = read_target()
         refuse_plain_http(target.grafana_url, allow_insecure_http)
-        api = GrafanaApi.from_url(target.grafana_url, credential=(ADMIN_USER, target.admin_password), timeout=10.0)
+        api = GrafanaApi.from_url(target.grafana_url, credential=(ADMIN_USER, target.admin_password), timeout=REQUEST_TIMEOUT)
         wait_for_grafana(api, target.grafana_url, wait, lambda line: print(line, file=err, flush=True))
         try:
             report = provision(api, target, dashboards, dry_run)

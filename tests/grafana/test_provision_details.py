@@ -134,3 +134,110 @@ def test_an_error_is_shortened_to_its_first_line_of_160_characters():
     assert _short(ValueError("x" * 200 + "\nsecond")) == "x" * 160
     assert _short(ValueError("")) == "ValueError"
     assert _short(ValueError("one\ntwo")) == "one"
+
+
+def write_dashboards(folder, *contents):
+    folder.mkdir(exist_ok=True)
+    for number, content in enumerate(contents):
+        (folder / f"d{number}.json").write_text(content, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("contents, message", [
+    ((), "no dashboard JSON files in {folder}."),
+    (('{"uid": "a", "title": "A"', ), "{folder}/d0.json is not valid JSON (line 1, column 26: Expecting ',' delimiter); nothing was changed."),
+    (('{"uid": "a"}', ), "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed."),
+    (('{"uid": "a", "title": ""}', ), "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed."),
+    (('{"title": "A"}', ), "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed."),
+    (('["a"]', ), "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed."),
+    (('{"uid": "a", "title": "A"}', '{"uid": "b", "title": "B"}', '{"dashboard": {"uid": "a", "title": "A2"}}'), "dashboard uid a is used by more than one file in {folder}; nothing was changed."),
+])
+def test_each_unusable_dashboard_folder_is_refused_in_words(tmp_path, contents, message):
+    from grafana.provision import ProvisionError, load_dashboards
+
+    folder = write_dashboards(tmp_path / "dashboards", *contents)
+    with pytest.raises(ProvisionError) as refused:
+        load_dashboards(folder)
+    assert str(refused.value) == message.format(folder=folder)
+
+
+def test_an_exported_dashboard_is_read_from_its_wrapper_and_utf8(tmp_path):
+    from grafana.provision import load_dashboards
+
+    folder = write_dashboards(tmp_path / "dashboards", '{"dashboard": {"uid": "a", "title": "Cours « live »"}, "meta": {}}', '{"uid": "b", "title": "B"}')
+    assert [dashboard for _, dashboard in load_dashboards(folder)] == [{"uid": "a", "title": "Cours « live »"}, {"uid": "b", "title": "B"}]
+
+
+def test_a_dry_run_on_an_empty_grafana_does_not_check_a_datasource_it_has_not_made(grafana):
+    code, lines = provision(grafana, TOKENS[0], dry_run=True)
+    assert code == 0 and lines[-1] == "  datasource health check: not checked (the datasource does not exist yet)"
+    assert grafana.writes() == []
+
+
+@pytest.mark.parametrize("url, refused", [
+    ("http://grafana.example.com", True),
+    ("http://10.0.0.5:3000", True),
+    ("http://localhost:3000", False),
+    ("http://127.0.0.1:3000", False),
+    ("http://[::1]:3000", False),
+    ("https://grafana.example.com", False),
+    ("http:///nohost", True),
+])
+def test_plain_http_is_refused_but_to_this_machine(url, refused):
+    from grafana.provision import ProvisionError, refuse_plain_http
+
+    if not refused:
+        refuse_plain_http(url, False)
+        return
+    with pytest.raises(ProvisionError) as failed:
+        refuse_plain_http(url, False)
+    assert str(failed.value) == (
+        f"{url} is plain HTTP, which would send the Grafana admin password in clear across the network; "
+        "give the stack a certificate (CertificateArn and GrafanaDomainName), use an ECS Exec port forward (--grafana-url http://localhost:3000), or pass --allow-insecure-http."
+    )
+    refuse_plain_http(url, True)
+
+
+def run_against(url, monkeypatch, **kwargs):
+    out, err = io.StringIO(), io.StringIO()
+    target = Target(url, "http://influxdb.internal:8086", "streamlines", "market-data", TOKENS[0], PASSWORD)
+    return run(lambda: target, False, 0.2, out=out, err=err, **kwargs), out.getvalue(), err.getvalue()
+
+
+def test_plain_http_elsewhere_is_refused_unless_allowed(monkeypatch):
+    code, out, err = run_against("http://grafana.example.com", monkeypatch)
+    assert code == 1 and out == "" and err.startswith("streamlines: error: http://grafana.example.com is plain HTTP")
+
+
+def test_grafana_answering_errors_during_provisioning_is_one_sentence(grafana, monkeypatch):
+    import grafana.provision as provision_module
+
+    grafana.dashboard_read_status = 403
+    code, out, err = run_against(grafana.url, monkeypatch)
+    assert code == 1 and out == ""
+    assert err.startswith(f"streamlines: error: Grafana at {grafana.url} answered an error: ") and "403" in err and err.count("\n") == 1
+
+    def lose(*args, **kwargs):
+        raise ConnectionResetError("connection reset by peer")
+
+    grafana.dashboard_read_status = None
+    monkeypatch.setattr(provision_module, "provision", lose)
+    code, out, err = run_against(grafana.url, monkeypatch)
+    assert code == 1 and err == f"streamlines: error: lost the connection to Grafana at {grafana.url}: connection reset by peer\n"
+
+
+def test_a_silent_grafana_is_given_up_on_at_the_request_timeout(monkeypatch):
+    import socket
+    import time
+
+    import grafana.provision as provision_module
+
+    monkeypatch.setattr(provision_module, "REQUEST_TIMEOUT", 0.3)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        code, out, err = run_against(url, monkeypatch)
+    assert code == 1 and f"Grafana at {url} did not answer /api/health within 0 s" in err
+    assert time.monotonic() - started < 5
