@@ -184,10 +184,13 @@ def test_the_double_wants_a_token_and_a_known_path(influx):
 def test_a_bucket_is_found_by_name_among_many_and_in_its_own_org(influx):
     """InfluxDB lists 20 buckets a page: the lookup asks by name (and org), so the
     bucket is found among 30, and a same-named bucket of another org is not taken."""
+    influx.buckets.clear()
+    influx.add_org("other")
+    # The other org's bucket of the same name first, ours last, after 30 others.
+    other = influx.add_bucket("other", "market-data")
     for number in range(30):
         influx.add_bucket("streamlines", f"extra-{number:02d}")
-    influx.add_org("other")
-    other = influx.add_bucket("other", "market-data")
+    influx.add_bucket("streamlines", "market-data")
     answer = invoke(influx)
     assert answer["ok"] is True
     for kind in ("read", "write"):
@@ -216,3 +219,39 @@ def test_each_lookup_that_fails_names_what_it_was_doing(influx, path, status, me
 def test_a_missing_org_and_bucket_are_named(influx):
     assert invoke(influx, org="nope")["error"] == "InfluxDB organization 'nope' does not exist"
     assert invoke(influx, bucket="nope")["error"] == "InfluxDB bucket 'nope' does not exist in organization 'streamlines'"
+
+
+def test_a_listing_without_the_name_asked_for_is_a_missing_bucket():
+    """Should InfluxDB ever answer a lookup by name with other items, none is taken."""
+    from influx_tokens import TokenError, find_bucket
+
+    class Client:
+        def call(self, method, path, token, query=None, body=None):
+            return 200, {"buckets": [{"name": "other", "id": "b2"}]}
+
+    with pytest.raises(TokenError) as missing:
+        find_bucket(Client(), "admin", "o1", "streamlines", "market-data")
+    assert str(missing.value) == "InfluxDB bucket 'market-data' does not exist in organization 'streamlines'"
+
+
+@pytest.mark.parametrize("value", [{"token": 5, "authorizationID": "a"}, {"token": "", "authorizationID": "a"}, {"token": "PLACEHOLDER", "authorizationID": "a"}, "token", None])
+def test_anything_but_a_real_token_is_no_stored_token(value):
+    from influx_tokens import Stored
+
+    assert Stored.parse(value) == Stored()
+
+
+def test_a_stored_token_keeps_its_authorization_id_when_it_has_one():
+    from influx_tokens import Stored
+
+    assert Stored.parse({"token": "t", "authorizationID": "a"}) == Stored("t", "a")
+    assert Stored.parse({"token": "t", "authorizationID": ""}) == Stored("t", None)
+    assert Stored.parse({"token": "t"}) == Stored("t", None)
+
+
+def test_a_csv_answer_with_bytes_that_are_not_utf8_is_still_text():
+    from influx_tokens import _answer
+
+    assert _answer(b"a,\xff\r\n", "application/csv") == "a,\ufffd\r\n"
+    assert _answer(b'{"a": 1}', "application/json") == {"a": 1}
+    assert _answer(b"", "application/json") is None and _answer(b"not json", "application/json") is None
