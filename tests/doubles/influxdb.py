@@ -108,6 +108,8 @@ class InfluxDouble:
         self.writes: list[str] = []
         # Scratch-point queries that find nothing yet, as a server still indexing would.
         self.hidden_reads = 0
+        # Answer a created authorization without its token (a broken or proxied server).
+        self.tokenless_create = False
         # path -> statuses to answer its next requests with (None: serve it).
         self.refuse: dict[str, list[int | None]] = {}
         # Responses that left InfluxData's contract; the `influx` fixture fails a test that leaves any.
@@ -394,4 +396,6 @@ class InfluxDouble:
             "links": {"self": f"/api/v2/authorizations/{authorization_id}", "user": "/api/v2/users/0000000000000001"},
         }
         self.authorizations[authorization_id] = authorization
+        if self.tokenless_create:
+            return _json(201, {k: v for k, v in authorization.items() if k != "token"})
         return _json(201, authorization)

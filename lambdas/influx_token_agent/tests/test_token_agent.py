@@ -255,3 +255,33 @@ def test_a_csv_answer_with_bytes_that_are_not_utf8_is_still_text():
     assert _answer(b"a,\xff\r\n", "application/csv") == "a,\ufffd\r\n"
     assert _answer(b'{"a": 1}', "application/json") == {"a": 1}
     assert _answer(b"", "application/json") is None and _answer(b"not json", "application/json") is None
+
+
+def test_each_token_is_described_for_whoever_reads_influxdbs_token_list(influx):
+    answer = invoke(influx)
+    descriptions = {kind: influx.authorizations[answer["tokens"][kind]["authorizationID"]]["description"] for kind in ("read", "write")}
+    assert descriptions == {"read": "streamlines test: read market-data", "write": "streamlines test: write market-data"}
+
+
+def test_a_failed_or_tokenless_creation_is_named(influx):
+    influx.refuse["/api/v2/authorizations"] = [None, 400]
+    assert invoke(influx)["error"] == "InfluxDB failed while creating the read token: HTTP 400 (refused with 400 by the test)"
+    influx.tokenless_create = True
+    assert invoke(influx)["error"] == "InfluxDB answered HTTP 201 without a token when creating the read token"
+
+
+def test_the_health_wait_uses_the_sleep_it_is_given(influx):
+    import time as clock
+
+    from influx_tokens import Client, Stored, ensure_tokens
+
+    influx.healthy = False
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        influx.healthy = True
+
+    client = Client(influx.url, clock.monotonic() + 10)
+    outcomes = ensure_tokens(client, influx.operator_token, "streamlines", "market-data", {"read": Stored(), "write": Stored()}, "streamlines", sleep)
+    assert slept == [2.0] and set(outcomes) == {"read", "write"}
