@@ -493,3 +493,89 @@ def test_a_failing_agent_invocation_is_its_error_message(aws):
     assert invoke("agent", {"action": "round_trip"}) == {"ok": False, "error": "the token agent failed: Task timed out after 25.00 seconds"}
     check = smoke._round_trip(invoke, "agent", {"influxUrl": "u", "org": "o", "bucket": "b"}, {"read": "r", "write": "w"})
     assert check == smoke.Check("token round trip", False, "the token agent failed: Task timed out after 25.00 seconds")
+
+
+def test_a_stack_that_is_not_a_stream_lines_stack_is_named(world):
+    world.cloudformation.create_stack(StackName="other", TemplateBody=json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}, "Outputs": {"StackProfile": {"Value": "something"}}}))
+    checks = world.smoke("other")
+    assert [(c.name, c.ok, c.reason) for c in checks] == [
+        ("stack", True, "CREATE_COMPLETE"),
+        ("profile", False, "stack other is not a Stream Lines lite, lite-pipeline or full stack (StackProfile output: something)."),
+    ]
+
+
+def test_a_pipeline_without_its_lite_stack_says_which_output_is_missing(world):
+    world.cloudformation.create_stack(StackName="pipe", TemplateBody=json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}, "Outputs": {"StackProfile": {"Value": "lite-pipeline"}}}))
+    checks = world.smoke("pipe")
+    assert (checks[-1].name, checks[-1].ok, checks[-1].reason) == ("stacks", False, "stack pipe has no LiteStack output.")
+
+
+def test_aws_refusals_and_other_errors_read_as_one_sentence():
+    from botocore.exceptions import ClientError
+
+    assert smoke._aws_message(ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed to DescribeServices"}}, "DescribeServices")) == "AWS refused a request: not allowed to DescribeServices"
+    assert smoke._aws_message(ClientError({"Error": {"Code": "Throttling"}}, "DescribeServices")) == "AWS refused a request: Throttling"
+    assert smoke._aws_message(LookupError("stack x has no y output.")) == "stack x has no y output."
+
+
+def test_a_refused_service_lookup_fails_only_that_check(lite, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    import botocore.client
+
+    original = botocore.client.BaseClient._make_api_call
+
+    def refuse(self, name, params):
+        if name == "DescribeServices":
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "User is not authorized to perform: ecs:DescribeServices"}}, name)
+        return original(self, name, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", refuse)
+    found = failures(lite.smoke("sl-lite"))
+    assert found == {"services": "AWS refused a request: User is not authorized to perform: ecs:DescribeServices"}
+
+
+def test_targets_partly_healthy_list_the_others_with_their_reasons():
+    class Elb:
+        def describe_target_health(self, TargetGroupArn):
+            return {"TargetHealthDescriptions": [
+                {"Target": {"Id": "10.0.0.1"}, "TargetHealth": {"State": "healthy"}},
+                {"Target": {"Id": "10.0.0.2"}, "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch"}},
+                {"Target": {"Id": "10.0.0.3"}, "TargetHealth": {"State": "initial"}},
+            ]}
+
+    stack = type("S", (), {"of_type": lambda self, kind: [("WebTargetGroup", "arn:tg")]})()
+    assert smoke._targets(Elb(), stack) == [smoke.Check("targets WebTargetGroup", False, "1 of 3 healthy: 10.0.0.2 unhealthy (Target.ResponseCodeMismatch), 10.0.0.3 initial")]
+
+
+def test_a_token_secret_that_is_not_json_is_a_placeholder():
+    class Secrets:
+        def get_secret_value(self, SecretId):
+            return {"SecretString": "not json" if SecretId == "r" else json.dumps({"token": "t", "authorizationID": "a"})}
+
+    tokens = {}
+    foundations = type("F", (), {"outputs": {"InfluxDbReadTokenSecretArn": "r", "InfluxDbWriteTokenSecretArn": "w"}})()
+    checks = smoke._tokens(Secrets(), foundations, tokens)
+    assert [(c.name, c.ok) for c in checks] == [("read token", False), ("write token", True)] and tokens == {"write": "t"}
+
+
+def test_records_are_summed_over_the_window_and_the_window_is_asked_for():
+    asked = {}
+
+    class CloudWatch:
+        def get_metric_statistics(self, **kwargs):
+            asked.update(kwargs)
+            return {"Datapoints": [{"Sum": 3.0}, {"Sum": 4.0}]}
+
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+    assert smoke._stream_records(CloudWatch(), "up", 10, now) == smoke.Check("upstream records", True, "7 records reached up in the last 10 minutes")
+    assert asked == {"Namespace": "AWS/Kinesis", "MetricName": "IncomingRecords", "Dimensions": [{"Name": "StreamName", "Value": "up"}], "StartTime": now - timedelta(minutes=10), "EndTime": now, "Period": 60, "Statistics": ["Sum"]}
+
+
+def test_a_failing_recent_points_probe_is_its_error():
+    check = smoke._recent_points(lambda function, payload: {"ok": False, "error": "InfluxDB refused the read token."}, "agent", {"bucket": "b"}, "r", 15)
+    assert check == smoke.Check("recent data", False, "InfluxDB refused the read token.")
+    check = smoke._recent_points(lambda function, payload: "nonsense", "agent", {"bucket": "b"}, "r", 15)
+    assert check == smoke.Check("recent data", False, "the token agent answered 'nonsense'")
+    with pytest.raises(LookupError):
+        smoke._recent_points(lambda function, payload: {}, "", {"bucket": "b"}, "r", 15)
