@@ -182,15 +182,15 @@ class InfluxDouble:
             self.requests.append((request.method, request.path))
         if self.delay:
             time.sleep(self.delay)
+        if request.environ.get("REQUEST_METHOD") != request.method:
+            # Methods are case-sensitive (RFC 9110); InfluxDB's router knows "POST", not "post".
+            return _error(405, "method not allowed", "method not allowed")
         if request.path == "/health":
             if request.method != "GET":
                 return _error(405, "method not allowed", "method not allowed")
             if not self.healthy:
                 return _json(503, {"name": "influxdb", "message": "not ready", "status": "fail", "checks": []})
             return _json(200, {"name": "influxdb", "message": "ready for queries and writes", "status": "pass", "checks": [], "version": "v2.7.12", "commit": "ed645d9d1f"})
-        if request.environ.get("REQUEST_METHOD") != request.method:
-            # Methods are case-sensitive (RFC 9110); InfluxDB's router knows "POST", not "post".
-            return _error(405, "method not allowed", "method not allowed")
         if self.fail_next > 0:
             self.fail_next -= 1
             return _error(500, "internal error", "simulated failure")
