@@ -241,3 +241,10 @@ def test_an_update_in_progress_is_waited_out_and_the_budget_is_kept():
         token_provider.wait_until_active(Flaky(None, [], states), "arn:agent", 20, sleep, lambda: now[0])
     assert str(failed.value) == "the token agent function stayed Active (last update InProgress) until this invocation ran out of time"
     assert slept == [2.0, 4.0, 8.0] and now[0] <= 20
+
+
+def test_a_configuration_without_state_fields_counts_as_ready():
+    """Functions created before Lambda reported states answer without State and LastUpdateStatus."""
+    slept = []
+    token_provider.wait_until_active(Flaky(None, [], [{}]), "arn:agent", 60, slept.append, lambda: 0.0)
+    assert slept == []
