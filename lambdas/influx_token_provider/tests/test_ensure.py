@@ -248,3 +248,75 @@ def test_a_configuration_without_state_fields_counts_as_ready():
     slept = []
     token_provider.wait_until_active(Flaky(None, [], [{}]), "arn:agent", 60, slept.append, lambda: 0.0)
     assert slept == []
+
+
+class Timeline:
+    def __init__(self):
+        self.now, self.slept = 0.0, []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_the_waits_grow_then_stay_at_their_last_length():
+    time = Timeline()
+    pending = [{"State": "Pending"}] * 10 + [{"State": "Active"}]
+    token_provider.wait_until_active(Flaky(None, [], pending), "arn:agent", 1000, time.sleep, time)
+    assert time.slept == [2.0, 4.0, 8.0] + [15.0] * 7
+
+
+def test_a_wait_that_ends_exactly_at_the_budget_is_still_taken():
+    time = Timeline()
+    token_provider.wait_until_active(Flaky(None, [], [{"State": "Pending"}, {"State": "Pending"}, {"State": "Active"}]), "arn:agent", 6, time.sleep, time)
+    assert time.slept == [2.0, 4.0]
+    time = Timeline()
+    lambdas = Flaky({"ok": True}, ["TooManyRequestsException", "TooManyRequestsException"])
+    assert token_provider.invoke_agent(lambdas, "arn:agent", {}, 6, time.sleep, time) == {"ok": True}
+    assert time.slept == [2.0, 4.0]
+
+
+def test_retries_of_the_invoke_also_stay_at_the_last_wait():
+    time = Timeline()
+    lambdas = Flaky({"ok": True}, ["ServiceException"] * 10)
+    assert token_provider.invoke_agent(lambdas, "arn:agent", {}, 1000, time.sleep, time) == {"ok": True}
+    assert time.slept == [2.0, 4.0, 8.0] + [15.0] * 7
+
+
+def test_the_wait_after_not_ready_gets_what_is_left_of_the_budget():
+    time = Timeline()
+    lambdas = Flaky({"ok": True}, ["ResourceNotReadyException"], [{"State": "Pending"}, {"State": "Pending"}, {"State": "Pending"}, {"State": "Active"}])
+    with pytest.raises(token_provider.ProviderError) as failed:
+        token_provider.invoke_agent(lambdas, "arn:agent", {}, 5, time.sleep, time)
+    assert str(failed.value) == "the token agent function stayed Pending (last update Successful) until this invocation ran out of time"
+
+
+def test_an_invoke_error_without_a_code_is_named_by_itself():
+    from botocore.exceptions import ClientError
+
+    class Bare(Lambda):
+        def invoke(self, **kwargs):
+            raise ClientError({"ResponseMetadata": {"HTTPStatusCode": 500}}, "Invoke")
+
+    with pytest.raises(token_provider.ProviderError) as failed:
+        token_provider.invoke_agent(Bare(None), "arn:agent", {}, 60, lambda s: None, lambda: 0.0)
+    assert str(failed.value) == "cannot invoke the token agent: An error occurred (Unknown) when calling the Invoke operation: Unknown"
+
+
+def test_an_empty_answer_is_no_answer_and_an_error_without_message_is_unknown():
+    class Empty(Lambda):
+        def invoke(self, **kwargs):
+            return {"StatusCode": 200, "Payload": io.BytesIO(b"")}
+
+    assert token_provider.invoke_agent(Empty(None), "arn:agent", {}, 60, lambda s: None, lambda: 0.0) is None
+
+    class Silent(Lambda):
+        def invoke(self, **kwargs):
+            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(b'{"errorType": "Runtime.ExitError"}')}
+
+    with pytest.raises(token_provider.ProviderError) as failed:
+        token_provider.invoke_agent(Silent(None), "arn:agent", {}, 60, lambda s: None, lambda: 0.0)
+    assert str(failed.value) == "the token agent failed: unknown error"
