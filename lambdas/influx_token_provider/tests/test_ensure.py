@@ -320,3 +320,22 @@ def test_an_empty_answer_is_no_answer_and_an_error_without_message_is_unknown():
     with pytest.raises(token_provider.ProviderError) as failed:
         token_provider.invoke_agent(Silent(None), "arn:agent", {}, 60, lambda s: None, lambda: 0.0)
     assert str(failed.value) == "the token agent failed: unknown error"
+
+
+def test_time_spent_waiting_for_the_agent_comes_off_its_deadline():
+    time = Timeline()
+    lambdas = Flaky(issued(), ["TooManyRequestsException"], [{"State": "Pending"}, {"State": "Active"}])
+    token_provider.ensure(PROPERTIES, Secrets(), lambdas, 120_000, None, time.sleep, time)
+    # 2 s waiting for Active, then 2 s after the throttled invoke, both through the sleep given.
+    assert time.slept == [2.0, 2.0]
+    assert lambdas.payloads[0]["deadlineSeconds"] == 100 - 2
+
+
+def test_a_wait_that_leaves_too_little_time_is_refused():
+    time = Timeline()
+    lambdas = Flaky(issued(), [], [{"State": "Pending"}, {"State": "Pending"}, {"State": "Active"}])
+    remaining = (token_provider.RESERVE_SECONDS + token_provider.MIN_AGENT_SECONDS + 3) * 1000
+    with pytest.raises(token_provider.ProviderError) as failed:
+        token_provider.ensure(PROPERTIES, Secrets(), lambdas, remaining, None, time.sleep, time)
+    assert str(failed.value) == "not enough time left in this invocation to reach InfluxDB"
+    assert lambdas.payloads == []
