@@ -9,7 +9,7 @@ mutmut outcomes) per module. Survivors listed in tests/mutation/equivalent.txt
 (one line each: mutant name, then why it is equivalent) do not count against
 the score; every other survivor is printed, so that a test can kill it.
 
-    python -m tests.mutation.run [GROUP ...]      (groups: lambdas agent provider grafana ops evaluate)
+    python -m tests.mutation.run [--report] [GROUP ...]   (groups: lambdas agent provider grafana ops evaluate)
 """
 
 from __future__ import annotations
@@ -92,6 +92,14 @@ def tracked_copy(target: Path) -> None:
 def run_group(name: str, work: Path) -> dict[str, Counter]:
     paths, tests = GROUPS[name]
     tracked_copy(work)
+    prepare(name, work, paths, tests)
+    log = work / "mutmut.log"
+    with log.open("w") as output:
+        subprocess.run([str(MUTMUT), "run", "--max-children", "2"], cwd=work, stdout=output, stderr=subprocess.STDOUT)
+    return read_results(work)
+
+
+def prepare(name: str, work: Path, paths: list[str], tests: list[str]) -> None:
     if name in FLAT:
         # The Lambdas are flat modules (`import wire`, as in their zips): mutmut
         # names a mutant after its file's path, so they are mutated from copies at
@@ -104,9 +112,10 @@ def run_group(name: str, work: Path) -> dict[str, Counter]:
         config.write(f"source_paths = {json.dumps(paths)}\n")
         config.write(f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n")
         config.write('also_copy = ["tests", "lambdas", "contracts", "grafana", "streamlines", "templates_py", "deploy", "docs", "README.md", "Makefile"]\n')
-    log = work / "mutmut.log"
-    with log.open("w") as output:
-        subprocess.run([str(MUTMUT), "run", "--max-children", "2"], cwd=work, stdout=output, stderr=subprocess.STDOUT)
+
+
+def read_results(work: Path) -> dict:
+    """Outcomes per module and survivors, from mutmut's results in `work`."""
     listed = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=work, capture_output=True, text=True).stdout
     outcomes: dict[str, Counter] = {}
     survivors: dict[str, list[str]] = {}
@@ -123,6 +132,10 @@ def run_group(name: str, work: Path) -> dict[str, Counter]:
 
 def main(argv: list[str]) -> int:
     known = equivalent()
+    # --report: the scores of the last run in build/mutants/<group>/, without running again
+    # (after `mutmut run NAME...` there, say, to check that new tests kill some survivors).
+    report_only = "--report" in argv
+    argv = [a for a in argv if a != "--report"]
     chosen = argv or list(GROUPS)
     unknown = [g for g in chosen if g not in GROUPS]
     if unknown:
@@ -131,9 +144,12 @@ def main(argv: list[str]) -> int:
     print(f"{'module':<58} {'killed':>7} {'survived':>9} {'timeout':>8} {'equivalent':>11} {'other':>6} {'score':>7}")
     for group in chosen:
         scratch = ROOT / "build" / "mutants" / group
-        shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True)
-        result = run_group(group, scratch)
+        if report_only:
+            result = read_results(scratch)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(parents=True)
+            result = run_group(group, scratch)
         for module, counts in sorted(result["outcomes"].items()):
             survivors = result["survivors"].get(module, [])
             excused = [s for s in survivors if s in known]
