@@ -241,3 +241,17 @@ def test_a_silent_grafana_is_given_up_on_at_the_request_timeout(monkeypatch):
         code, out, err = run_against(url, monkeypatch)
     assert code == 1 and f"Grafana at {url} did not answer /api/health within 0 s" in err
     assert time.monotonic() - started < 5
+
+
+def test_the_last_wait_is_only_what_is_left_even_under_a_second():
+    from grafana.provision import ProvisionError, wait_for_grafana
+
+    now, slept = [0.0], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    with pytest.raises(ProvisionError):
+        wait_for_grafana(FakeHealthApi([{"database": "migrating"}] * 5), "https://g", 5.5, lambda line: None, sleep, lambda: now[0])
+    assert slept == [5.0, 0.5]

@@ -171,3 +171,21 @@ def test_only_influxdb_references_are_rebound(node, bound):
     dashboard = {"id": 7, "version": 3, "uid": "d", "panels": [{"datasource": node}]}
     assert bind(dashboard) == {"uid": "d", "panels": [{"datasource": bound}]}
     assert dashboard["id"] == 7 and dashboard["panels"][0]["datasource"] == node, "the input is left as it is"
+
+
+def test_a_health_answer_that_is_not_an_object_is_not_ok(grafana):
+    """A proxy answering /api/health with something else than Grafana's object."""
+    grafana.health_body = "ok"
+    assert verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[0] == ("grafana health", False, "/api/health: database not reported, version ?")
+    # That answer is outside Grafana's description on purpose here.
+    assert all("/api/health" in violation for violation in grafana.violations)
+    grafana.violations.clear()
+
+
+def test_a_server_error_on_a_dashboard_is_reported_with_its_uid(grafana):
+    provision(grafana)
+    grafana.dashboard_read_status = 500
+    (_, first), *_ = load_dashboards(FOLDER)
+    name, ok, reason = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[2]
+    assert (name, ok) == ("grafana dashboards", False)
+    assert reason.startswith(f"Grafana answered an error for dashboard {first['uid']}: ") and "500" in reason and "None" not in reason
