@@ -211,6 +211,6 @@ def ensure_tokens(client: Client, admin_token: str, org: str, bucket: str, store
         status, body = client.call("POST", "/api/v2/authorizations", admin_token, body=request)
         created = _checked(f"creating the {kind} token", status, body)
         if status != 201 or not isinstance(created, dict) or not created.get("token"):
-            raise TokenError(f"InfluxDB answered HTTP {status} without a token when creating the {kind} token")
+            raise TokenError(f"InfluxDB did not answer 201 Created with a token when creating the {kind} token (HTTP {status})")
         outcomes[kind] = Outcome(created["token"], created["id"], created=True)
     return outcomes

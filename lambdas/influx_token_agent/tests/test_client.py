@@ -152,3 +152,27 @@ def test_an_unreachable_influxdb_is_reported_with_the_request_that_failed():
     with pytest.raises(TokenError) as failed:
         wait_until_healthy(http, clock.sleep)
     assert str(failed.value) == "InfluxDB at http://influx:8086 did not become healthy before the deadline (last: GET /health: Connection refused)"
+
+
+@pytest.mark.parametrize("answer, last", [((503, b"not json"), "HTTP 503"), ((200, b'{"status": "fail", "message": "starting"}'), "HTTP 200 (starting)")])
+def test_only_a_passing_health_answer_is_healthy(answer, last):
+    clock = Clock()
+    http = Client("http://influx:8086", 1.5, clock=clock, opener=Opener(answer, answer, answer), sleep=clock.sleep)
+    with pytest.raises(TokenError) as failed:
+        wait_until_healthy(http, clock.sleep)
+    assert str(failed.value) == f"InfluxDB at http://influx:8086 did not become healthy before the deadline (last: {last})"
+
+
+def test_a_poll_that_ends_past_the_deadline_gives_up_with_what_it_saw():
+    clock = Clock()
+
+    class Slow(Opener):
+        def __call__(self, request, timeout):
+            clock.now += 3.0
+            return super().__call__(request, timeout)
+
+    http = Client("http://influx:8086", 2.0, clock=clock, opener=Slow((503, b'{"message": "not ready"}')), sleep=clock.sleep)
+    with pytest.raises(TokenError) as failed:
+        wait_until_healthy(http, clock.sleep)
+    assert str(failed.value) == "InfluxDB at http://influx:8086 did not become healthy before the deadline (last: HTTP 503 (not ready))"
+    assert clock.slept == []

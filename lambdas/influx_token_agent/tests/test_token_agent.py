@@ -267,7 +267,7 @@ def test_a_failed_or_tokenless_creation_is_named(influx):
     influx.refuse["/api/v2/authorizations"] = [None, 400]
     assert invoke(influx)["error"] == "InfluxDB failed while creating the read token: HTTP 400 (refused with 400 by the test)"
     influx.tokenless_create = True
-    assert invoke(influx)["error"] == "InfluxDB answered HTTP 201 without a token when creating the read token"
+    assert invoke(influx)["error"] == "InfluxDB did not answer 201 Created with a token when creating the read token (HTTP 201)"
 
 
 def test_the_health_wait_uses_the_sleep_it_is_given(influx):
@@ -285,3 +285,25 @@ def test_the_health_wait_uses_the_sleep_it_is_given(influx):
     client = Client(influx.url, clock.monotonic() + 10)
     outcomes = ensure_tokens(client, influx.operator_token, "streamlines", "market-data", {"read": Stored(), "write": Stored()}, "streamlines", sleep)
     assert slept == [2.0] and set(outcomes) == {"read", "write"}
+
+
+def test_a_creation_answered_with_anything_but_201_is_refused():
+    from influx_tokens import Stored, TokenError, ensure_tokens
+
+    class Client:
+        base_url = "http://influx:8086"
+
+        def call(self, method, path, token, query=None, body=None, attempts=3):
+            if path == "/health":
+                return 200, {"status": "pass"}
+            if path == "/api/v2/orgs":
+                return 200, {"orgs": [{"name": "streamlines", "id": "o1"}]}
+            if path == "/api/v2/buckets":
+                return 200, {"buckets": [{"name": "market-data", "id": "b1"}]}
+            if method == "GET":
+                return 200, {"authorizations": []}
+            return 200, {"id": "a1", "token": "t"}
+
+    with pytest.raises(TokenError) as refused:
+        ensure_tokens(Client(), "admin", "streamlines", "market-data", {"read": Stored(), "write": Stored()}, "streamlines", lambda s: None)
+    assert str(refused.value) == "InfluxDB did not answer 201 Created with a token when creating the read token (HTTP 200)"
