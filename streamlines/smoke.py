@@ -329,7 +329,7 @@ def _event_sources(lambda_client: Any, stack: _Stack) -> list[Check]:
     checks = []
     for logical_id, uuid in stack.of_type("AWS::Lambda::EventSourceMapping"):
         mapping = lambda_client.get_event_source_mapping(UUID=uuid)
-        state, result = mapping.get("State"), mapping.get("LastProcessingResult", "")
+        state, result = mapping.get("State"), mapping.get("LastProcessingResult") or "none reported"
         what = f"event source {logical_id}"
         if state != "Enabled":
             checks.append(Check(what, False, f"the mapping is {state}, not Enabled: nothing reaches the results pusher."))

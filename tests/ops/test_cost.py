@@ -275,3 +275,51 @@ def test_scenario_rows_split_each_total_into_its_columns(templates):
         assert network == sum((l.monthly for l in report.lines if l.component.startswith(("ALB", "NAT", "Interface", "Public IPv4"))), Decimal(0)), title
         assert fargate + network + other == total == report.total, title
         assert fargate > 0 and network > 0 and other > 0, title
+
+
+def test_defaults_cloudformation_applies_are_priced_as_it_applies_them():
+    """A stream without mode or shard count is one provisioned shard; a service without
+    DesiredCount (active hours) one task, on Fargate when no capacity strategy is
+    given; a load balancer without Scheme is internet-facing; an alarm without a
+    metric watches none."""
+    template = {
+        "Resources": {
+            "Task": task("1024", "2048", "ARM64"),
+            "Svc": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "Task"}, "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["a"]}}}},
+            "Two": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "Task"}, "DesiredCount": 2, "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["a"]}}}},
+            "Stream": {"Type": "AWS::Kinesis::Stream"},
+            "WebLoadBalancer": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Subnets": ["a", "b"]}},
+            "Nothing": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+            "NatGateway": {"Type": "AWS::EC2::NatGateway"},
+            "Address": {"Type": "AWS::EC2::EIP"},
+        }
+    }
+    lines = {line.component: line for line in cost.estimate(template, {}, PRICES, cost.Assumptions()).lines}
+    one_task = (Decimal(1) * Decimal("0.03238") + Decimal(2) * Decimal("0.00356")) * 730
+    assert lines["Fargate Svc"].monthly == one_task.quantize(Decimal("0.01")) and lines["Fargate Svc"].detail == "arm64, 1 vCPU, 2 GB x 1 task x 730.0 h"
+    assert lines["Fargate Two"].monthly == (2 * one_task).quantize(Decimal("0.01")) and lines["Fargate Two"].detail == "arm64, 1 vCPU, 2 GB x 2 task x 730.0 h"
+    assert lines["Kinesis Stream"].detail == "1 shard x 730.0 h + 2.6 M PUT units"
+    assert lines["Public IPv4 ALB Web"].detail == "2 addresses x 730.0 h"
+    assert (lines["Alarm Nothing"].detail, lines["Alarm Nothing"].monthly) == ("0 metrics", Decimal("0.00"))
+    assert (lines["NAT gateway"].detail, lines["NAT gateway data"].detail, lines["Public IPv4 Address"].detail) == ("730.0 h", "10.0 GB", "1 address x 730.0 h")
+
+
+def test_active_hours_given_as_an_assumption_are_used_as_given(templates):
+    report = cost.profile_report(templates, "lite", {"ActiveHours": "scheduled", "GrafanaExposure": "none"}, PRICES, cost.Assumptions(active_hours=100.0))
+    assert report.active_hours == Decimal("100.0")
+    assert all(line.detail.endswith("x 100.0 h") for line in report.lines if line.component.startswith("Fargate"))
+
+
+def test_compare_and_assumptions_in_process(templates):
+    assumptions = cost.assumptions_from({"hours": 720.0, "nat_gb": None})
+    assert assumptions == cost.Assumptions(hours=720.0)
+    text = cost.compare(templates, PRICES, cost.Assumptions())
+    lines = text.splitlines()
+    assert lines[0] == "monthly list-price estimates, us-east-1, prices of 2025-06-01 (USD)"
+    assert lines[2] == f"  {'scenario':<42} {'Fargate':>9} {'network':>9} {'other':>9} {'total':>9}"
+    rows = {title: total for title, *_, total in cost.scenario_rows(templates, PRICES, cost.Assumptions())}
+    for title, total in rows.items():
+        assert any(line.startswith(f"  {title:<42}") and line.endswith(f"{total:>9}") for line in lines), title
+    assert "Spot scenarios price Fargate Spot at 70% off: an assumption dated 2025-06-01" in text
+    assert lines[-2] == "network = ALBs and their LCUs, NAT gateway, interface endpoints, public IPv4 addresses; other = Kinesis, EFS, secrets, logs, ECR, Cloud Map, alarms"
+    assert lines[-1].startswith("assumptions: hours in a month = 730.0; ")

@@ -272,3 +272,28 @@ def test_an_s3_refusal_is_one_line(tmp_path, foundations_bucket, monkeypatch):
     with pytest.raises(package.PackageError) as refused:
         package.upload(archive, "sl-foundations", "us-east-1")
     assert str(refused.value) == "upload failed: An error occurred (AccessDenied) when calling the HeadObject operation: Access Denied"
+
+
+def test_sources_that_cannot_go_into_a_zip_are_named(tmp_path):
+    data = tmp_path / "notes.txt"
+    data.write_text("x")
+    with pytest.raises(package.PackageError) as refused:
+        package.build_zip("demo", [data], tmp_path / "out")
+    assert str(refused.value) == f"source {data} is not a Python file; only sources go into a Lambda zip."
+    with pytest.raises(package.PackageError) as refused:
+        package.build_zip("demo", [tmp_path / "gone.py"], tmp_path / "out")
+    assert str(refused.value) == f"source {tmp_path / 'gone.py'} does not exist."
+
+
+def test_a_real_module_is_deflated_at_level_9_not_the_default():
+    import tempfile
+    import zlib
+
+    source = LAMBDAS / "results_stream_pusher" / "results_pusher.py"
+    with tempfile.TemporaryDirectory() as out:
+        archive = package.build_zip("demo", [source], Path(out))
+        with zipfile.ZipFile(archive) as opened:
+            (info,) = opened.infolist()
+    level = lambda n: len((lambda c: c.compress(source.read_bytes()) + c.flush())(zlib.compressobj(n, zlib.DEFLATED, -15)))  # noqa: E731
+    assert level(9) != level(6), "the check needs a file where the levels differ"
+    assert info.compress_size == level(9)

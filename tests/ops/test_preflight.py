@@ -407,3 +407,26 @@ def test_a_good_full_preflight_word_for_word(aws, templates, full_ready):
         "all checks passed",
     ]
     assert got == expected
+
+
+def test_a_parameters_file_reads_key_value_lines(tmp_path):
+    path = tmp_path / "lite.parameters"
+    path.write_text("# comment\n\nAllowedCidr = 198.18.7.10/32\nGrafanaImage=registry/grafana:12=1\nEmpty=\n", encoding="utf-8")
+    assert preflight.read_parameters_file(path) == {"AllowedCidr": "198.18.7.10/32", "GrafanaImage": "registry/grafana:12=1", "Empty": ""}
+    for bad in ("NoEquals", "1Key=x", "Bad-Key=x"):
+        path.write_text(f"# first\n{bad}\n", encoding="utf-8")
+        with pytest.raises(ValueError) as refused:
+            preflight.read_parameters_file(path)
+        assert str(refused.value) == f"{path}:2 is not KEY=VALUE."
+
+
+def test_local_code_keys_are_the_content_keys_of_the_built_zips(tmp_path, templates):
+    from streamlines import packaging
+
+    for folder in ("influx_token_agent", "influx_token_provider"):
+        archive = packaging.built_zip(tmp_path, folder)
+        archive.parent.mkdir(parents=True)
+        archive.write_bytes(folder.encode())
+    keys = preflight.local_code_keys(tmp_path, templates["lite"])
+    assert keys == {parameter: packaging.content_key(packaging.built_zip(tmp_path, folder)) for parameter, folder in code_key_parameters(templates["lite"]).items()}
+    assert preflight.local_code_keys(tmp_path / "nothing", templates["lite"]) == {}

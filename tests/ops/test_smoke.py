@@ -579,3 +579,89 @@ def test_a_failing_recent_points_probe_is_its_error():
     assert check == smoke.Check("recent data", False, "the token agent answered 'nonsense'")
     with pytest.raises(LookupError):
         smoke._recent_points(lambda function, payload: {}, "", {"bucket": "b"}, "r", 15)
+
+
+def test_an_aws_error_without_its_error_part_is_still_a_sentence():
+    from botocore.exceptions import ClientError
+
+    error = ClientError({"ResponseMetadata": {"HTTPStatusCode": 500}}, "DescribeStacks")
+    assert smoke._aws_message(error) == f"AWS refused a request: {error}"
+
+
+def test_the_agent_is_invoked_by_name_through_lambda():
+    import io
+
+    calls = []
+
+    class Lambda:
+        def invoke(self, FunctionName, Payload):
+            calls.append((FunctionName, json.loads(Payload)))
+            return {"Payload": io.BytesIO(b"")}
+
+    class Session:
+        def client(self, name):
+            assert name == "lambda"
+            return Lambda()
+
+    assert smoke._lambda_invoke(Session())("agent-fn", {"action": "recent_points"}) is None
+    assert calls == [("agent-fn", {"action": "recent_points"})]
+
+    class Failing(Lambda):
+        def invoke(self, FunctionName, Payload):
+            return {"FunctionError": "Unhandled", "Payload": io.BytesIO(b'["boom"]')}
+
+    class FailingSession(Session):
+        def client(self, name):
+            return Failing()
+
+    assert smoke._lambda_invoke(FailingSession())("agent-fn", {}) == {"ok": False, "error": "the token agent failed: ['boom']"}
+
+
+def test_recent_points_are_asked_for_the_window_and_reported():
+    asked = []
+
+    def invoke(function, payload):
+        asked.append(payload)
+        return {"ok": True, "series": 2, "latest": "2026-11-29T10:00:00Z"}
+
+    check = smoke._recent_points(invoke, "agent", {"influxUrl": "u", "org": "o", "bucket": "b"}, "r", 7)
+    assert check == smoke.Check("recent data", True, "points newer than 7 minutes in bucket b (latest 2026-11-29T10:00:00Z)")
+    assert asked == [{"action": "recent_points", "influxUrl": "u", "org": "o", "bucket": "b", "readToken": "r", "minutes": 7, "deadlineSeconds": smoke.AGENT_SECONDS}]
+    check = smoke._recent_points(lambda f, p: {"ok": False}, "agent", {"bucket": "b"}, "r", 7)
+    assert check == smoke.Check("recent data", False, "the token agent gave no reason.")
+    check = smoke._round_trip(lambda f, p: {"ok": False}, "agent", {}, {"read": "r", "write": "w"})
+    assert check == smoke.Check("token round trip", False, "the token agent gave no reason.")
+
+
+def test_no_datapoints_is_no_records():
+    class CloudWatch:
+        def get_metric_statistics(self, **kwargs):
+            return {}
+
+    check = smoke._stream_records(CloudWatch(), "up", 10, datetime(2026, 11, 29, tzinfo=timezone.utc))
+    assert check.ok is False and check.reason.startswith("no record reached up in the last 10 minutes")
+
+
+def test_the_websocket_client_has_bounded_waits(monkeypatch):
+    import websockets.sync.client
+
+    seen = {}
+    monkeypatch.setattr(websockets.sync.client, "connect", lambda url, **kwargs: seen.update(url=url, **kwargs) or "connection")
+    assert smoke._websocket_connect("wss://x") == "connection"
+    assert seen == {"url": "wss://x", "open_timeout": 10, "close_timeout": 5}
+
+
+@pytest.mark.parametrize("mapping, ok, reason", [
+    ({"State": "Enabled", "LastProcessingResult": "No records processed"}, True, "enabled, last result: No records processed"),
+    ({"State": "Enabled", "LastProcessingResult": "OK"}, True, "enabled, last result: OK"),
+    ({"State": "Enabled"}, False, "last result: none reported (see the results pusher's log group)."),
+    ({"State": "Disabling", "LastProcessingResult": "OK"}, False, "the mapping is Disabling, not Enabled: nothing reaches the results pusher."),
+])
+def test_each_event_source_state_reads_as_it_should(mapping, ok, reason):
+    class Lambda:
+        def get_event_source_mapping(self, UUID):
+            assert UUID == "u-1"
+            return mapping
+
+    stack = type("S", (), {"of_type": lambda self, kind: [("Pusher", "u-1")]})()
+    assert smoke._event_sources(Lambda(), stack) == [smoke.Check("event source Pusher", ok, reason)]
