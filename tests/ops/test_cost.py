@@ -323,3 +323,16 @@ def test_compare_and_assumptions_in_process(templates):
     assert "Spot scenarios price Fargate Spot at 70% off: an assumption dated 2025-06-01" in text
     assert lines[-2] == "network = ALBs and their LCUs, NAT gateway, interface endpoints, public IPv4 addresses; other = Kinesis, EFS, secrets, logs, ECR, Cloud Map, alarms"
     assert lines[-1].startswith("assumptions: hours in a month = 730.0; ")
+
+
+def test_a_streams_shard_count_is_priced():
+    template = {"Resources": {"Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 3}}}}
+    (line,) = cost.estimate(template, {}, PRICES, cost.Assumptions()).lines
+    assert line.detail == "3 shard x 730.0 h + 2.6 M PUT units"
+    assert line.monthly == (3 * 730 * Decimal("0.015") + Decimal("2.6") * Decimal("0.014")).quantize(Decimal("0.01"))
+
+
+def test_compare_lays_out_its_table_and_takes_the_discount_given(templates):
+    lines = cost.compare(templates, PRICES, cost.Assumptions(spot_discount=0.5)).splitlines()
+    assert lines[1] == "" and lines[len(cost.SCENARIOS) + 3] == ""
+    assert lines[len(cost.SCENARIOS) + 4].startswith("Spot scenarios price Fargate Spot at 50% off: an assumption dated 2025-06-01")

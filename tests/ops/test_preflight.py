@@ -430,3 +430,13 @@ def test_local_code_keys_are_the_content_keys_of_the_built_zips(tmp_path, templa
     keys = preflight.local_code_keys(tmp_path, templates["lite"])
     assert keys == {parameter: packaging.content_key(packaging.built_zip(tmp_path, folder)) for parameter, folder in code_key_parameters(templates["lite"]).items()}
     assert preflight.local_code_keys(tmp_path / "nothing", templates["lite"]) == {}
+
+
+@pytest.mark.parametrize("name, zone, inside", [
+    ("api.example.com.", "example.com.", True),
+    ("API.Example.com", "example.COM.", True),
+    ("example.com.", "example.com", True),
+    ("api.example.org.", "example.com.", False),
+])
+def test_names_and_zones_compare_without_their_trailing_dot_or_case(name, zone, inside):
+    assert preflight.in_zone(name, zone) is inside
