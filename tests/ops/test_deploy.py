@@ -232,3 +232,76 @@ def test_foundations_are_deployed_without_capabilities_or_overrides(aws, build, 
     assert str(failed.value) == "foundations stack sl-foundations exports no AppBucketName."
     (command,) = recorder.commands
     assert "--capabilities" not in command and "--parameter-overrides" not in command and "--s3-bucket" not in command
+
+
+def test_the_deploy_command_through_the_bucket_word_for_word():
+    from pathlib import Path
+
+    assert deploy.deploy_command(Path("build/full.json"), "sl-full", "eu-west-1", {"A": "1"}, True, "sl-app") == [
+        "aws", "cloudformation", "deploy", "--template-file", "build/full.json", "--stack-name", "sl-full", "--no-fail-on-empty-changeset",
+        "--region", "eu-west-1", "--capabilities", "CAPABILITY_IAM", "--s3-bucket", "sl-app", "--s3-prefix", "templates", "--parameter-overrides", "A=1",
+    ]
+
+
+def test_a_deleted_stack_does_not_exist():
+    class CloudFormation:
+        def describe_stacks(self, StackName):
+            return {"Stacks": [{"StackStatus": "DELETE_COMPLETE"}]}
+
+    session = type("S", (), {"client": lambda self, name: CloudFormation()})()
+    assert deploy.stack_exists(session, "sl-lite") is False
+
+
+class Saying(Recorder):
+    def __call__(self, command, say, stdin=None):
+        super().__call__(command, say, stdin)
+        say("$ " + " ".join(command))
+
+
+def test_every_command_deploy_and_teardown_run_is_reported(aws, foundations, build, zips, monkeypatch):
+    from streamlines.preflight import Preflight
+
+    foundations()
+    monkeypatch.setattr(Preflight, "checks", lambda self: iter(()))
+    said = []
+    deploy.deploy(aws, deploy.Names("sl", "lite"), build, {"AllowedCidr": "198.18.7.10/32"}, said.append, Saying(), root=zips, grafana_image=GRAFANA, docker=Saying())
+    assert any(line.startswith("$ aws cloudformation deploy --template-file") and "--region us-east-1" in line for line in said)
+    assert any(line.startswith("$ docker pull") for line in said)
+    said.clear()
+    deploy.teardown(aws, deploy.Names("sl", "lite"), True, "streamlines", said.append, Saying())
+    assert [line for line in said if line.startswith("$ ")] == [
+        "$ aws cloudformation delete-stack --stack-name sl-lite --region us-east-1",
+        "$ aws cloudformation wait stack-delete-complete --stack-name sl-lite --region us-east-1",
+        "$ aws cloudformation delete-stack --stack-name sl-foundations --region us-east-1",
+        "$ aws cloudformation wait stack-delete-complete --stack-name sl-foundations --region us-east-1",
+    ]
+
+
+def test_a_template_of_exactly_the_limit_goes_inline(aws, foundations, build, zips, monkeypatch):
+    from streamlines.preflight import Preflight
+    from templates_py.render import DEPLOY_BODY_LIMIT
+
+    foundations()
+    monkeypatch.setattr(Preflight, "checks", lambda self: iter(()))
+    body = (build / "lite.json").read_text()
+    (build / "lite.json").write_text(body.rstrip("\n") + " " * (DEPLOY_BODY_LIMIT - len(body.rstrip("\n").encode())))
+    assert (build / "lite.json").stat().st_size == DEPLOY_BODY_LIMIT
+    recorder = Recorder()
+    deploy.deploy(aws, deploy.Names("sl", "lite"), build, {"AllowedCidr": "198.18.7.10/32"}, lambda line: None, recorder, root=zips, grafana_image=GRAFANA, docker=Recorder())
+    assert "--s3-bucket" not in recorder.commands[-1]
+
+
+def test_upload_and_image_failures_are_the_deploys_error(aws, foundations, build, zips, monkeypatch):
+    from streamlines import images, packaging
+
+    foundations()
+    upload = packaging.upload
+    monkeypatch.setattr(packaging, "upload", lambda *args: (_ for _ in ()).throw(packaging.PackageError("upload failed: denied")))
+    with pytest.raises(deploy.DeployError) as failed:
+        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {}, lambda line: None, Recorder(), root=zips, grafana_image=GRAFANA)
+    assert str(failed.value) == "upload failed: denied"
+    monkeypatch.setattr(packaging, "upload", upload)
+    monkeypatch.setattr(images, "mirror", lambda *args: (_ for _ in ()).throw(images.ImageError("no docker")))
+    with pytest.raises(deploy.DeployError) as failed:
+        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {}, lambda line: None, Recorder(), root=zips, grafana_image=GRAFANA)
+    assert str(failed.value) == "no docker"

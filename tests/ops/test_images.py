@@ -150,3 +150,34 @@ def test_run_docker_echoes_passes_stdin_and_reports_the_exit_code():
     with pytest.raises(images.ImageError) as failed:
         images.run_docker(["no-docker-here", "pull"], said.append)
     assert str(failed.value) == "`no-docker-here` is not on PATH; copying an image into ECR needs the Docker CLI (or push the image yourself and rerun)."
+
+
+def test_a_task_without_a_runtime_platform_runs_x86_64_and_plain_images_are_skipped():
+    join = {"Fn::Join": [":", [{"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-EcrRepositoryGrafanaUri"}}, "12.1.1"]]}
+    template = {"Resources": {
+        "APlain": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ContainerDefinitions": [{"Image": "public.ecr.aws/x/y:1"}]}},
+        "BMirror": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ContainerDefinitions": [{"Image": join}]}},
+    }}
+    assert images.mirrors(template, {}, {"grafana": "grafana/grafana-oss:12.1.1"}) == [images.Mirror("grafana", "12.1.1", "linux/amd64", "grafana/grafana-oss:12.1.1")]
+
+
+def test_a_repository_that_is_not_there_is_missing(aws):
+    assert images.missing(aws.client("ecr"), "no-such-repository", "1.0") is True
+
+
+def test_a_missing_image_without_a_source_is_one_sentence(aws, foundations):
+    foundations()
+    uri = foundations.outputs["EcrRepositoryGrafanaUri"]
+    with pytest.raises(images.ImageError) as failed:
+        images.mirror(aws, "sl-foundations", [images.Mirror("grafana", "12.1.1", "linux/arm64", None)], lambda line: None, Recorder())
+    assert str(failed.value) == f"{uri}:12.1.1 is missing and nothing says where to copy it from; push it yourself."
+
+
+def test_login_is_to_the_registry_of_a_namespaced_repository(aws, foundations, monkeypatch):
+    foundations()
+    ecr = aws.client("ecr")
+    uri = ecr.create_repository(repositoryName="sl-team/grafana")["repository"]["repositoryUri"]
+    monkeypatch.setattr(images, "export_value", lambda cloudformation, name: uri)
+    docker = Recorder()
+    images.mirror(aws, "sl-foundations", [images.Mirror("grafana", "12.1.1", "linux/arm64", "grafana/grafana-oss:12.1.1")], lambda line: None, docker)
+    assert docker.commands[0][-1] == uri.split("/")[0] and docker.commands[0][1] == "login"

@@ -297,3 +297,36 @@ def test_a_real_module_is_deflated_at_level_9_not_the_default():
     level = lambda n: len((lambda c: c.compress(source.read_bytes()) + c.flush())(zlib.compressobj(n, zlib.DEFLATED, -15)))  # noqa: E731
     assert level(9) != level(6), "the check needs a file where the levels differ"
     assert info.compress_size == level(9)
+
+
+def test_a_template_without_parameters_has_no_code_keys():
+    assert package.code_key_parameters({"Resources": {}}) == {}
+
+
+def test_two_sources_of_one_name_are_refused(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "x.py", tmp_path / "b" / "x.py"
+    first.write_text("")
+    second.write_text("")
+    with pytest.raises(package.PackageError) as refused:
+        package.build_zip("demo", [first, second], tmp_path / "out")
+    assert str(refused.value) == f"two sources are named x.py ({first} and {second})."
+
+
+@pytest.mark.parametrize("code", ["NoSuchKey", "NotFound", "404"])
+def test_each_way_s3_says_not_found_leads_to_an_upload(tmp_path, foundations_bucket, monkeypatch, code):
+    import botocore.client
+    from botocore.exceptions import ClientError
+
+    archive = tmp_path / "demo.zip"
+    archive.write_bytes(b"PK")
+    original = botocore.client.BaseClient._make_api_call
+
+    def head(self, name, params):
+        if name == "HeadObject":
+            raise ClientError({"Error": {"Code": code}}, name)
+        return original(self, name, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", head)
+    assert package.upload(archive, "sl-foundations", "us-east-1") == (package.content_key(archive), True)
