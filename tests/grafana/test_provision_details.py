@@ -255,3 +255,15 @@ def test_the_last_wait_is_only_what_is_left_even_under_a_second():
     with pytest.raises(ProvisionError):
         wait_for_grafana(FakeHealthApi([{"database": "migrating"}] * 5), "https://g", 5.5, lambda line: None, sleep, lambda: now[0])
     assert slept == [5.0, 0.5]
+
+
+def test_the_report_goes_to_the_stdout_of_the_moment_it_runs(grafana, monkeypatch):
+    """Not to the stream sys.stdout was when the module was imported (a caller that
+    swapped it, as pytest and mutmut do, would otherwise write to a closed file)."""
+    import sys
+
+    now = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", now)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert run(lambda: target(grafana, TOKENS[0]), False, 2.0) == 0
+    assert now.getvalue().startswith(f"provisioned Grafana at {grafana.url}:")
