@@ -41,6 +41,14 @@ class Recorder:
         self.stdin.append(stdin)
 
 
+class Saying(Recorder):
+    """Like run_command and run_docker, it reports each command through `say`."""
+
+    def __call__(self, command, say, stdin=None):
+        super().__call__(command, say, stdin)
+        say("$ " + " ".join(command))
+
+
 GRAFANA = "grafana/grafana-oss:12.1.1"
 
 
@@ -250,12 +258,6 @@ def test_a_deleted_stack_does_not_exist():
 
     session = type("S", (), {"client": lambda self, name: CloudFormation()})()
     assert deploy.stack_exists(session, "sl-lite") is False
-
-
-class Saying(Recorder):
-    def __call__(self, command, say, stdin=None):
-        super().__call__(command, say, stdin)
-        say("$ " + " ".join(command))
 
 
 def test_every_command_deploy_and_teardown_run_is_reported(aws, foundations, build, zips, monkeypatch):

@@ -13,7 +13,7 @@ from streamlines.cli import main
 from templates_py.evaluate import parameter_values
 
 from ..templates.test_lint import FULL_REQUIRED, LITE_REQUIRED
-from .test_deploy import Recorder
+from .test_deploy import Recorder, Saying
 from .test_preflight import put_image
 
 
@@ -102,13 +102,6 @@ def test_the_template_default_is_the_influxdb_source_when_no_value_is_given(temp
     assert images.mirror_sources(templates["full"], {}, "grafana/grafana-oss:12.1.1") == {"influxdb": default, "grafana": "grafana/grafana-oss:12.1.1"}
     assert images.mirror_sources({}, {}, "") == {}
 
-
-class Saying(Recorder):
-    """Like run_docker, it reports each command through `say`."""
-
-    def __call__(self, command, say, stdin=None):
-        super().__call__(command, say, stdin)
-        say("$ " + " ".join(command))
 
 
 def test_every_docker_command_is_reported_and_login_happens_once(aws, foundations, monkeypatch):
