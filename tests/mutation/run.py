@@ -10,6 +10,8 @@ mutmut outcomes) per module. Survivors listed in tests/mutation/equivalent.txt
 the score; every other survivor is printed, so that a test can kill it.
 
     python -m tests.mutation.run [--report] [GROUP ...]   (groups: lambdas agent provider grafana ops evaluate)
+    python -m tests.mutation.run GROUP --only PATTERN ...  (again, in the group's last copy, with the
+        current files: only the mutants whose names match, such as 'streamlines.preflight.x_in_zone*')
 """
 
 from __future__ import annotations
@@ -89,13 +91,16 @@ def tracked_copy(target: Path) -> None:
         shutil.copy2(ROOT / name, destination)
 
 
-def run_group(name: str, work: Path) -> dict[str, Counter]:
+def run_group(name: str, work: Path, only: list[str] = ()) -> dict[str, Counter]:
+    """Mutate and test the group in `work`; with `only`, just the mutants matching those
+    patterns, keeping mutmut's results of the others (the copy is refreshed first, so
+    that new tests and changed code count)."""
     paths, tests = GROUPS[name]
     tracked_copy(work)
     prepare(name, work, paths, tests)
     log = work / "mutmut.log"
-    with log.open("w") as output:
-        subprocess.run([str(MUTMUT), "run", "--max-children", "2"], cwd=work, stdout=output, stderr=subprocess.STDOUT)
+    with log.open("a" if only else "w") as output:
+        subprocess.run([str(MUTMUT), "run", "--max-children", "2", *only], cwd=work, stdout=output, stderr=subprocess.STDOUT)
     return read_results(work)
 
 
@@ -136,16 +141,28 @@ def main(argv: list[str]) -> int:
     # (after `mutmut run NAME...` there, say, to check that new tests kill some survivors).
     report_only = "--report" in argv
     argv = [a for a in argv if a != "--report"]
+    targeted = "--only" in argv
+    only: list[str] = []
+    if targeted:
+        argv, only = argv[: argv.index("--only")], argv[argv.index("--only") + 1 :]
     chosen = argv or list(GROUPS)
     unknown = [g for g in chosen if g not in GROUPS]
     if unknown:
         print(f"no group {unknown[0]}; groups: {', '.join(GROUPS)}", file=sys.stderr)
+        return 2
+    if targeted and (len(argv) != 1 or not only or report_only):
+        print("--only takes one group before it and at least one mutant name pattern after it, and runs them; it does not go with --report", file=sys.stderr)
+        return 2
+    if only and not (ROOT / "build" / "mutants" / chosen[0] / "mutants").is_dir():
+        print(f"no earlier run of {chosen[0]} in build/mutants/{chosen[0]}; run the whole group once first", file=sys.stderr)
         return 2
     print(f"{'module':<58} {'killed':>7} {'survived':>9} {'timeout':>8} {'equivalent':>11} {'other':>6} {'score':>7}")
     for group in chosen:
         scratch = ROOT / "build" / "mutants" / group
         if report_only:
             result = read_results(scratch)
+        elif only:
+            result = run_group(group, scratch, only)
         else:
             shutil.rmtree(scratch, ignore_errors=True)
             scratch.mkdir(parents=True)

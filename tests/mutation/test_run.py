@@ -1,0 +1,62 @@
+"""The mutation runner's own inputs: the equivalents list and its arguments
+(the runs themselves take an hour; `make mutants`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from . import run
+
+
+def module_names() -> set[str]:
+    """The module part of the mutant names mutmut gives each group's files."""
+    names = set()
+    for group, (paths, _) in run.GROUPS.items():
+        for path in paths:
+            if group in run.FLAT:
+                names.add(Path(path).stem)
+            else:
+                names.add(path.removesuffix(".py").removesuffix("/__init__").replace("/", "."))
+    return names
+
+
+def listed() -> list[tuple[str, str]]:
+    return [tuple(line.partition(" ")[::2]) for line in run.EQUIVALENT.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_each_equivalent_names_a_mutant_of_a_mutated_module_once_with_a_reason():
+    modules = module_names()
+    entries = listed()
+    assert entries, "the list is read"
+    for name, reason in entries:
+        module, marker, _ = re.split(r"\.(xǁ|x_)", name, maxsplit=1)
+        assert module in modules, f"{name}: no group mutates {module}"
+        assert re.search(r"__mutmut_\d+$", name), f"{name} is not a mutmut mutant name"
+        reference = re.match(r"As _(\d+)\b", reason)
+        if reference:  # "As _24.": for the reason given for mutant 24 of the same function
+            assert re.sub(r"\d+$", reference[1], name) in dict(entries), f"{name}: {reason} refers to a mutant not listed"
+        else:
+            assert len(reason.split()) >= 3, f"{name}: say why it is equivalent"
+    names = [name for name, _ in entries]
+    assert len(names) == len(set(names)), "listed twice"
+    assert run.equivalent() == dict(entries)
+
+
+@pytest.mark.parametrize("argv", [["--only"], ["ops", "--only"], ["ops", "agent", "--only", "x*"], ["--report", "ops", "--only", "x*"]])
+def test_only_takes_one_group_and_patterns(argv, capsys):
+    assert run.main(argv) == 2
+    assert "--only takes one group" in capsys.readouterr().err
+
+
+def test_an_unknown_group_is_named(capsys):
+    assert run.main(["nope"]) == 2
+    assert capsys.readouterr().err == "no group nope; groups: lambdas, agent, provider, grafana, ops, evaluate\n"
+
+
+def test_only_needs_an_earlier_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(run, "ROOT", tmp_path)
+    assert run.main(["ops", "--only", "streamlines.preflight*"]) == 2
+    assert "run the whole group once first" in capsys.readouterr().err
