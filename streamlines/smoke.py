@@ -177,7 +177,8 @@ def _services(ecs: Any, stack: _Stack) -> list[Check]:
 
 
 def _service(service: dict) -> Check:
-    name, desired, running = service["serviceName"], service.get("desiredCount", 0), service.get("runningCount", 0)
+    # DescribeServices always answers both counts.
+    name, desired, running = service["serviceName"], service["desiredCount"], service["runningCount"]
     what = f"service {name}"
     if desired == 0:
         return Check(what, False, "desired count is 0: it is scaled to zero (outside its active hours?), so nothing it serves works now.")
@@ -212,9 +213,9 @@ def _tokens(secrets: Any, foundations: _Stack, tokens: dict[str, str]) -> list[C
     for kind, output in (("read", "InfluxDbReadTokenSecretArn"), ("write", "InfluxDbWriteTokenSecretArn")):
         raw = secrets.get_secret_value(SecretId=foundations.outputs[output])["SecretString"]
         try:
-            token = json.loads(raw).get("token", "")
-        except (ValueError, AttributeError):
-            token = ""
+            token = json.loads(raw).get("token")
+        except (ValueError, AttributeError):  # not JSON, or not an object
+            token = None
         if not token or token == PLACEHOLDER:
             checks.append(Check(f"{kind} token", False, "the secret holds the placeholder, not an issued token: the token issuer has not run (see the InfluxTokens resource and the provider's log group)."))
             continue
@@ -239,7 +240,8 @@ def _ask_agent(invoke: Invoke, agent: str, payload: dict) -> dict:
     if not agent:
         raise LookupError("the stack has no token agent function (InfluxTokenAgentFunction).")
     answer = invoke(agent, {**payload, "deadlineSeconds": AGENT_SECONDS})
-    return answer if isinstance(answer, dict) else {"ok": False, "error": f"the token agent answered {answer!r}"}
+    # Without "ok": true, the callers read an answer as a failure.
+    return answer if isinstance(answer, dict) else {"error": f"the token agent answered {answer!r}"}
 
 
 def _round_trip(invoke: Invoke, agent: str, influx: dict, tokens: dict[str, str]) -> Check:

@@ -206,6 +206,10 @@ def test_access_logs_need_the_account_role(aws, templates, full_ready):
         (("*.example.com",), "example.com", False),
         (("grafana.example.com",), "grafana.example.com", True),
         (("grafana.example.com",), "grafana.example.org", False),
+        # DNS names compare without case or a trailing dot, on either side.
+        (("*.Example.COM.",), "grafana.example.com", True),
+        (("Grafana.Example.com",), "grafana.example.com.", True),
+        (("*.example.com",), "grafana.example.com.", True),
     ],
 )
 def test_certificate_names(names, domain, ok):

@@ -188,6 +188,8 @@ def test_a_healthy_lite_stack_passes_every_check(lite, capsys):
         "grafana dashboards",
     ]
     assert all(check.ok for check in checks)
+    assert {check.reason for check in checks if check.name.endswith(" token")} == {"the secret holds an issued token"}
+    assert checks[names(checks).index("token round trip")].reason == "the write token wrote a scratch point, the read token read it back, and it was deleted"
     # The round trip went through the agent with the two tokens, and left nothing behind.
     ((_, payload),) = lite.invocations
     assert payload["action"] == "round_trip" and payload["writeToken"] == lite.tokens["write"]["token"]
@@ -277,6 +279,19 @@ def test_plain_http_to_a_remote_grafana_sends_no_password(world):
     assert grafana.ok is None and "--allow-insecure-http" in grafana.reason
     # Nothing was sent to any Grafana: the local double saw no request either.
     assert world.grafana.requests == []
+
+
+def test_allow_insecure_http_sends_the_checks_to_a_remote_plain_http_grafana(world, monkeypatch):
+    remote = "http://sl-lite-grafana-1.us-east-1.elb.amazonaws.com"
+    world.deploy("lite", "sl-lite", GrafanaUrl=remote)
+    asked = []
+    monkeypatch.setattr("grafana.provision.verify", lambda url, password, dashboards: asked.append((url, password)) or [("grafana health", True, "ok")])
+    (grafana,) = [check for check in world.smoke("sl-lite", allow_insecure_http=True) if check.name.startswith("grafana")]
+    assert grafana == smoke.Check("grafana health", True, "ok")
+    assert asked == [(remote, PASSWORD)]
+    # A --grafana-url with a trailing slash names the same Grafana (and reads so in the report).
+    world.smoke("sl-lite", allow_insecure_http=True, grafana_url=remote + "/")
+    assert asked[-1] == (remote, PASSWORD)
 
 
 def test_a_stack_that_is_not_there_is_one_failed_check(world):
@@ -429,6 +444,8 @@ def test_a_service_passes_only_at_its_desired_count_with_its_deployment_done(giv
 def test_the_report_counts_failures_and_skips_are_not_failures():
     checks = [smoke.Check("a", True, "fine"), smoke.Check("b", False, "broken."), smoke.Check("c", None, "not from here.")]
     assert smoke.report(checks, False).splitlines() == ["PASS a: fine", "FAIL b: broken.", "SKIP c: not from here.", "3 checks, 1 failed"]
+    # Indented, for a person reading it too.
+    assert smoke.report(checks, True).splitlines()[1] == '  {'
     assert json.loads(smoke.report(checks, True)) == [
         {"check": "a", "status": "pass", "reason": "fine"},
         {"check": "b", "status": "fail", "reason": "broken."},
@@ -495,6 +512,25 @@ def test_a_failing_agent_invocation_is_its_error_message(aws):
     assert check == smoke.Check("token round trip", False, "the token agent failed: Task timed out after 25.00 seconds")
 
 
+@pytest.mark.parametrize("secret", ['{"authorizationID": "a"}', '{"token": ""}', "not json", '["token"]'])
+def test_a_token_secret_without_a_token_fails_its_check(secret):
+    class Secrets:
+        def get_secret_value(self, SecretId):
+            return {"SecretString": secret if SecretId == "r" else json.dumps({"token": "t", "authorizationID": "a"})}
+
+    foundations = type("F", (), {"outputs": {"InfluxDbReadTokenSecretArn": "r", "InfluxDbWriteTokenSecretArn": "w"}})()
+    tokens = {}
+    (read, write) = smoke._tokens(Secrets(), foundations, tokens)
+    assert [(read.name, read.ok), (write.name, write.ok)] == [("read token", False), ("write token", True)] and tokens == {"write": "t"}
+    assert read.reason.startswith("the secret holds the placeholder, not an issued token")
+
+
+def test_a_stack_without_the_token_agent_says_so():
+    with pytest.raises(LookupError) as raised:
+        smoke._round_trip(lambda function, payload: pytest.fail("nothing to invoke"), "", {}, {"read": "r", "write": "w"})
+    assert smoke._aws_message(raised.value) == "the stack has no token agent function (InfluxTokenAgentFunction)."
+
+
 def test_a_stack_that_is_not_a_stream_lines_stack_is_named(world):
     world.cloudformation.create_stack(StackName="other", TemplateBody=json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}, "Outputs": {"StackProfile": {"Value": "something"}}}))
     checks = world.smoke("other")
@@ -546,17 +582,6 @@ def test_targets_partly_healthy_list_the_others_with_their_reasons():
 
     stack = type("S", (), {"of_type": lambda self, kind: [("WebTargetGroup", "arn:tg")]})()
     assert smoke._targets(Elb(), stack) == [smoke.Check("targets WebTargetGroup", False, "1 of 3 healthy: 10.0.0.2 unhealthy (Target.ResponseCodeMismatch), 10.0.0.3 initial")]
-
-
-def test_a_token_secret_that_is_not_json_is_a_placeholder():
-    class Secrets:
-        def get_secret_value(self, SecretId):
-            return {"SecretString": "not json" if SecretId == "r" else json.dumps({"token": "t", "authorizationID": "a"})}
-
-    tokens = {}
-    foundations = type("F", (), {"outputs": {"InfluxDbReadTokenSecretArn": "r", "InfluxDbWriteTokenSecretArn": "w"}})()
-    checks = smoke._tokens(Secrets(), foundations, tokens)
-    assert [(c.name, c.ok) for c in checks] == [("read token", False), ("write token", True)] and tokens == {"write": "t"}
 
 
 def test_records_are_summed_over_the_window_and_the_window_is_asked_for():
