@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -67,13 +67,18 @@ class Preflight:
     foundations: str
     template: dict
     values: dict[str, str]
+    clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     @property
     def region(self) -> str:
         return self.session.region_name
 
     def client(self, service: str, region: str | None = None) -> Any:
-        return self.session.client(service, region_name=region or self.region)
+        """One client per service and region for the whole preflight."""
+        key = (service, region or self.region)
+        if key not in self.clients:
+            self.clients[key] = self.session.client(service, region_name=key[1])
+        return self.clients[key]
 
     # --- helpers --------------------------------------------------------------------
     def exports(self) -> dict[str, str]:

@@ -103,13 +103,17 @@ class Residue:
     # Page size for every listing (None: each API's default); tests make it small.
     page_size: int | None = None
     logical_ids: set[str] = field(default_factory=set)
+    clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.logical_ids:
             self.logical_ids = profile_logical_ids(self.profile)
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)
+        """One client per service for the whole report (making one reads its model)."""
+        if service not in self.clients:
+            self.clients[service] = self.session.client(service)
+        return self.clients[service]
 
     def pages(self, client: Any, operation: str, **arguments: Any) -> Iterator[dict]:
         config = {"PageSize": max(self.page_size, MIN_PAGE_SIZE.get(operation, 1))} if self.page_size else {}

@@ -9,7 +9,7 @@ mutmut outcomes) per module. Survivors listed in tests/mutation/equivalent.txt
 (one line each: mutant name, then why it is equivalent) do not count against
 the score; every other survivor is printed, so that a test can kill it.
 
-    python -m tests.mutation.run [--report] [GROUP ...]   (groups: lambdas agent provider grafana ops evaluate)
+    python -m tests.mutation.run [--report | --resume] [GROUP ...]   (groups: lambdas agent provider grafana ops evaluate)
     python -m tests.mutation.run GROUP --only PATTERN ...  (again, in the group's last copy, with the
         current files: only the mutants whose names match, such as 'streamlines.preflight.x_in_zone*')
 """
@@ -91,15 +91,16 @@ def tracked_copy(target: Path) -> None:
         shutil.copy2(ROOT / name, destination)
 
 
-def run_group(name: str, work: Path, only: list[str] = ()) -> dict[str, Counter]:
-    """Mutate and test the group in `work`; with `only`, just the mutants matching those
-    patterns, keeping mutmut's results of the others (the copy is refreshed first, so
-    that new tests and changed code count)."""
+def run_group(name: str, work: Path, only: list[str] = (), keep: bool = False) -> dict[str, Counter]:
+    """Mutate and test the group in `work`. With `keep`, in the copy of an earlier run,
+    refreshed with the current files, keeping mutmut's results: mutmut then runs the
+    mutants not checked yet and those of functions that changed, or with `only`,
+    just the mutants matching those patterns."""
     paths, tests = GROUPS[name]
     tracked_copy(work)
     prepare(name, work, paths, tests)
     log = work / "mutmut.log"
-    with log.open("a" if only else "w") as output:
+    with log.open("a" if keep else "w") as output:
         subprocess.run([str(MUTMUT), "run", "--max-children", "2", *only], cwd=work, stdout=output, stderr=subprocess.STDOUT)
     return read_results(work)
 
@@ -136,33 +137,36 @@ def read_results(work: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    known = equivalent()
-    # --report: the scores of the last run in build/mutants/<group>/, without running again
-    # (after `mutmut run NAME...` there, say, to check that new tests kill some survivors).
-    report_only = "--report" in argv
-    argv = [a for a in argv if a != "--report"]
-    targeted = "--only" in argv
-    only: list[str] = []
-    if targeted:
-        argv, only = argv[: argv.index("--only")], argv[argv.index("--only") + 1 :]
-    chosen = argv or list(GROUPS)
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.mutation.run", description="mutation scores per module")
+    parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"some of: {', '.join(GROUPS)} (default: all)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--report", action="store_true", help="print the scores of the last run without running")
+    mode.add_argument("--resume", action="store_true", help="go on with the last run, in its copy refreshed with the current files: mutants not checked yet, or of a function that changed")
+    mode.add_argument("--only", nargs="+", metavar="PATTERN", default=[], help="run again, in the last run's refreshed copy, only the mutants whose names match")
+    arguments = parser.parse_args(argv)
+    chosen = arguments.groups or list(GROUPS)
     unknown = [g for g in chosen if g not in GROUPS]
     if unknown:
         print(f"no group {unknown[0]}; groups: {', '.join(GROUPS)}", file=sys.stderr)
         return 2
-    if targeted and (len(argv) != 1 or not only or report_only):
-        print("--only takes one group before it and at least one mutant name pattern after it, and runs them; it does not go with --report", file=sys.stderr)
+    if arguments.only and len(arguments.groups) != 1:
+        print("--only takes one group, named before it.", file=sys.stderr)
         return 2
-    if only and not (ROOT / "build" / "mutants" / chosen[0] / "mutants").is_dir():
-        print(f"no earlier run of {chosen[0]} in build/mutants/{chosen[0]}; run the whole group once first", file=sys.stderr)
-        return 2
+    known = equivalent()
+    if arguments.only or arguments.resume or arguments.report:
+        missing = [g for g in chosen if not (ROOT / "build" / "mutants" / g / "mutants").is_dir()]
+        if missing:
+            print(f"no earlier run of {missing[0]} in build/mutants/{missing[0]}; run the whole group once first.", file=sys.stderr)
+            return 2
     print(f"{'module':<58} {'killed':>7} {'survived':>9} {'timeout':>8} {'equivalent':>11} {'other':>6} {'score':>7}")
     for group in chosen:
         scratch = ROOT / "build" / "mutants" / group
-        if report_only:
+        if arguments.report:
             result = read_results(scratch)
-        elif only:
-            result = run_group(group, scratch, only)
+        elif arguments.only or arguments.resume:
+            result = run_group(group, scratch, arguments.only, keep=True)
         else:
             shutil.rmtree(scratch, ignore_errors=True)
             scratch.mkdir(parents=True)

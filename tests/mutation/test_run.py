@@ -45,10 +45,17 @@ def test_each_equivalent_names_a_mutant_of_a_mutated_module_once_with_a_reason()
     assert run.equivalent() == dict(entries)
 
 
-@pytest.mark.parametrize("argv", [["--only"], ["ops", "--only"], ["ops", "agent", "--only", "x*"], ["--report", "ops", "--only", "x*"]])
-def test_only_takes_one_group_and_patterns(argv, capsys):
+@pytest.mark.parametrize("argv", [["ops", "--only"], ["ops", "--report", "--only", "x*"], ["--resume", "--report"]])
+def test_the_modes_exclude_each_other_and_only_needs_patterns(argv):
+    with pytest.raises(SystemExit) as exited:
+        run.main(argv)
+    assert exited.value.code == 2
+
+
+@pytest.mark.parametrize("argv", [["--only", "x*"], ["ops", "agent", "--only", "x*"]])
+def test_only_takes_one_group(argv, capsys):
     assert run.main(argv) == 2
-    assert "--only takes one group" in capsys.readouterr().err
+    assert capsys.readouterr().err == "--only takes one group, named before it.\n"
 
 
 def test_an_unknown_group_is_named(capsys):
@@ -56,7 +63,8 @@ def test_an_unknown_group_is_named(capsys):
     assert capsys.readouterr().err == "no group nope; groups: lambdas, agent, provider, grafana, ops, evaluate\n"
 
 
-def test_only_needs_an_earlier_run(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("mode", [["--only", "streamlines.preflight*"], ["--resume"], ["--report"]])
+def test_going_on_needs_an_earlier_run(tmp_path, monkeypatch, capsys, mode):
     monkeypatch.setattr(run, "ROOT", tmp_path)
-    assert run.main(["ops", "--only", "streamlines.preflight*"]) == 2
-    assert "run the whole group once first" in capsys.readouterr().err
+    assert run.main(["ops", *mode]) == 2
+    assert capsys.readouterr().err == "no earlier run of ops in build/mutants/ops; run the whole group once first.\n"
