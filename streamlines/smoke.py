@@ -67,6 +67,10 @@ Invoke = Callable[[str, dict], dict]
 Connect = Callable[[str], Any]
 
 
+# DescribeServices answers at most 10 services a call.
+DESCRIBE_SERVICES_AT_MOST = 10
+
+
 class _Stack:
     """One deployed stack: status, outputs and resources by logical id."""
 
@@ -79,7 +83,7 @@ class _Stack:
         except ClientError as error:
             message = error.response["Error"].get("Message", str(error))
             raise LookupError(f"stack {name} not found." if "does not exist" in message else f"cannot read stack {name}: {message}") from None
-        self.status = described.get("StackStatus", "")
+        self.status = described["StackStatus"]  # always answered; the reason only sometimes
         self.reason = described.get("StackStatusReason", "")
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         self.resources: dict[str, tuple[str, str]] = {}
@@ -167,11 +171,11 @@ def _services(ecs: Any, stack: _Stack) -> list[Check]:
     by_cluster: dict[str, list[str]] = {}
     for _, arn in stack.of_type("AWS::ECS::Service"):
         # arn:aws:ecs:<region>:<account>:service/<cluster>/<service>
-        by_cluster.setdefault(arn.split(":")[-1].split("/")[1], []).append(arn)
+        by_cluster.setdefault(arn.split("/")[-2], []).append(arn)
     checks = []
     for cluster, arns in sorted(by_cluster.items()):
-        for start in range(0, len(arns), 10):
-            for service in ecs.describe_services(cluster=cluster, services=arns[start : start + 10])["services"]:
+        for start in range(0, len(arns), DESCRIBE_SERVICES_AT_MOST):
+            for service in ecs.describe_services(cluster=cluster, services=arns[start : start + DESCRIBE_SERVICES_AT_MOST])["services"]:
                 checks.append(_service(service))
     return checks
 
@@ -195,7 +199,7 @@ def _targets(elbv2: Any, stack: _Stack) -> list[Check]:
     checks = []
     for logical_id, arn in stack.of_type("AWS::ElasticLoadBalancingV2::TargetGroup"):
         health = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-        states = [(h["Target"]["Id"], h["TargetHealth"]["State"], h["TargetHealth"].get("Reason", "")) for h in health]
+        states = [(h["Target"]["Id"], h["TargetHealth"]["State"], h["TargetHealth"].get("Reason")) for h in health]
         healthy = [s for s in states if s[1] == "healthy"]
         what = f"targets {logical_id}"
         if not states:

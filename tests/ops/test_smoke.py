@@ -189,13 +189,15 @@ def test_a_healthy_lite_stack_passes_every_check(lite, capsys):
     ]
     assert all(check.ok for check in checks)
     assert {check.reason for check in checks if check.name.endswith(" token")} == {"the secret holds an issued token"}
+    assert {check.reason for check in checks if check.name.startswith("targets ")} == {"1 of 1 healthy"}
     assert checks[names(checks).index("token round trip")].reason == "the write token wrote a scratch point, the read token read it back, and it was deleted"
     # The round trip went through the agent with the two tokens, and left nothing behind.
     ((_, payload),) = lite.invocations
     assert payload["action"] == "round_trip" and payload["writeToken"] == lite.tokens["write"]["token"]
     assert lite.influx.points == []
     # The command: one line per check, exit 0, no token anywhere in the output.
-    lite.monkeypatch.setattr(smoke, "_lambda_invoke", lambda session: lite.invoke)
+    # (the agent is invoked in the session of the command's region)
+    lite.monkeypatch.setattr(smoke, "_lambda_invoke", lambda session: session.region_name == "us-east-1" and lite.invoke)
     assert main(["smoke", "--stack", "sl-lite", "--region", "us-east-1"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "PASS stack: CREATE_COMPLETE"
@@ -298,13 +300,96 @@ def test_a_stack_that_is_not_there_is_one_failed_check(world):
     assert [(c.name, c.ok, c.reason) for c in world.smoke("sl-nothing")] == [("stack", False, "stack sl-nothing not found.")]
 
 
-def test_a_rolled_back_update_fails_the_stack_check():
-    check = smoke._stack_status(type("S", (), {"status": "UPDATE_ROLLBACK_COMPLETE", "reason": ""})())
-    assert check.ok is False and "rolled back" in check.reason
-    for status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-        assert smoke._stack_status(type("S", (), {"status": status, "reason": ""})()).ok is True
-    check = smoke._stack_status(type("S", (), {"status": "UPDATE_IN_PROGRESS", "reason": "User Initiated"})())
-    assert check.ok is False and check.reason.startswith("UPDATE_IN_PROGRESS: User Initiated")
+@pytest.mark.parametrize("status, reason, ok, said", [
+    ("CREATE_COMPLETE", "", True, "CREATE_COMPLETE"),
+    ("UPDATE_COMPLETE", "", True, "UPDATE_COMPLETE"),
+    ("UPDATE_ROLLBACK_COMPLETE", "Resource update cancelled", False, "UPDATE_ROLLBACK_COMPLETE: the last update failed and was rolled back (see the stack events)."),
+    ("UPDATE_IN_PROGRESS", "User Initiated", False, "UPDATE_IN_PROGRESS: User Initiated (a working stack is CREATE_COMPLETE or UPDATE_COMPLETE)."),
+    ("ROLLBACK_COMPLETE", "", False, "ROLLBACK_COMPLETE (a working stack is CREATE_COMPLETE or UPDATE_COMPLETE)."),
+])
+def test_the_stack_check_passes_only_a_complete_stack(status, reason, ok, said):
+    assert smoke._stack_status(type("S", (), {"status": status, "reason": reason})()) == smoke.Check("stack", ok, said)
+
+
+class CloudFormation:
+    """DescribeStacks and ListStackResources as AWS answers them, for one stack (or an error)."""
+
+    def __init__(self, stack=None, resources=(), error=None):
+        self.stack, self.resources, self.error = stack, list(resources), error
+
+    def describe_stacks(self, StackName):
+        if self.error:
+            raise self.error
+        return {"Stacks": [{"StackName": StackName, **self.stack}]}
+
+    def get_paginator(self, operation):
+        assert operation == "list_stack_resources"
+        return type("P", (), {"paginate": lambda _, StackName: [{"StackResourceSummaries": self.resources}]})()
+
+
+def client_error(code, message=None):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, **({"Message": message} if message else {})}}, "DescribeStacks")
+
+
+def test_a_stack_that_cannot_be_read_says_why():
+    refused = client_error("AccessDenied", "User: arn:aws:iam::123456789012:user/ops is not authorized to perform: cloudformation:DescribeStacks")
+    with pytest.raises(LookupError) as raised:
+        smoke._Stack(CloudFormation(error=refused), "sl-lite")
+    assert str(raised.value) == "cannot read stack sl-lite: User: arn:aws:iam::123456789012:user/ops is not authorized to perform: cloudformation:DescribeStacks"
+    # Without a message, botocore's own sentence.
+    bare = client_error("Throttling")
+    with pytest.raises(LookupError) as raised:
+        smoke._Stack(CloudFormation(error=bare), "sl-lite")
+    assert str(raised.value) == f"cannot read stack sl-lite: {bare}" and "(Throttling)" in str(bare)
+
+
+def test_aws_out_of_reach_is_one_failed_check():
+    from botocore.exceptions import EndpointConnectionError
+
+    unreachable = CloudFormation(error=EndpointConnectionError(endpoint_url="https://cloudformation.us-east-1.amazonaws.com/"))
+    session = type("Session", (), {"client": lambda self, name: unreachable})()
+    checks = smoke.run(session, "sl-lite", smoke.Options(), invoke=lambda function, payload: pytest.fail("nothing to invoke"))
+    assert checks == [smoke.Check("stack", False, 'cannot reach AWS: Could not connect to the endpoint URL: "https://cloudformation.us-east-1.amazonaws.com/"')]
+
+
+def test_a_failed_stack_without_outputs_reports_its_reason_and_no_profile():
+    stack = CloudFormation({"StackStatus": "ROLLBACK_COMPLETE", "StackStatusReason": "The following resource(s) failed to create: [InfluxDbService]."})
+    session = type("Session", (), {"client": lambda self, name: stack})()
+    assert smoke.run(session, "sl-lite", smoke.Options(), invoke=lambda function, payload: {}) == [
+        smoke.Check("stack", False, "ROLLBACK_COMPLETE: The following resource(s) failed to create: [InfluxDbService]. (a working stack is CREATE_COMPLETE or UPDATE_COMPLETE)."),
+        smoke.Check("profile", False, "stack sl-lite is not a Stream Lines lite, lite-pipeline or full stack (StackProfile output: none)."),
+    ]
+
+
+def test_resources_without_a_physical_id_are_read_as_none_there():
+    summaries = [
+        {"LogicalResourceId": smoke.AGENT, "ResourceType": "AWS::Lambda::Function", "ResourceStatus": "CREATE_FAILED"},
+        {"LogicalResourceId": "Topic", "ResourceType": "AWS::SNS::Topic", "PhysicalResourceId": "arn:aws:sns:us-east-1:123456789012:t", "ResourceStatus": "CREATE_COMPLETE"},
+    ]
+    stack = smoke._Stack(CloudFormation({"StackStatus": "CREATE_COMPLETE"}, summaries), "sl-lite")
+    assert stack.resources == {smoke.AGENT: ("AWS::Lambda::Function", ""), "Topic": ("AWS::SNS::Topic", "arn:aws:sns:us-east-1:123456789012:t")}
+    assert stack.of_type("AWS::SNS::Topic") == [("Topic", "arn:aws:sns:us-east-1:123456789012:t")]
+
+
+def test_services_are_described_ten_at_a_time_per_cluster():
+    class Ecs:
+        def __init__(self):
+            self.calls = []
+
+        def describe_services(self, cluster, services):
+            if len(services) > 10:  # as AWS: "services" takes at most 10 names
+                raise client_error("InvalidParameterException", "Services cannot be more than 10.")
+            self.calls.append((cluster, len(services)))
+            return {"services": [{"serviceName": arn.rsplit("/", 1)[-1], "desiredCount": 1, "runningCount": 1, "deployments": []} for arn in services]}
+
+    arns = [f"arn:aws:ecs:us-east-1:123456789012:service/c{1 + n // 11}/s{n}" for n in range(22)]
+    stack = type("S", (), {"of_type": lambda self, kind: [(f"S{n}", arn) for n, arn in enumerate(arns)]})()
+    ecs = Ecs()
+    checks = smoke._services(ecs, stack)
+    assert len(checks) == 22 and all(check.ok for check in checks)
+    assert ecs.calls == [("c1", 10), ("c1", 1), ("c2", 10), ("c2", 1)]
 
 
 # --- lite with the pipeline -----------------------------------------------------------------
@@ -330,6 +415,20 @@ def test_a_healthy_pipeline_passes_every_check(pipeline):
     assert [payload["action"] for _, payload in pipeline.invocations] == ["round_trip", "recent_points"]
     # The add-on has no agent of its own: lite's answers.
     assert {function for function, _ in pipeline.invocations} == {pipeline.physical("sl-lite", smoke.AGENT)}
+
+
+def test_without_a_clock_given_the_window_ends_now_in_utc(pipeline, monkeypatch):
+    import time
+
+    # A machine whose local time is not UTC: the metric window must still end now.
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        checks = smoke.run(pipeline.session, "sl-lite-pipeline", smoke.Options(), invoke=pipeline.invoke)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert checks[names(checks).index("upstream records")].ok is True
 
 
 def test_no_recent_data_fails_its_check(lite):
