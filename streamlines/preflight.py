@@ -39,6 +39,10 @@ class Check:
     # A warning: worth reading, not a reason to stop.
     warn: bool = False
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.ok, bool) or not isinstance(self.warn, bool) or not self.name or not self.detail:
+            raise TypeError(f"a check is a name, ok and warn as booleans, and a detail: {self!r}")
+
     @property
     def status(self) -> str:
         return "FAIL" if not self.ok else "WARN" if self.warn else "PASS"
@@ -68,6 +72,10 @@ class Preflight:
     template: dict
     values: dict[str, str]
     clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def parameters(self) -> dict:
+        return self.template.get("Parameters", {})
 
     @property
     def region(self) -> str:
@@ -123,9 +131,9 @@ class Preflight:
 
     def check_lite_stack(self) -> Iterator[Check]:
         """The pipeline add-on runs in a deployed lite stack and imports its exports."""
-        if "LiteStackName" not in self.template.get("Parameters", {}):
+        if "LiteStackName" not in self.parameters:
             return
-        lite = self.values.get("LiteStackName", "")
+        lite = self.values["LiteStackName"]
         outputs = self.stack_outputs(lite)
         if outputs is None:
             yield Check("lite stack", False, f"{lite} does not exist in {self.region}; the pipeline add-on runs in a deployed lite stack (deploy it first, or set LiteStackName).")
@@ -138,9 +146,9 @@ class Preflight:
         yield Check("lite stack", True, f"{lite} exports all {len(names)} values the pipeline imports")
 
     def check_allowed_cidr(self) -> Iterator[Check]:
-        if "AllowedCidr" not in self.template.get("Parameters", {}):
+        if "AllowedCidr" not in self.parameters:
             return
-        cidr = self.values.get("AllowedCidr", "")
+        cidr = self.values["AllowedCidr"]
         if not cidr:
             if self.values.get("GrafanaExposure") == "public":
                 yield Check("allowed CIDR", False, "AllowedCidr is empty but GrafanaExposure is public; set it to the address Grafana is used from (such as your office's /32), or GrafanaExposure=none.")
@@ -157,13 +165,13 @@ class Preflight:
         yield Check("allowed CIDR", True, cidr)
 
     def existing_stack(self) -> dict | None:
+        """The stack of that name, if one is there (DescribeStacks by name never answers a deleted one)."""
         from botocore.exceptions import ClientError
 
         try:
-            stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
+            return self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
         except ClientError:
             return None
-        return None if stack["StackStatus"] == "DELETE_COMPLETE" else stack
 
     def check_existing_stack(self) -> Iterator[Check]:
         """An update must not rename what InfluxDB set up at first boot, nor find
@@ -197,7 +205,7 @@ class Preflight:
         yield Check("InfluxDB setup", True, f"org and bucket unchanged; InfluxDB has {service.get('runningCount', 0)} of {service.get('desiredCount')} tasks running")
 
     def check_access_logs(self) -> Iterator[Check]:
-        if "WebSocketAccessLogs" not in self.template.get("Parameters", {}):
+        if "WebSocketAccessLogs" not in self.parameters:
             return
         role = self.client("apigateway").get_account().get("cloudwatchRoleArn")
         enabled = self.values.get("WebSocketAccessLogs") == "enabled"
@@ -247,7 +255,7 @@ class Preflight:
             yield Check("EFS mount targets", True, f"file system {file_system} has no mount targets outside {'this stack' if own_vpc else 'any VPC'}")
 
     def check_certificates(self) -> Iterator[Check]:
-        arn = self.values.get("CertificateArn", "")
+        arn = self.values.get("CertificateArn")
         if not arn:
             return
         match = CERTIFICATE.match(arn)
@@ -281,7 +289,7 @@ class Preflight:
     def check_hosted_zone(self) -> Iterator[Check]:
         parameters, zone_parameter = DOMAIN_PARAMETERS.get(self.profile, ((), ""))
         domains = [k for k in parameters if self.values.get(k)]
-        zone = self.values.get(zone_parameter, "")
+        zone = self.values.get(zone_parameter)
         if not domains:
             return
         if not zone:
@@ -327,9 +335,9 @@ class Preflight:
                 return False
 
         for parameter, service in APP_IMAGES.items():
-            if parameter not in self.template.get("Parameters", {}):
+            if parameter not in self.parameters:
                 continue
-            tag = self.values.get(parameter, "")
+            tag = self.values[parameter]
             uri = self.foundation_export(f"EcrRepository{service.capitalize()}Uri") or ""
             repository = uri.split("/", 1)[-1]
             if not tag:
@@ -357,7 +365,7 @@ class Preflight:
             yield Check(f"lambda code {folder}", True, f"s3://{bucket}/{key}")
 
     def check_secrets(self) -> Iterator[Check]:
-        if "IngestImageTag" not in self.template.get("Parameters", {}):
+        if "IngestImageTag" not in self.parameters:
             return
         # ingest exits at start without real values, and the circuit breaker rolls the stack back.
         arn = self.foundation_export("MarketDataApiSecretArn")

@@ -110,10 +110,11 @@ def foundations(aws, templates):
     for folder in sorted({folder for template in templates.values() for folder in code_key_parameters(template).values()}):
         s3.put_object(Bucket="sl-app-bucket", Key=f"lambdas/{folder}/{KEY}.zip", Body=b"zip")
 
-    def deploy(skip: str | None = None):
+    def deploy(*skip: str):
+        """Deploy it, without the exports named in `skip` (an older foundations)."""
         body = {
             "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-            "Outputs": {k: {"Value": v, "Export": {"Name": f"{FOUNDATIONS}-{k}"}} for k, v in outputs.items() if k != skip},
+            "Outputs": {k: {"Value": v, "Export": {"Name": f"{FOUNDATIONS}-{k}"}} for k, v in outputs.items() if k not in skip},
         }
         aws.client("cloudformation").create_stack(StackName=FOUNDATIONS, TemplateBody=json.dumps(body))
 

@@ -98,13 +98,43 @@ def the_failure(code, lines):
 
 
 def test_missing_foundations_stack(aws, templates):
-    code, lines = check(aws, templates, "lite", {})
-    assert code == 1 and "sl-foundations does not exist" in failures(lines)[0]
+    # Nothing else is checked: every other check reads the foundations' exports.
+    assert check(aws, templates, "lite", {}) == (1, ["FAIL  foundations stack: sl-foundations does not exist in us-east-1; deploy build/foundations.json first (make deploy does).", "1 check failed"])
+
+
+def test_a_foundations_stack_that_is_not_usable_stops_the_checks(aws, templates, foundations):
+    foundations()
+
+    def failed_update(parsed, **_):
+        for stack in parsed.get("Stacks", []):
+            stack["StackStatus"] = "UPDATE_ROLLBACK_FAILED"
+
+    aws.events.register("after-call.cloudformation.DescribeStacks", failed_update)
+    assert check(aws, templates, "lite", {}) == (1, ["FAIL  foundations stack: sl-foundations is UPDATE_ROLLBACK_FAILED.", "1 check failed"])
 
 
 def test_missing_export(aws, templates, foundations):
-    foundations(skip=exports.GRAFANA_ACCESS_POINT_ARN)
+    foundations(exports.GRAFANA_ACCESS_POINT_ARN)
     assert the_failure(*check(aws, templates, "lite", {})) == "FAIL  foundations exports: sl-foundations does not export GrafanaAccessPointArn; update it with the current build/foundations.json."
+
+
+def test_every_missing_export_is_named_and_nothing_after_is_checked(aws, templates, foundations):
+    foundations(exports.GRAFANA_ACCESS_POINT_ARN, exports.FILE_SYSTEM_ID)
+    code, lines = check(aws, templates, "lite", {})
+    assert (code, lines[1:]) == (1, ["FAIL  foundations exports: sl-foundations does not export FileSystemId, GrafanaAccessPointArn; update it with the current build/foundations.json.", "1 check failed"])
+
+
+def test_a_template_without_parameters_has_nothing_to_check_but_its_code(aws, templates, foundations):
+    foundations()
+    lines = []
+    assert preflight.run(aws, "cloudfront", "sl-site", FOUNDATIONS, {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}, {}, lines.append) == 0
+    assert lines == ["all checks passed"]
+
+
+@pytest.mark.parametrize("fields", [{"ok": None}, {"warn": None}, {"detail": ""}, {"name": ""}])
+def test_a_check_is_made_of_booleans_and_words(fields):
+    with pytest.raises(TypeError, match="a check is a name, ok and warn as booleans, and a detail"):
+        preflight.Check(**{"name": "n", "ok": True, "detail": "d", **fields})
 
 
 def test_mount_target_in_another_vpc(aws, templates, foundations, mirrored):
@@ -296,10 +326,10 @@ def test_shipped_parameter_files_name_real_parameters(templates):
         assert set(values) <= set(templates[profile]["Parameters"]), profile
 
 
-def lite_stack(aws, templates, skip=None):
-    """A deployed lite stack as the pipeline add-on sees it: its outputs."""
-    outputs = {name: f"value-of-{name}" for name in templates["lite"]["Outputs"] if name != skip}
-    outputs["StackProfile"] = "lite"
+def lite_stack(aws, templates, *skip, profile="lite"):
+    """A deployed lite stack as the pipeline add-on sees it: its outputs (but those in `skip`)."""
+    outputs = {name: f"value-of-{name}" for name in templates["lite"]["Outputs"] if name not in skip}
+    outputs["StackProfile"] = profile
     body = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": {k: {"Value": v} for k, v in outputs.items()}}
     aws.client("cloudformation").create_stack(StackName="sl-lite", TemplateBody=json.dumps(body))
 
@@ -311,8 +341,15 @@ def test_pipeline_needs_its_lite_stack(aws, templates, mirrored):
     for repository in ("ingest", "ripples"):
         put_image(aws, repository, "1.0.0")
     assert the_failure(*check(aws, templates, "lite-pipeline", PIPELINE)) == "FAIL  lite stack: sl-lite does not exist in us-east-1; the pipeline add-on runs in a deployed lite stack (deploy it first, or set LiteStackName)."
-    lite_stack(aws, templates, skip="InfluxDbLoadBalancerSecurityGroupId")
-    assert the_failure(*check(aws, templates, "lite-pipeline", PIPELINE)) == "FAIL  lite stack: sl-lite is not a current lite stack (missing InfluxDbLoadBalancerSecurityGroupId); update it with the current build/lite.json first."
+    lite_stack(aws, templates, "InfluxDbLoadBalancerSecurityGroupId", "InfluxDbUrl")
+    assert the_failure(*check(aws, templates, "lite-pipeline", PIPELINE)) == "FAIL  lite stack: sl-lite is not a current lite stack (missing InfluxDbLoadBalancerSecurityGroupId, InfluxDbUrl); update it with the current build/lite.json first."
+
+
+def test_pipeline_needs_a_lite_stack_not_another_profile(aws, templates, mirrored):
+    for repository in ("ingest", "ripples"):
+        put_image(aws, repository, "1.0.0")
+    lite_stack(aws, templates, profile="full")
+    assert the_failure(*check(aws, templates, "lite-pipeline", PIPELINE)) == "FAIL  lite stack: sl-lite is not a current lite stack (missing StackProfile lite); update it with the current build/lite.json first."
 
 
 def test_good_pipeline_setup_passes(aws, templates, mirrored):
@@ -323,6 +360,8 @@ def test_good_pipeline_setup_passes(aws, templates, mirrored):
     assert code == 0, lines
     passed = {line.split(":")[0].removeprefix("PASS  ") for line in lines if line.startswith("PASS")}
     assert passed == {"foundations stack", "foundations exports", "lite stack", "image ingest", "image ripples", "market-data credentials"}
+    imported = set(re.findall(r'"\$\{LiteStackName\}-([A-Za-z0-9]+)"', json.dumps(templates["lite-pipeline"])))
+    assert f"PASS  lite stack: sl-lite exports all {len(imported)} values the pipeline imports" in lines and len(imported) > 1
 
 
 def test_a_redeploys_own_mount_targets_are_not_in_another_vpc(aws, templates, mirrored):
