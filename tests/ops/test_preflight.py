@@ -212,6 +212,16 @@ def test_documentation_ranges_are_refused(aws, templates, mirrored, cidr):
     assert line == f"FAIL  allowed CIDR: AllowedCidr {cidr} is in {network}, a range reserved for documentation (RFC 5737) that no real client uses; set the address you will reach the ALB from."
 
 
+def test_an_allowed_cidr_that_is_no_cidr_is_refused(aws, templates, mirrored):
+    assert the_failure(*check(aws, templates, "lite", {"AllowedCidr": "10.0.0.300/32"})) == "FAIL  allowed CIDR: AllowedCidr '10.0.0.300/32' is not an IPv4 CIDR block."
+
+
+def test_an_allowed_cidr_with_host_bits_passes_as_ec2_takes_it(aws, templates, mirrored):
+    # EC2 masks the host bits of a rule's CidrIp (198.18.7.10/24 admits 198.18.7.0/24).
+    code, lines = check(aws, templates, "lite", {"AllowedCidr": "198.18.7.10/24"})
+    assert code == 0 and "PASS  allowed CIDR: 198.18.7.10/24" in lines
+
+
 def test_public_grafana_needs_an_allowed_cidr(aws, templates, mirrored):
     expected = "FAIL  allowed CIDR: AllowedCidr is empty but GrafanaExposure is public; set it to the address Grafana is used from (such as your office's /32), or GrafanaExposure=none."
     assert the_failure(*check(aws, templates, "lite", {"AllowedCidr": "", "GrafanaExposure": "public"})) == expected
