@@ -12,11 +12,15 @@ the score; every other survivor is printed, so that a test can kill it.
     python -m tests.mutation.run [--report | --resume] [GROUP ...]   (groups: lambdas agent provider grafana ops evaluate)
     python -m tests.mutation.run GROUP --only PATTERN ...  (again, in the group's last copy, with the
         current files: only the mutants whose names match, such as 'streamlines.preflight.x_in_zone*')
+    python -m tests.mutation.run GROUP --sample N --only PATTERN ...  (a seeded random N of those: an
+        estimate of the score where the whole run takes too long)
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import random
 import shutil
 import subprocess
 import sys
@@ -67,6 +71,8 @@ GROUPS = {
     "evaluate": (["templates_py/evaluate.py"], ["tests/templates/test_evaluate.py", "tests/templates/test_routing.py", "tests/templates/test_first_deploy.py"]),
 }
 FLAT = {"lambdas", "agent", "provider"}
+# The seed of --sample: the same sample every time, so that a rerun after new tests checks the same mutants.
+SEED = 14
 # mutmut's outcomes that count as the suite catching the fault.
 KILLED = {"killed", "timeout"}
 SKIPPED = {"no tests", "skipped", "not checked", "suspicious"}
@@ -120,18 +126,37 @@ def prepare(name: str, work: Path, paths: list[str], tests: list[str]) -> None:
         config.write('also_copy = ["tests", "lambdas", "contracts", "grafana", "streamlines", "templates_py", "deploy", "docs", "README.md", "Makefile"]\n')
 
 
-def read_results(work: Path) -> dict:
-    """Outcomes per module and survivors, from mutmut's results in `work`."""
+def statuses(work: Path) -> dict[str, str]:
+    """Mutant name -> mutmut's outcome ("killed", "survived", "not checked", ...) in `work`."""
     listed = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=work, capture_output=True, text=True).stdout
-    outcomes: dict[str, Counter] = {}
-    survivors: dict[str, list[str]] = {}
+    found = {}
     for line in listed.splitlines():
         mutant, _, status = line.strip().rpartition(": ")
-        if not mutant:
+        if mutant:
+            found[mutant] = status.strip()
+    return found
+
+
+def sample(work: Path, patterns: list[str], size: int) -> tuple[list[str], list[str]]:
+    """A seeded random `size` of the mutants matching `patterns` (the same ones every
+    time), and those of them not checked yet."""
+    known = statuses(work)
+    matching = sorted(m for m in known if any(fnmatch.fnmatch(m, p) for p in patterns))
+    chosen = sorted(random.Random(SEED).sample(matching, min(size, len(matching))))
+    return chosen, [m for m in chosen if known[m] == "not checked"]
+
+
+def read_results(work: Path, restrict: set[str] | None = None) -> dict:
+    """Outcomes per module and survivors, from mutmut's results in `work` (of the
+    mutants in `restrict` only, when given)."""
+    outcomes: dict[str, Counter] = {}
+    survivors: dict[str, list[str]] = {}
+    for mutant, status in statuses(work).items():
+        if restrict is not None and mutant not in restrict:
             continue
         module = mutant.split(".x_")[0].split(".xǁ")[0]
-        outcomes.setdefault(module, Counter())[status.strip()] += 1
-        if status.strip() == "survived":
+        outcomes.setdefault(module, Counter())[status] += 1
+        if status == "survived":
             survivors.setdefault(module, []).append(mutant)
     return {"outcomes": outcomes, "survivors": survivors}
 
@@ -145,7 +170,11 @@ def main(argv: list[str]) -> int:
     mode.add_argument("--report", action="store_true", help="print the scores of the last run without running")
     mode.add_argument("--resume", action="store_true", help="go on with the last run, in its copy refreshed with the current files: mutants not checked yet, or of a function that changed")
     mode.add_argument("--only", nargs="+", metavar="PATTERN", default=[], help="run again, in the last run's refreshed copy, only the mutants whose names match")
+    parser.add_argument("--sample", type=int, metavar="N", help="with --only: a seeded random N of the matching mutants (those not checked yet are run), and the scores of that sample")
     arguments = parser.parse_args(argv)
+    if arguments.sample is not None and (not arguments.only or arguments.sample < 1):
+        print("--sample N takes a positive N and goes with --only PATTERN.", file=sys.stderr)
+        return 2
     chosen = arguments.groups or list(GROUPS)
     unknown = [g for g in chosen if g not in GROUPS]
     if unknown:
@@ -165,6 +194,12 @@ def main(argv: list[str]) -> int:
         scratch = ROOT / "build" / "mutants" / group
         if arguments.report:
             result = read_results(scratch)
+        elif arguments.sample:
+            chosen, unchecked = sample(scratch, arguments.only, arguments.sample)
+            print(f"a sample of {len(chosen)} mutants matching {' '.join(arguments.only)} (seed {SEED}); {len(unchecked)} of them not checked yet, run now")
+            if unchecked:
+                run_group(group, scratch, unchecked, keep=True)
+            result = read_results(scratch, set(chosen))
         elif arguments.only or arguments.resume:
             result = run_group(group, scratch, arguments.only, keep=True)
         else:

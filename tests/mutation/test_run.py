@@ -68,3 +68,21 @@ def test_going_on_needs_an_earlier_run(tmp_path, monkeypatch, capsys, mode):
     monkeypatch.setattr(run, "ROOT", tmp_path)
     assert run.main(["ops", *mode]) == 2
     assert capsys.readouterr().err == "no earlier run of ops in build/mutants/ops; run the whole group once first.\n"
+
+
+def test_a_sample_is_the_same_every_time_and_runs_only_what_is_not_checked(monkeypatch):
+    known = {f"streamlines.residue.x_f__mutmut_{n}": ("killed" if n % 3 else "not checked") for n in range(1, 101)}
+    known["streamlines.preflight.x_g__mutmut_1"] = "not checked"
+    monkeypatch.setattr(run, "statuses", lambda work: known)
+    chosen, unchecked = run.sample(Path("."), ["streamlines.residue*"], 30)
+    assert len(chosen) == 30 and set(chosen) <= {k for k in known if ".residue." in k}
+    assert (chosen, unchecked) == run.sample(Path("."), ["streamlines.residue*"], 30)
+    assert unchecked == [m for m in chosen if known[m] == "not checked"] and unchecked
+    # More than there are: all of them.
+    assert len(run.sample(Path("."), ["streamlines.preflight*"], 30)[0]) == 1
+
+
+@pytest.mark.parametrize("argv", [["ops", "--sample", "5"], ["ops", "--sample", "0", "--only", "x*"]])
+def test_a_sample_needs_a_size_and_patterns(argv, capsys):
+    assert run.main(argv) == 2
+    assert capsys.readouterr().err == "--sample N takes a positive N and goes with --only PATTERN.\n"
