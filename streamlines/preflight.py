@@ -195,14 +195,14 @@ class Preflight:
             (service,) = self.client("ecs").describe_services(cluster=cluster, services=[physical])["services"]
         except (ClientError, ValueError, IndexError):
             return
-        if service.get("desiredCount", 0) == 0:
+        if service["desiredCount"] == 0:
             yield Check(
                 "InfluxDB running",
                 False,
                 f"the InfluxDB service of {self.stack} is scaled to zero (active hours?); an update may need the token issuer to reach it. Deploy during active hours, or scale it to 1 first (aws ecs update-service --cluster {cluster} --service {physical.split('/')[-1]} --desired-count 1).",
             )
             return
-        yield Check("InfluxDB setup", True, f"org and bucket unchanged; InfluxDB has {service.get('runningCount', 0)} of {service.get('desiredCount')} tasks running")
+        yield Check("InfluxDB setup", True, f"org and bucket unchanged; InfluxDB has {service['runningCount']} of {service['desiredCount']} tasks running")
 
     def check_access_logs(self) -> Iterator[Check]:
         if "WebSocketAccessLogs" not in self.parameters:

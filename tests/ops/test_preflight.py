@@ -303,10 +303,39 @@ def test_an_update_with_influxdb_running_passes(aws, templates, mirrored):
     assert code == 0 and "PASS  InfluxDB setup: org and bucket unchanged; InfluxDB has 0 of 1 tasks running" in lines
 
 
-def test_renaming_the_org_or_bucket_after_first_boot_is_refused(aws, templates, mirrored):
-    deployed_profile_stack(aws, desired=1, bucket="quotes")
+@pytest.mark.parametrize("renamed", [{"bucket": "quotes"}, {"org": "acme"}])
+def test_renaming_the_org_or_bucket_after_first_boot_is_refused(aws, templates, mirrored, renamed):
+    deployed_profile_stack(aws, desired=1, **renamed)
     line = the_failure(*check(aws, templates, "lite", {}))
-    assert line == "FAIL  InfluxDB setup: InfluxDbBucket is 'quotes' in sl-stack and 'market-data' here; InfluxDB created its org and bucket at first boot and keeps them, so keep 'quotes'."
+    name, (_, value) = ("InfluxDbBucket" if "bucket" in renamed else "InfluxDbOrg"), next(iter(renamed.items()))
+    here = "market-data" if "bucket" in renamed else "streamlines"
+    assert line == f"FAIL  InfluxDB setup: {name} is {value!r} in sl-stack and {here!r} here; InfluxDB created its org and bucket at first boot and keeps them, so keep {value!r}."
+
+
+def test_a_full_stack_is_held_to_its_bucket_too(aws, templates, full_ready):
+    deployed_profile_stack(aws, desired=1, bucket="quotes")
+    line = the_failure(*check(aws, templates, "full", full_ready))
+    assert line.startswith("FAIL  InfluxDB setup: InfluxDbBucket is 'quotes' in sl-stack")
+
+
+def test_a_running_influxdb_is_counted_from_the_service(aws, templates, mirrored):
+    deployed_profile_stack(aws, desired=1)
+
+    def running(parsed, **_):
+        for service in parsed.get("services", []):
+            service["runningCount"] = 1
+
+    aws.events.register("after-call.ecs.DescribeServices", running)
+    code, lines = check(aws, templates, "lite", {})
+    assert code == 0 and "PASS  InfluxDB setup: org and bucket unchanged; InfluxDB has 1 of 1 tasks running" in lines
+
+
+def test_a_stack_answered_without_parameters_has_no_org_to_keep(aws, templates, mirrored):
+    # DescribeStacks leaves Parameters out for a stack that has none.
+    deployed_profile_stack(aws, desired=1, org="acme")
+    aws.events.register("after-call.cloudformation.DescribeStacks", lambda parsed, **_: [stack.pop("Parameters", None) for stack in parsed.get("Stacks", [])])
+    code, lines = check(aws, templates, "lite", {})
+    assert code == 0 and "PASS  InfluxDB setup: org and bucket unchanged; InfluxDB has 0 of 1 tasks running" in lines
 
 
 def test_missing_lambda_code(aws, templates, mirrored):
