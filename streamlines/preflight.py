@@ -244,7 +244,7 @@ class Preflight:
         if self.profile not in ("lite", "full"):
             return
         file_system = self.foundation_export("FileSystemId")
-        targets = self.client("efs").describe_mount_targets(FileSystemId=file_system).get("MountTargets", [])
+        targets = self.client("efs").describe_mount_targets(FileSystemId=file_system)["MountTargets"]
         outputs = self.stack_outputs(self.stack) or {}
         own_vpc = outputs.get("VpcId")
         foreign = [t for t in targets if t.get("VpcId") != own_vpc]
@@ -278,13 +278,14 @@ class Preflight:
         if certificate.get("Status") != "ISSUED":
             yield Check("certificate", False, f"{arn} is {certificate.get('Status')}, not ISSUED; finish its validation first.")
             return
-        names = [certificate.get("DomainName", ""), *certificate.get("SubjectAlternativeNames", [])]
-        wanted_names = [self.values[k] for k in DOMAIN_PARAMETERS.get(self.profile, ((), ""))[0] if self.values.get(k)]
+        names = [certificate["DomainName"], *certificate.get("SubjectAlternativeNames", [])]
+        wanted_names = [self.values[k] for k in DOMAIN_PARAMETERS[self.profile][0] if self.values.get(k)]
         uncovered = [name for name in wanted_names if not any(covers(pattern, name) for pattern in names)]
         if uncovered:
             yield Check("certificate", False, f"{arn} covers {', '.join(sorted(set(names)))} but not {', '.join(uncovered)}; browsers would refuse the name.")
             return
-        yield Check("certificate", True, f"{certificate.get('DomainName')} is issued in {region} and covers {', '.join(wanted_names) or 'the names'}")
+        covered = f"covers {', '.join(wanted_names)}" if wanted_names else "no domain name is set to hold it to"
+        yield Check("certificate", True, f"{certificate['DomainName']} is issued in {region}; {covered}")
 
     def check_hosted_zone(self) -> Iterator[Check]:
         parameters, zone_parameter = DOMAIN_PARAMETERS.get(self.profile, ((), ""))

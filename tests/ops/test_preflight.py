@@ -13,7 +13,9 @@ from streamlines import preflight
 from templates_py import exports
 from streamlines.packaging import code_key_parameters
 
-from ..conftest import FOUNDATIONS, KEY, issued_certificate
+from templates_py.evaluate import parameter_values
+
+from ..conftest import FOUNDATIONS, KEY, issued_certificate, session
 
 REGION = "us-east-1"
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -140,10 +142,11 @@ def test_a_check_is_made_of_booleans_and_words(fields):
 def test_mount_target_in_another_vpc(aws, templates, foundations, mirrored):
     ec2 = aws.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
-    aws.client("efs").create_mount_target(FileSystemId=foundations.outputs[exports.FILE_SYSTEM_ID], SubnetId=subnet)
+    for zone, cidr in (("a", "10.9.0.0/24"), ("b", "10.9.1.0/24")):
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
+        aws.client("efs").create_mount_target(FileSystemId=foundations.outputs[exports.FILE_SYSTEM_ID], SubnetId=subnet)
     line = the_failure(*check(aws, templates, "lite", {}))
-    assert re.fullmatch(rf"FAIL  EFS mount targets: file system fs-\w+ has mount targets in another VPC \(fsmt-\w+ in {vpc}\); delete that stack \(or its mount targets\) first: a file system has mount targets in one VPC only\.", line)
+    assert re.fullmatch(rf"FAIL  EFS mount targets: file system fs-\w+ has mount targets in another VPC \(fsmt-\w+ in {vpc}, fsmt-\w+ in {vpc}\); delete that stack \(or its mount targets\) first: a file system has mount targets in one VPC only\.", line)
 
 
 def test_certificate_in_the_wrong_region(aws, templates, mirrored):
@@ -153,12 +156,52 @@ def test_certificate_in_the_wrong_region(aws, templates, mirrored):
 
 def test_cloudfront_certificate_must_be_in_us_east_1(aws, templates, foundations):
     foundations()
-    aws_eu = boto3.session.Session(region_name="eu-west-1")
+    aws_eu = session("eu-west-1")
     arn = issued_certificate(aws_eu, "eu-west-1")
     lines = []
     code = preflight.run(aws_eu, "cloudfront", "sl-site", FOUNDATIONS, templates["cloudfront"], {"CertificateArn": arn, "DomainName": "d.example.com"}, lines.append)
     assert code == 1
-    assert any("CloudFront only uses certificates from us-east-1" in line for line in failures(lines))
+    assert f"FAIL  certificate: {arn} is in eu-west-1, but CloudFront only uses certificates from us-east-1." in lines
+
+
+def certificate_checks(aws, templates, profile, region, **values):
+    """The certificate check alone, from a session in `region` (`aws` itself in us-east-1)."""
+    checker = preflight.Preflight(aws if region == aws.region_name else session(region), profile, "sl-stack", FOUNDATIONS, templates[profile], parameter_values(templates[profile], values))
+    return [f"{c.status}  {c.name}: {c.detail}" for c in checker.check_certificates()]
+
+
+def test_a_cloudfront_certificate_from_us_east_1_passes_whatever_the_region(aws, templates):
+    arn = issued_certificate(aws, "us-east-1")
+    assert certificate_checks(aws, templates, "cloudfront", "eu-west-1", CertificateArn=arn, DomainName="www.example.com") == ["PASS  certificate: example.com is issued in us-east-1; covers www.example.com"]
+
+
+def test_a_stack_outside_us_east_1_uses_a_certificate_from_its_own_region(aws, templates):
+    arn = issued_certificate(aws, "eu-west-1")
+    assert certificate_checks(aws, templates, "lite", "eu-west-1", CertificateArn=arn, GrafanaDomainName="grafana.example.com") == ["PASS  certificate: example.com is issued in eu-west-1; covers grafana.example.com"]
+
+
+def test_a_certificate_without_names_to_check_says_so(aws, templates):
+    arn = issued_certificate(aws, "us-east-1")
+    assert certificate_checks(aws, templates, "lite", "us-east-1", CertificateArn=arn) == ["PASS  certificate: example.com is issued in us-east-1; no domain name is set to hold it to"]
+
+
+def test_every_name_a_certificate_does_not_cover_is_named(aws, templates):
+    arn = issued_certificate(aws, "us-east-1")
+    names = {"BackendDomainName": "api.example.org", "DashboardDomainName": "dashboard.example.com", "WebSocketDomainName": "ws.example.net"}
+    assert certificate_checks(aws, templates, "full", "us-east-1", CertificateArn=arn, **names) == [
+        f"FAIL  certificate: {arn} covers *.example.com, example.com but not api.example.org, ws.example.net; browsers would refuse the name."
+    ]
+
+
+def test_a_certificate_described_without_alternative_names_is_held_to_its_domain_name(aws, templates):
+    arn = issued_certificate(aws, "us-east-1", domain="grafana.example.com")
+    aws.events.register("after-call.acm.DescribeCertificate", lambda parsed, **_: parsed["Certificate"].pop("SubjectAlternativeNames", None))
+    assert certificate_checks(aws, templates, "lite", "us-east-1", CertificateArn=arn, GrafanaDomainName="x.grafana.example.com")[0].startswith(f"FAIL  certificate: {arn} covers grafana.example.com but not")
+
+
+def test_an_arn_that_is_not_a_certificate_is_refused(aws, templates):
+    arn = "arn:aws:iam::123456789012:server-certificate/grafana"
+    assert certificate_checks(aws, templates, "lite", "us-east-1", CertificateArn=arn) == [f"FAIL  certificate: {arn} is not an ACM certificate ARN."]
 
 
 def test_certificate_not_issued(aws, templates, mirrored):
@@ -236,6 +279,8 @@ def test_access_logs_need_the_account_role(aws, templates, full_ready):
     aws.client("apigateway").update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}])
     code, lines = check(aws, templates, "full", {**full_ready, "WebSocketAccessLogs": "enabled"})
     assert code == 0 and f"PASS  API Gateway log role: {role}" in lines
+    code, lines = check(aws, templates, "full", {**full_ready, "WebSocketAccessLogs": "disabled"})
+    assert code == 0 and "PASS  API Gateway log role: access logs off; the account's role is set: WebSocketAccessLogs=enabled would work" in lines
 
 
 @pytest.mark.parametrize(
@@ -415,7 +460,7 @@ def test_a_redeploys_own_mount_targets_are_not_in_another_vpc(aws, templates, mi
     aws.client("cloudformation").create_stack(StackName="sl-stack", TemplateBody=json.dumps(body))
     code, lines = check(aws, templates, "lite", {})
     assert code == 0, lines
-    assert any(line.startswith("PASS  EFS mount targets") for line in lines)
+    assert f"PASS  EFS mount targets: file system {fs_id} has no mount targets outside this stack" in lines
 
 
 @pytest.mark.parametrize("status, usable", [("CREATE_COMPLETE", True), ("UPDATE_COMPLETE", True), ("UPDATE_ROLLBACK_COMPLETE", True), ("IMPORT_COMPLETE", True), ("ROLLBACK_COMPLETE", False), ("UPDATE_IN_PROGRESS", False), ("CREATE_FAILED", False)])
@@ -479,7 +524,7 @@ def test_a_good_full_preflight_word_for_word(aws, templates, full_ready):
         f"PASS  foundations exports: all {foundations_imports(templates['full'])} exports full imports are there",
         "PASS  allowed CIDR: 0.0.0.0/0",
         "PASS  EFS mount targets: file system fs-ID has no mount targets outside any VPC",
-        "PASS  certificate: example.com is issued in us-east-1 and covers api.example.com, dashboard.example.com",
+        "PASS  certificate: example.com is issued in us-east-1; covers api.example.com, dashboard.example.com",
         f"PASS  hosted zone: {full_ready['HostedZoneId']} (example.com) holds api.example.com, dashboard.example.com",
         "PASS  API Gateway log role: access logs off; the account's role is not set, which is fine with logs off",
         f"PASS  image influxdb: {REGISTRY}/sl-influxdb:2.7.12 (mirror)",
