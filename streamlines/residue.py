@@ -283,7 +283,7 @@ class Residue:
         s3 = self.client("s3")
         from botocore.exceptions import ClientError
 
-        for bucket in (b for page in self.pages(s3, "list_buckets") for b in page.get("Buckets", [])):
+        for bucket in (b for page in self.pages(s3, "list_buckets") for b in page["Buckets"]):
             try:
                 tags = _tags(s3.get_bucket_tagging(Bucket=bucket["Name"]).get("TagSet"))
             except ClientError:
@@ -291,7 +291,7 @@ class Residue:
             if self.kept(tags):
                 found.append(Finding("S3 bucket", bucket["Name"], "app bucket (versioned)"))
         ecr = self.client("ecr")
-        for repository in (r for page in self.pages(ecr, "describe_repositories") for r in page.get("repositories", [])):
+        for repository in (r for page in self.pages(ecr, "describe_repositories") for r in page["repositories"]):
             if self.kept(_tags(ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"]).get("tags"))):
                 found.append(Finding("ECR repository", repository["repositoryName"], ""))
         for file_system in (f for page in self.pages(self.client("efs"), "describe_file_systems") for f in page["FileSystems"]):

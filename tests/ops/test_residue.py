@@ -94,6 +94,14 @@ def planted(aws):
     s3.create_bucket(Bucket="sl-app")
     s3.put_bucket_tagging(Bucket="sl-app", Tagging={"TagSet": pairs(tags(profile="foundations", stack="sl-foundations"))})
     s3.create_bucket(Bucket="unrelated")
+    s3.create_bucket(Bucket="a-untagged")  # listed before sl-app: an untagged bucket does not end the listing
+    ecr, dynamodb = aws.client("ecr"), aws.client("dynamodb")
+    ecr.create_repository(repositoryName="sl-grafana", tags=pairs(tags(profile="foundations", stack="sl-foundations", name="ecr-repository-grafana")))
+    ecr.create_repository(repositoryName="someone-elses")
+    for table, tagset in (("sl-connections", tags(profile="foundations", stack="sl-foundations", name="connections-table")), ("other-table", {})):
+        arn = dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")["TableDescription"]["TableArn"]
+        if tagset:
+            dynamodb.tag_resource(ResourceArn=arn, Tags=pairs(tagset))
     aws.client("secretsmanager").create_secret(Name="sl-admin", SecretString="x", Tags=pairs(tags(profile="foundations", stack="sl-foundations")))
     aws.client("secretsmanager").create_secret(Name="other-secret", SecretString="x")
     return ours
@@ -117,8 +125,12 @@ def test_finds_the_planted_leftovers_and_nothing_else(aws, planted):
     expected |= {("ENI", interface["NetworkInterfaceId"]) for interface in in_vpc}
     assert expected <= found
     assert found - expected == set()
-    assert {(f["kind"], f["id"]) for f in result["kept"] if f["kind"] != "EFS file system"} == {("S3 bucket", "sl-app"), ("secret", "sl-admin")}
+    assert {(f["kind"], f["id"]) for f in result["kept"] if f["kind"] != "EFS file system"} == {
+        ("S3 bucket", "sl-app"), ("secret", "sl-admin"), ("ECR repository", "sl-grafana"), ("DynamoDB table", "sl-connections"),
+    }
     assert [f["kind"] for f in result["kept"]].count("EFS file system") == 1
+    assert (result["stack"], result["profile"]) == (STACK, "lite")
+    assert output.splitlines()[1].startswith('  "stack": '), "indented for a reader"
 
 
 def test_text_report_lists_both_groups(aws, planted):
@@ -248,7 +260,7 @@ def test_the_text_report_lines(aws, planted):
     first = leftovers[0]
     assert lines[2] == f"  {first.kind:<24} {first.id:<40} {first.detail}"
     kept_header = next(line for line in lines if line.startswith("kept on purpose"))
-    assert kept_header == "kept on purpose (foundations, retained) (3):"
+    assert kept_header == "kept on purpose (foundations, retained) (5):"
 
 
 def test_a_resource_only_the_tagging_api_sees_is_reported_by_its_arn(aws):
