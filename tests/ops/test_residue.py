@@ -91,10 +91,10 @@ def planted(aws):
     vpc_ids = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if any(t["Value"] == f"{STACK}-grafana-service" for t in v.get("Tags", []))]
     subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": vpc_ids}])["Subnets"][0]["SubnetId"]
     ours["EFS mount target"] = efs.create_mount_target(FileSystemId=file_system, SubnetId=subnet)["MountTargetId"]
+    s3.create_bucket(Bucket="a-untagged")  # listed before sl-app (by name, and by moto in creation order): it does not end the listing
     s3.create_bucket(Bucket="sl-app")
     s3.put_bucket_tagging(Bucket="sl-app", Tagging={"TagSet": pairs(tags(profile="foundations", stack="sl-foundations"))})
     s3.create_bucket(Bucket="unrelated")
-    s3.create_bucket(Bucket="a-untagged")  # listed before sl-app: an untagged bucket does not end the listing
     ecr, dynamodb = aws.client("ecr"), aws.client("dynamodb")
     ecr.create_repository(repositoryName="sl-grafana", tags=pairs(tags(profile="foundations", stack="sl-foundations", name="ecr-repository-grafana")))
     ecr.create_repository(repositoryName="someone-elses")
