@@ -249,6 +249,30 @@ def test_a_tagged_interface_outside_the_stacks_vpc_is_found_by_its_tags(aws):
     found = {(f.kind, f.id) for f in Residue(aws, "streamlines", "lite", STACK).leftovers()}
     assert ("ENI", tagged) in found and ("ENI", other) not in found
     assert ("VPC", vpc) not in found
+    # EC2's own listing finds it too (not only the tagging API).
+    residue = Residue(aws, "streamlines", "lite", STACK)
+    assert list(residue.vpcs()) == [] and {(f.kind, f.id) for f in residue.network()} == {("ENI", tagged)}
+
+
+def test_network_pieces_are_the_stacks_by_their_vpc_or_by_their_tags(aws):
+    """Untagged in the stack's VPC, or tagged in another: both are the stack's."""
+    ec2 = aws.client("ec2")
+    ours = ec2.create_vpc(CidrBlock="10.5.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": pairs(tags(name="vpc"))}])["Vpc"]["VpcId"]
+    elsewhere = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    made = {}
+    for vpc, tagset in ((ours, {}), (elsewhere, tags(name="vpc"))):
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=vpc == ours and "10.5.1.0/24" or "10.6.1.0/24")["Subnet"]["SubnetId"]
+        nat_tags = [{"ResourceType": "natgateway", "Tags": pairs(tagset)}] if tagset else []
+        endpoint_tags = [{"ResourceType": "vpc-endpoint", "Tags": pairs(tagset)}] if tagset else []
+        made[vpc] = (
+            ec2.create_nat_gateway(SubnetId=subnet, AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"], TagSpecifications=nat_tags)["NatGateway"]["NatGatewayId"],
+            ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.logs", VpcEndpointType="Interface", SubnetIds=[subnet], TagSpecifications=endpoint_tags)["VpcEndpoint"]["VpcEndpointId"],
+        )
+    ec2.create_nat_gateway(SubnetId=ec2.create_subnet(VpcId=elsewhere, CidrBlock="10.6.2.0/24")["Subnet"]["SubnetId"], AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"])
+    residue = Residue(aws, "streamlines", "lite", STACK)
+    assert [f.id for f in residue.vpcs()] == [ours]
+    found = {(f.kind, f.id) for f in residue.network() if f.kind in ("NAT gateway", "VPC endpoint")}
+    assert found == {(kind, made[vpc][n]) for vpc in (ours, elsewhere) for n, kind in enumerate(("NAT gateway", "VPC endpoint"))}
 
 
 def test_the_text_report_lines(aws, planted):
@@ -312,3 +336,37 @@ def test_only_an_apis_arn_is_an_api():
 
     assert arn_finding("arn:aws:apigateway:us-east-1::/restapis/abc") is None
     assert arn_finding("not an arn") is None
+
+
+def test_each_lookup_finds_the_stacks_resources_by_itself(aws, planted):
+    """The Resource Groups Tagging API finds most of these again, and the report keeps the
+    first finding of each resource: so each service's own listing is held to its kinds by
+    itself, details included (the tagging API does not cover every type everywhere)."""
+    ec2, elb = aws.client("ec2"), aws.client("elbv2")
+    residue = Residue(aws, "streamlines", "lite", STACK)
+    finders = ("vpcs", "network", "load_balancers", "ecs", "streams", "functions", "log_groups", "apis", "mount_targets", "distributions")
+    found = {name: {(f.kind, f.id, f.detail) for f in getattr(residue, name)()} for name in finders}  # vpcs first: network reads its VPCs
+    vpc = planted["VPC"]
+    interfaces = ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkInterfaces"]
+    (nat,) = ec2.describe_nat_gateways(NatGatewayIds=[planted["NAT gateway"]])["NatGateways"]
+    (address,) = ec2.describe_addresses(AllocationIds=[planted["Elastic IP"]])["Addresses"]
+    (balancer,) = elb.describe_load_balancers(Names=[planted["load balancer"]])["LoadBalancers"]
+    file_system = aws.client("efs").describe_mount_targets(MountTargetId=planted["EFS mount target"])["MountTargets"][0]["FileSystemId"]
+    domain = aws.client("cloudfront").get_distribution(Id=planted["CloudFront distribution"])["Distribution"]["DomainName"]
+    assert found == {
+        "vpcs": {("VPC", vpc, "10.0.0.0/16")},
+        "network": {("ENI", i["NetworkInterfaceId"], i.get("Description") or i["Status"]) for i in interfaces} | {
+            ("NAT gateway", planted["NAT gateway"], nat["State"]),
+            ("Elastic IP", planted["Elastic IP"], address["PublicIp"]),
+            ("VPC endpoint", planted["VPC endpoint"], f"com.amazonaws.{REGION}.logs"),
+        },
+        "load_balancers": {("load balancer", planted["load balancer"], balancer.get("Scheme", "")), ("target group", planted["target group"], "")},
+        "ecs": {("ECS cluster", planted["ECS cluster"], "0 running tasks"), ("ECS service", planted["ECS service"], planted["ECS cluster"])},
+        "streams": {("Kinesis stream", planted["Kinesis stream"], "")},
+        "functions": {("Lambda function", planted["Lambda function"], "python3.12")},
+        "log_groups": {("log group", planted["log group"], "0 bytes"), ("log group", planted["named log group"], "0 bytes")},
+        "apis": {("API Gateway API", planted["API Gateway API"], "api0")},
+        "mount_targets": {("EFS mount target", planted["EFS mount target"], f"{file_system} in this stack's VPC")},
+        "distributions": {("CloudFront distribution", planted["CloudFront distribution"], domain)},
+    }
+    assert any(i.get("Description") for i in interfaces) and any(not i.get("Description") for i in interfaces), "both kinds of ENI detail"
