@@ -24,6 +24,8 @@ from templates_py.blocks.tags import kebab
 
 STACK_TAG = "aws:cloudformation:stack-name"
 
+# DescribeClusters takes at most 100 clusters a call.
+DESCRIBE_CLUSTERS_AT_MOST = 100
 # The smallest page some EC2 listings accept (MaxResults).
 MIN_PAGE_SIZE = {"describe_vpcs": 5, "describe_network_interfaces": 5, "describe_nat_gateways": 5, "describe_vpc_endpoints": 5}
 
@@ -155,7 +157,7 @@ class Residue:
         """Everything of the project's the Resource Groups Tagging API sees, whatever its type."""
         tagging = self.client("resourcegroupstaggingapi")
         for page in self.pages(tagging, "get_resources", TagFilters=[{"Key": "Project", "Values": [self.project]}]):
-            for mapping in page.get("ResourceTagMappingList", []):
+            for mapping in page["ResourceTagMappingList"]:
                 if self.ours(_tags(mapping.get("Tags"))):
                     finding = arn_finding(mapping["ResourceARN"])
                     yield finding or Finding("resource", mapping["ResourceARN"], "tagged")
@@ -166,7 +168,7 @@ class Residue:
             for vpc in page["Vpcs"]:
                 if self.ours(_tags(vpc.get("Tags"))):
                     self.vpc_ids.append(vpc["VpcId"])
-                    yield Finding("VPC", vpc["VpcId"], vpc.get("CidrBlock", ""))
+                    yield Finding("VPC", vpc["VpcId"], vpc["CidrBlock"])
 
     def network(self) -> Iterator[Finding]:
         ec2 = self.client("ec2")
@@ -206,9 +208,9 @@ class Residue:
 
     def ecs(self) -> Iterator[Finding]:
         ecs = self.client("ecs")
-        arns = [arn for page in self.pages(ecs, "list_clusters") for arn in page.get("clusterArns", [])]
-        for start in range(0, len(arns), 100):
-            for cluster in ecs.describe_clusters(clusters=arns[start : start + 100], include=["TAGS"])["clusters"]:
+        arns = [arn for page in self.pages(ecs, "list_clusters") for arn in page["clusterArns"]]
+        for start in range(0, len(arns), DESCRIBE_CLUSTERS_AT_MOST):
+            for cluster in ecs.describe_clusters(clusters=arns[start : start + DESCRIBE_CLUSTERS_AT_MOST], include=["TAGS"])["clusters"]:
                 if cluster.get("status") == "INACTIVE" or not self.ours(_tags(cluster.get("tags"))):
                     continue
                 yield Finding("ECS cluster", cluster["clusterName"], f"{cluster.get('runningTasksCount', 0)} running tasks")

@@ -370,3 +370,43 @@ def test_each_lookup_finds_the_stacks_resources_by_itself(aws, planted):
         "distributions": {("CloudFront distribution", planted["CloudFront distribution"], domain)},
     }
     assert any(i.get("Description") for i in interfaces) and any(not i.get("Description") for i in interfaces), "both kinds of ENI detail"
+
+
+def test_the_tagging_api_is_asked_for_the_projects_resources_only(aws):
+    asked = []
+    aws.events.register("before-parameter-build.resource-groups-tagging-api.GetResources", lambda params, **_: asked.append(params.get("TagFilters")))
+    list(Residue(aws, "streamlines", "lite", STACK).tagged())
+    assert asked == [[{"Key": "Project", "Values": ["streamlines"]}]]
+
+
+class Pages:
+    def __init__(self, *pages):
+        self.pages = pages
+
+    def paginate(self, **_):
+        return list(self.pages)
+
+
+def test_clusters_are_described_a_hundred_at_a_time_and_inactive_ones_are_gone():
+    arns = [f"arn:aws:ecs:us-east-1:123456789012:cluster/c{n}" for n in range(150)]
+
+    class Ecs:
+        described = []
+
+        def get_paginator(self, operation):
+            return Pages({"clusterArns": arns[:100]}, {"clusterArns": arns[100:]}) if operation == "list_clusters" else Pages({"serviceArns": []})
+
+        def describe_clusters(self, clusters, include):
+            if len(clusters) > 100:  # as AWS: at most 100
+                raise ValueError("clusters: at most 100")
+            self.described.append(len(clusters))
+            name = lambda arn: arn.rsplit("/", 1)[-1]
+            return {"clusters": [
+                {"clusterArn": arn, "clusterName": name(arn), "status": "INACTIVE" if arn.endswith("/c7") else "ACTIVE", "runningTasksCount": 0, "tags": [{"key": k, "value": v} for k, v in tags().items()]}
+                for arn in clusters
+            ]}
+
+    residue = Residue(None, "streamlines", "lite", STACK, clients={"ecs": Ecs()})
+    found = [f.id for f in residue.ecs()]
+    assert Ecs.described == [100, 50]
+    assert len(found) == 149 and "c7" not in found
