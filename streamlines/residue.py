@@ -295,7 +295,7 @@ class Residue:
         ecr = self.client("ecr")
         for repository in (r for page in self.pages(ecr, "describe_repositories") for r in page["repositories"]):
             if self.kept(_tags(ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"]).get("tags"))):
-                found.append(Finding("ECR repository", repository["repositoryName"], ""))
+                found.append(Finding("ECR repository", repository["repositoryName"]))
         for file_system in (f for page in self.pages(self.client("efs"), "describe_file_systems") for f in page["FileSystems"]):
             if self.kept(_tags(file_system.get("Tags"))):
                 found.append(Finding("EFS file system", file_system["FileSystemId"], f"{file_system.get('SizeInBytes', {}).get('Value', 0)} bytes"))
@@ -303,11 +303,11 @@ class Residue:
         for name in (n for page in self.pages(dynamodb, "list_tables") for n in page.get("TableNames", [])):
             arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
             if self.kept(_tags(dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags"))):
-                found.append(Finding("DynamoDB table", name, ""))
+                found.append(Finding("DynamoDB table", name))
         for page in self.pages(self.client("secretsmanager"), "list_secrets"):
             for secret in page["SecretList"]:
                 if self.kept(_tags(secret.get("Tags"))):
-                    found.append(Finding("secret", secret["Name"], ""))
+                    found.append(Finding("secret", secret["Name"]))
         return found
 
 

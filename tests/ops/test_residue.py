@@ -235,7 +235,7 @@ def test_each_finding_says_what_it_is(aws, planted):
     assert result[("CloudFront distribution", planted["CloudFront distribution"])] == domain
     kept = {(f.kind, f.id): f.detail for f in Residue(aws, "streamlines", "lite", STACK).kept_on_purpose()}
     assert kept[("S3 bucket", "sl-app")] == "app bucket (versioned)"
-    assert kept[("secret", "sl-admin")] == ""
+    assert kept[("secret", "sl-admin")] == kept[("ECR repository", "sl-grafana")] == kept[("DynamoDB table", "sl-connections")] == ""
     (file_system,) = [detail for (kind, _), detail in kept.items() if kind == "EFS file system"]
     assert file_system.endswith(" bytes") and file_system.split()[0].isdigit()
 
