@@ -57,6 +57,11 @@ def covers(pattern: str, name: str) -> bool:
     return pattern == name
 
 
+def repository_of(uri: str) -> str:
+    """The repository name in an ECR repository URI (<registry>/<name>, the name may hold slashes)."""
+    return uri.split("/", 1)[1]
+
+
 def in_zone(name: str, zone: str) -> bool:
     """Whether `name` belongs in the hosted zone `zone` (a suffix is not enough: badexample.com is not in example.com)."""
     name, zone = name.lower().rstrip("."), zone.lower().rstrip(".")
@@ -92,7 +97,7 @@ class Preflight:
     def exports(self) -> dict[str, str]:
         found = {}
         for page in self.client("cloudformation").get_paginator("list_exports").paginate():
-            for export in page.get("Exports", []):
+            for export in page["Exports"]:
                 found[export["Name"]] = export["Value"]
         return found
 
@@ -288,7 +293,9 @@ class Preflight:
         yield Check("certificate", True, f"{certificate['DomainName']} is issued in {region}; {covered}")
 
     def check_hosted_zone(self) -> Iterator[Check]:
-        parameters, zone_parameter = DOMAIN_PARAMETERS.get(self.profile, ((), ""))
+        if self.profile not in DOMAIN_PARAMETERS:
+            return
+        parameters, zone_parameter = DOMAIN_PARAMETERS[self.profile]
         domains = [k for k in parameters if self.values.get(k)]
         zone = self.values.get(zone_parameter)
         if not domains:
@@ -299,7 +306,7 @@ class Preflight:
         from botocore.exceptions import ClientError
 
         try:
-            name = self.client("route53").get_hosted_zone(Id=zone)["HostedZone"]["Name"].rstrip(".")
+            name = self.client("route53").get_hosted_zone(Id=zone)["HostedZone"]["Name"].lower().rstrip(".")
         except ClientError:
             yield Check("hosted zone", False, f"hosted zone {zone} does not exist.")
             return
@@ -314,8 +321,8 @@ class Preflight:
             return
         ecr = self.client("ecr")
         for mirror in images.mirrors(self.template, self.values, {}):
-            uri = self.foundation_export(f"EcrRepository{mirror.repository.capitalize()}Uri") or ""
-            if images.missing(ecr, uri.split("/", 1)[-1], mirror.tag):
+            uri = self.foundation_export(f"EcrRepository{mirror.repository.capitalize()}Uri")
+            if images.missing(ecr, repository_of(uri), mirror.tag):
                 yield Check(f"image {mirror.repository}", False, f"{uri}:{mirror.tag} is not there yet; run make mirror-images (make deploy does) to copy it from its upstream registry.")
             else:
                 yield Check(f"image {mirror.repository}", True, f"{uri}:{mirror.tag} (mirror)")
@@ -335,12 +342,10 @@ class Preflight:
             except ClientError:
                 return False
 
-        for parameter, service in APP_IMAGES.items():
-            if parameter not in self.parameters:
-                continue
+        for parameter, service in ((p, s) for p, s in APP_IMAGES.items() if p in self.parameters):
             tag = self.values[parameter]
-            uri = self.foundation_export(f"EcrRepository{service.capitalize()}Uri") or ""
-            repository = uri.split("/", 1)[-1]
+            uri = self.foundation_export(f"EcrRepository{service.capitalize()}Uri")
+            repository = repository_of(uri)
             if not tag:
                 yield Check(f"image {service}", False, f"{parameter} is empty; set the tag of the {service} image pushed to {uri}.")
             elif not tagged(repository, tag):

@@ -567,3 +567,28 @@ def test_local_code_keys_are_the_content_keys_of_the_built_zips(tmp_path, templa
 ])
 def test_names_and_zones_compare_without_their_trailing_dot_or_case(name, zone, inside):
     assert preflight.in_zone(name, zone) is inside
+
+
+def test_a_repository_name_keeps_its_namespace():
+    assert preflight.repository_of("123456789012.dkr.ecr.us-east-1.amazonaws.com/sl-grafana") == "sl-grafana"
+    assert preflight.repository_of("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/sl/grafana") == "team/sl/grafana"
+
+
+def test_a_missing_code_key_and_a_missing_zip_each_fail_and_the_others_are_still_checked(aws, templates, mirrored):
+    parameters = sorted(code_key_parameters(templates["lite"]).items())
+    assert len(parameters) == 2
+    (first, first_folder), (second, second_folder) = parameters
+    code, lines = check(aws, templates, "lite", {first: ""})
+    assert code == 1 and f"FAIL  lambda code {first_folder}: no {first}: run make lambdas (or pass the key make upload-lambdas printed)." in lines
+    assert any(line.startswith(f"PASS  lambda code {second_folder}: ") for line in lines)
+    code, lines = check(aws, templates, "lite", {first: "lambdas/nowhere.zip"})
+    assert code == 1 and f"FAIL  lambda code {first_folder}: s3://sl-app-bucket/lambdas/nowhere.zip does not exist; run make upload-lambdas STACK={FOUNDATIONS}." in lines
+    assert any(line.startswith(f"PASS  lambda code {second_folder}: ") for line in lines)
+    # Two failures read in the plural.
+    code, lines = check(aws, templates, "lite", {first: "", second: ""})
+    assert lines[-1] == "2 checks failed"
+
+
+def test_every_name_outside_the_zone_is_named(aws, templates, full_ready):
+    code, lines = check(aws, templates, "full", {**full_ready, "BackendDomainName": "api.example.org", "DashboardDomainName": "dashboard.example.net"})
+    assert "FAIL  hosted zone: api.example.org, dashboard.example.net not in zone example.com." in lines
