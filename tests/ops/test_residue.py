@@ -410,3 +410,39 @@ def test_clusters_are_described_a_hundred_at_a_time_and_inactive_ones_are_gone()
     found = [f.id for f in residue.ecs()]
     assert Ecs.described == [100, 50]
     assert len(found) == 149 and "c7" not in found
+
+
+def test_a_functions_log_group_is_the_stacks_by_its_generated_name(aws):
+    logs = aws.client("logs")
+    logs.create_log_group(logGroupName=f"/aws/lambda/{STACK}-GrafanaService-AbC123")
+    logs.create_log_group(logGroupName=f"/aws/lambda/{STACK}-staging-GrafanaService-AbC123")
+    found = [f.id for f in Residue(aws, "streamlines", "lite", STACK).log_groups()]
+    assert found == [f"/aws/lambda/{STACK}-GrafanaService-AbC123"]
+
+
+def test_load_balancer_tags_are_asked_twenty_arns_at_a_time(aws):
+    ec2, elb = aws.client("ec2"), aws.client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    for index in range(21):
+        elb.create_target_group(Name=f"tg{index}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip", Tags=pairs(tags()))
+
+    def at_most_twenty(params, **_):
+        assert len(params["ResourceArns"]) <= 20, "DescribeTags takes at most 20 ARNs"
+
+    aws.events.register("before-parameter-build.elastic-load-balancing.DescribeTags", at_most_twenty)
+    assert len(list(Residue(aws, "streamlines", "lite", STACK).load_balancers())) == 21
+
+
+def test_deleted_nat_gateways_are_gone_and_foreign_mount_targets_say_where(aws):
+    ec2, efs = aws.client("ec2"), aws.client("efs")
+    ours = ec2.create_vpc(CidrBlock="10.4.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": pairs(tags(name="vpc"))}])["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=ours, CidrBlock="10.4.1.0/24")["Subnet"]["SubnetId"]
+    nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"])["NatGateway"]["NatGatewayId"]
+    ec2.delete_nat_gateway(NatGatewayId=nat)
+    other = ec2.create_vpc(CidrBlock="10.3.0.0/16")["Vpc"]["VpcId"]
+    file_system = efs.create_file_system(CreationToken="fs", Tags=pairs(tags(profile="foundations", stack="sl-foundations", name="fs")))["FileSystemId"]
+    target = efs.create_mount_target(FileSystemId=file_system, SubnetId=ec2.create_subnet(VpcId=other, CidrBlock="10.3.1.0/24")["Subnet"]["SubnetId"])["MountTargetId"]
+    residue = Residue(aws, "streamlines", "lite", STACK)
+    list(residue.vpcs())
+    assert [f for f in residue.network() if f.kind == "NAT gateway"] == []
+    assert [(f.id, f.detail) for f in residue.mount_targets()] == [(target, f"{file_system} in {other}")]
