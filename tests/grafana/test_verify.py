@@ -83,11 +83,17 @@ def test_the_health_failure_carries_grafanas_answer(grafana):
     assert "503" in reason and "None" not in reason and reason.endswith(".")
 
 
-def test_a_refused_dashboard_read_is_reported_with_its_uid(grafana):
+def dashboard_read_failure(grafana, status):
+    """Verify a provisioned Grafana whose dashboard reads answer `status`: the first
+    dashboard, and the dashboards check."""
     provision(grafana)
-    grafana.dashboard_read_status = 403
+    grafana.dashboard_read_status = status
     (_, first), *_ = load_dashboards(FOLDER)
-    name, ok, reason = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[2]
+    return first, verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[2]
+
+
+def test_a_refused_dashboard_read_is_reported_with_its_uid(grafana):
+    first, (name, ok, reason) = dashboard_read_failure(grafana, 403)
     assert (name, ok) == ("grafana dashboards", False)
     assert reason.startswith(f"Grafana answered an error for dashboard {first['uid']}: ") and "403" in reason and reason.endswith(".")
 
@@ -183,9 +189,6 @@ def test_a_health_answer_that_is_not_an_object_is_not_ok(grafana):
 
 
 def test_a_server_error_on_a_dashboard_is_reported_with_its_uid(grafana):
-    provision(grafana)
-    grafana.dashboard_read_status = 500
-    (_, first), *_ = load_dashboards(FOLDER)
-    name, ok, reason = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[2]
+    first, (name, ok, reason) = dashboard_read_failure(grafana, 500)
     assert (name, ok) == ("grafana dashboards", False)
     assert reason.startswith(f"Grafana answered an error for dashboard {first['uid']}: ") and "500" in reason and "None" not in reason
