@@ -24,8 +24,9 @@ from templates_py.blocks.tags import kebab
 
 STACK_TAG = "aws:cloudformation:stack-name"
 
-# DescribeClusters takes at most 100 clusters a call.
+# DescribeClusters takes at most 100 clusters a call; Elastic Load Balancing's DescribeTags 20 ARNs.
 DESCRIBE_CLUSTERS_AT_MOST = 100
+DESCRIBE_TAGS_AT_MOST = 20
 # The smallest page some EC2 listings accept (MaxResults).
 MIN_PAGE_SIZE = {"describe_vpcs": 5, "describe_network_interfaces": 5, "describe_nat_gateways": 5, "describe_vpc_endpoints": 5}
 
@@ -121,6 +122,12 @@ class Residue:
         config = {"PageSize": max(self.page_size, MIN_PAGE_SIZE.get(operation, 1))} if self.page_size else {}
         yield from client.get_paginator(operation).paginate(**arguments, PaginationConfig=config)
 
+    def items(self, client: Any, operation: str, key: str, **arguments: Any) -> Iterator[Any]:
+        """Every item of a listing, from every page. The service models make most list
+        members optional: a page may leave out an empty list."""
+        for page in self.pages(client, operation, **arguments):
+            yield from page.get(key, [])
+
     def named(self, name: str) -> bool:
         """`<stack>-<kebab logical id>`, exactly: a longer stack name sharing the prefix is another stack."""
         prefix = f"{self.stack}-"
@@ -139,7 +146,7 @@ class Residue:
             return False
         if STACK_TAG in tags:
             return tags[STACK_TAG] == self.stack
-        return self.named(str(tags.get("Name", "")))
+        return "Name" in tags and self.named(tags["Name"])
 
     def kept(self, tags: dict[str, str]) -> bool:
         return tags.get("Project") == self.project and tags.get("Profile") == "foundations"
@@ -156,128 +163,121 @@ class Residue:
     def tagged(self) -> Iterator[Finding]:
         """Everything of the project's the Resource Groups Tagging API sees, whatever its type."""
         tagging = self.client("resourcegroupstaggingapi")
-        for page in self.pages(tagging, "get_resources", TagFilters=[{"Key": "Project", "Values": [self.project]}]):
-            for mapping in page["ResourceTagMappingList"]:
-                if self.ours(_tags(mapping.get("Tags"))):
-                    finding = arn_finding(mapping["ResourceARN"])
-                    yield finding or Finding("resource", mapping["ResourceARN"], "tagged")
+        for mapping in self.items(tagging, "get_resources", "ResourceTagMappingList", TagFilters=[{"Key": "Project", "Values": [self.project]}]):
+            if self.ours(_tags(mapping.get("Tags"))):
+                finding = arn_finding(mapping["ResourceARN"])
+                yield finding or Finding("resource", mapping["ResourceARN"], "tagged")
 
     def vpcs(self) -> Iterator[Finding]:
         self.vpc_ids.clear()
-        for page in self.pages(self.client("ec2"), "describe_vpcs"):
-            for vpc in page["Vpcs"]:
-                if self.ours(_tags(vpc.get("Tags"))):
-                    self.vpc_ids.append(vpc["VpcId"])
-                    yield Finding("VPC", vpc["VpcId"], vpc["CidrBlock"])
+        for vpc in self.items(self.client("ec2"), "describe_vpcs", "Vpcs"):
+            if self.ours(_tags(vpc.get("Tags"))):
+                self.vpc_ids.append(vpc["VpcId"])
+                yield Finding("VPC", vpc["VpcId"], vpc["CidrBlock"])
 
     def network(self) -> Iterator[Finding]:
         ec2 = self.client("ec2")
         vpc_ids = set(self.vpc_ids)
-        for page in self.pages(ec2, "describe_network_interfaces"):
-            for interface in page["NetworkInterfaces"]:
-                if interface.get("VpcId") in vpc_ids or self.ours(_tags(interface.get("TagSet"))):
-                    yield Finding("ENI", interface["NetworkInterfaceId"], interface.get("Description", "") or interface.get("Status", ""))
-        for page in self.pages(ec2, "describe_nat_gateways"):
-            for gateway in page["NatGateways"]:
-                if gateway.get("State") not in ("deleted", "deleting") and (self.ours(_tags(gateway.get("Tags"))) or gateway.get("VpcId") in vpc_ids):
-                    yield Finding("NAT gateway", gateway["NatGatewayId"], gateway.get("State", ""))
+        for interface in self.items(ec2, "describe_network_interfaces", "NetworkInterfaces"):
+            if interface.get("VpcId") in vpc_ids or self.ours(_tags(interface.get("TagSet"))):
+                yield Finding("ENI", interface["NetworkInterfaceId"], interface.get("Description") or interface["Status"])
+        for gateway in self.items(ec2, "describe_nat_gateways", "NatGateways"):
+            # A NAT gateway's states are lower case; a deleted one stays listed for about an hour.
+            state = gateway["State"]
+            if state not in ("deleted", "deleting") and (self.ours(_tags(gateway.get("Tags"))) or gateway.get("VpcId") in vpc_ids):
+                yield Finding("NAT gateway", gateway["NatGatewayId"], state)
         # DescribeAddresses has no pages: it answers every address at once.
-        for address in ec2.describe_addresses()["Addresses"]:
+        for address in ec2.describe_addresses().get("Addresses", []):
             if self.ours(_tags(address.get("Tags"))):
-                yield Finding("Elastic IP", address.get("AllocationId", address.get("PublicIp", "")), address.get("PublicIp", ""))
-        for page in self.pages(ec2, "describe_vpc_endpoints"):
-            for endpoint in page["VpcEndpoints"]:
-                if endpoint.get("State", "").lower() != "deleted" and (self.ours(_tags(endpoint.get("Tags"))) or endpoint.get("VpcId") in vpc_ids):
-                    yield Finding("VPC endpoint", endpoint["VpcEndpointId"], endpoint.get("ServiceName", ""))
+                yield Finding("Elastic IP", address["AllocationId"], address["PublicIp"])
+        for endpoint in self.items(ec2, "describe_vpc_endpoints", "VpcEndpoints"):
+            # An endpoint's states are capitalized ("Deleted"); moto answers them in lower case.
+            if endpoint["State"].lower() != "deleted" and (self.ours(_tags(endpoint.get("Tags"))) or endpoint.get("VpcId") in vpc_ids):
+                yield Finding("VPC endpoint", endpoint["VpcEndpointId"], endpoint["ServiceName"])
 
     def load_balancers(self) -> Iterator[Finding]:
         elb = self.client("elbv2")
-        balancers = [b for page in self.pages(elb, "describe_load_balancers") for b in page.get("LoadBalancers", [])]
-        groups = [g for page in self.pages(elb, "describe_target_groups") for g in page.get("TargetGroups", [])]
+        balancers = list(self.items(elb, "describe_load_balancers", "LoadBalancers"))
+        groups = list(self.items(elb, "describe_target_groups", "TargetGroups"))
         arns = [b["LoadBalancerArn"] for b in balancers] + [g["TargetGroupArn"] for g in groups]
         tags = {}
-        for start in range(0, len(arns), 20):
-            for description in elb.describe_tags(ResourceArns=arns[start : start + 20])["TagDescriptions"]:
-                tags[description["ResourceArn"]] = _tags(description.get("Tags"))
+        for start in range(0, len(arns), DESCRIBE_TAGS_AT_MOST):
+            for description in elb.describe_tags(ResourceArns=arns[start : start + DESCRIBE_TAGS_AT_MOST])["TagDescriptions"]:
+                tags[description["ResourceArn"]] = description.get("Tags")
         for balancer in balancers:
-            if self.ours(tags.get(balancer["LoadBalancerArn"], {})):
-                yield Finding("load balancer", balancer["LoadBalancerName"], balancer.get("Scheme", ""))
+            if self.ours(_tags(tags.get(balancer["LoadBalancerArn"]))):
+                yield Finding("load balancer", balancer["LoadBalancerName"], balancer.get("Scheme") or "")
         for group in groups:
-            if self.ours(tags.get(group["TargetGroupArn"], {})):
-                yield Finding("target group", group["TargetGroupName"], "")
+            if self.ours(_tags(tags.get(group["TargetGroupArn"]))):
+                yield Finding("target group", group["TargetGroupName"])
 
     def ecs(self) -> Iterator[Finding]:
         ecs = self.client("ecs")
-        arns = [arn for page in self.pages(ecs, "list_clusters") for arn in page["clusterArns"]]
+        arns = list(self.items(ecs, "list_clusters", "clusterArns"))
         for start in range(0, len(arns), DESCRIBE_CLUSTERS_AT_MOST):
-            for cluster in ecs.describe_clusters(clusters=arns[start : start + DESCRIBE_CLUSTERS_AT_MOST], include=["TAGS"])["clusters"]:
+            for cluster in ecs.describe_clusters(clusters=arns[start : start + DESCRIBE_CLUSTERS_AT_MOST], include=["TAGS"]).get("clusters", []):
                 if cluster.get("status") == "INACTIVE" or not self.ours(_tags(cluster.get("tags"))):
                     continue
-                yield Finding("ECS cluster", cluster["clusterName"], f"{cluster.get('runningTasksCount', 0)} running tasks")
-                for page in self.pages(ecs, "list_services", cluster=cluster["clusterArn"]):
-                    for service in page.get("serviceArns", []):
-                        yield Finding("ECS service", service.rsplit("/", 1)[-1], cluster["clusterName"])
+                yield Finding("ECS cluster", cluster["clusterName"], f"{cluster['runningTasksCount']} running tasks")
+                for service in self.items(ecs, "list_services", "serviceArns", cluster=cluster["clusterArn"]):
+                    yield Finding("ECS service", service.rpartition("/")[2], cluster["clusterName"])
 
     def streams(self) -> Iterator[Finding]:
         kinesis = self.client("kinesis")
         for name in self.stream_names(kinesis):
             if self.ours(_tags(kinesis.list_tags_for_stream(StreamName=name).get("Tags"))):
-                yield Finding("Kinesis stream", name, "")
+                yield Finding("Kinesis stream", name)
 
     def stream_names(self, kinesis: Any) -> Iterator[str]:
         """Every stream name, a page at a time by ExclusiveStartStreamName and
-        HasMoreStreams, which every Kinesis endpoint answers (NextToken is newer)."""
-        start = None
+        HasMoreStreams, which every Kinesis endpoint answers (NextToken is newer). Both
+        StreamNames and HasMoreStreams are required members of the answer."""
+        arguments: dict[str, Any] = {"Limit": self.page_size} if self.page_size else {}
         while True:
-            arguments: dict[str, Any] = {"Limit": self.page_size} if self.page_size else {}
-            if start:
-                arguments["ExclusiveStartStreamName"] = start
             page = kinesis.list_streams(**arguments)
-            names = page.get("StreamNames", [])
-            yield from names
-            if not page.get("HasMoreStreams") or not names:
+            yield from page["StreamNames"]
+            if not page["HasMoreStreams"]:
                 return
-            start = names[-1]
+            arguments["ExclusiveStartStreamName"] = page["StreamNames"][-1]
 
     def functions(self) -> Iterator[Finding]:
         lambdas = self.client("lambda")
-        for page in self.pages(lambdas, "list_functions"):
-            for function in page["Functions"]:
-                if self.ours(_tags(lambdas.list_tags(Resource=function["FunctionArn"]).get("Tags"))):
-                    yield Finding("Lambda function", function["FunctionName"], function.get("Runtime", ""))
+        for function in self.items(lambdas, "list_functions", "Functions"):
+            if self.ours(_tags(lambdas.list_tags(Resource=function["FunctionArn"]).get("Tags"))):
+                # A function deployed as a container image has no Runtime.
+                yield Finding("Lambda function", function["FunctionName"], function.get("Runtime") or "container image")
 
     def log_groups(self) -> Iterator[Finding]:
         logs = self.client("logs")
-        for page in self.pages(logs, "describe_log_groups"):
-            for group in page["logGroups"]:
-                name = group["logGroupName"]
-                named = self.generated(name) or self.generated(name.removeprefix("/aws/lambda/"))
-                if named or self.ours(_tags(logs.list_tags_log_group(logGroupName=name).get("tags"))):
-                    yield Finding("log group", name, f"{group.get('storedBytes', 0)} bytes")
+        for group in self.items(logs, "describe_log_groups", "logGroups"):
+            name = group["logGroupName"]
+            named = self.generated(name) or self.generated(name.removeprefix("/aws/lambda/"))
+            if named or self.ours(_tags(logs.list_tags_log_group(logGroupName=name).get("tags"))):
+                yield Finding("log group", name, f"{group.get('storedBytes') or 0} bytes")
 
     def apis(self) -> Iterator[Finding]:
-        for page in self.pages(self.client("apigatewayv2"), "get_apis"):
-            for api in page.get("Items", []):
-                if self.ours(_tags(api.get("Tags"))):
-                    yield Finding("API Gateway API", api["ApiId"], api.get("Name", ""))
+        for api in self.items(self.client("apigatewayv2"), "get_apis", "Items"):
+            if self.ours(_tags(api.get("Tags"))):
+                yield Finding("API Gateway API", api["ApiId"], api["Name"])
 
     def mount_targets(self) -> Iterator[Finding]:
         efs = self.client("efs")
         vpc_ids = set(self.vpc_ids)
-        for file_system in (f for page in self.pages(efs, "describe_file_systems") for f in page["FileSystems"]):
+        for file_system in self.items(efs, "describe_file_systems", "FileSystems"):
             if not self.kept(_tags(file_system.get("Tags"))):
                 continue
-            for target in (t for page in self.pages(efs, "describe_mount_targets", FileSystemId=file_system["FileSystemId"]) for t in page["MountTargets"]):
+            for target in self.items(efs, "describe_mount_targets", "MountTargets", FileSystemId=file_system["FileSystemId"]):
                 where = "in this stack's VPC" if target.get("VpcId") in vpc_ids else f"in {target.get('VpcId')}"
                 yield Finding("EFS mount target", target["MountTargetId"], f"{file_system['FileSystemId']} {where}")
 
     def distributions(self) -> Iterator[Finding]:
         cloudfront = self.client("cloudfront")
-        items = [d for page in self.pages(cloudfront, "list_distributions") for d in page.get("DistributionList", {}).get("Items", [])]
+        # CloudFront leaves Items out of an empty list (Quantity 0): of the distributions, and of a resource's tags.
+        items = [d for page in self.pages(cloudfront, "list_distributions") for d in page["DistributionList"].get("Items", [])]
         for distribution in items:
-            tags = cloudfront.list_tags_for_resource(Resource=distribution["ARN"]).get("Tags", {}).get("Items", [])
+            tags = cloudfront.list_tags_for_resource(Resource=distribution["ARN"])["Tags"].get("Items")
             if self.ours(_tags(tags)):
-                yield Finding("CloudFront distribution", distribution["Id"], distribution.get("DomainName", ""))
+                yield Finding("CloudFront distribution", distribution["Id"], distribution["DomainName"])
 
     # --- kept on purpose ----------------------------------------------------------------
     def kept_on_purpose(self) -> list[Finding]:
@@ -285,7 +285,7 @@ class Residue:
         s3 = self.client("s3")
         from botocore.exceptions import ClientError
 
-        for bucket in (b for page in self.pages(s3, "list_buckets") for b in page["Buckets"]):
+        for bucket in self.items(s3, "list_buckets", "Buckets"):
             try:
                 tags = _tags(s3.get_bucket_tagging(Bucket=bucket["Name"]).get("TagSet"))
             except ClientError:
@@ -293,21 +293,20 @@ class Residue:
             if self.kept(tags):
                 found.append(Finding("S3 bucket", bucket["Name"], "app bucket (versioned)"))
         ecr = self.client("ecr")
-        for repository in (r for page in self.pages(ecr, "describe_repositories") for r in page["repositories"]):
+        for repository in self.items(ecr, "describe_repositories", "repositories"):
             if self.kept(_tags(ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"]).get("tags"))):
                 found.append(Finding("ECR repository", repository["repositoryName"]))
-        for file_system in (f for page in self.pages(self.client("efs"), "describe_file_systems") for f in page["FileSystems"]):
+        for file_system in self.items(self.client("efs"), "describe_file_systems", "FileSystems"):
             if self.kept(_tags(file_system.get("Tags"))):
-                found.append(Finding("EFS file system", file_system["FileSystemId"], f"{file_system.get('SizeInBytes', {}).get('Value', 0)} bytes"))
+                found.append(Finding("EFS file system", file_system["FileSystemId"], f"{file_system['SizeInBytes']['Value']} bytes"))
         dynamodb = self.client("dynamodb")
-        for name in (n for page in self.pages(dynamodb, "list_tables") for n in page.get("TableNames", [])):
+        for name in self.items(dynamodb, "list_tables", "TableNames"):
             arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
             if self.kept(_tags(dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags"))):
                 found.append(Finding("DynamoDB table", name))
-        for page in self.pages(self.client("secretsmanager"), "list_secrets"):
-            for secret in page["SecretList"]:
-                if self.kept(_tags(secret.get("Tags"))):
-                    found.append(Finding("secret", secret["Name"]))
+        for secret in self.items(self.client("secretsmanager"), "list_secrets", "SecretList"):
+            if self.kept(_tags(secret.get("Tags"))):
+                found.append(Finding("secret", secret["Name"]))
         return found
 
 

@@ -426,11 +426,10 @@ def test_load_balancer_tags_are_asked_twenty_arns_at_a_time(aws):
     for index in range(21):
         elb.create_target_group(Name=f"tg{index}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip", Tags=pairs(tags()))
 
-    def at_most_twenty(params, **_):
-        assert len(params["ResourceArns"]) <= 20, "DescribeTags takes at most 20 ARNs"
-
-    aws.events.register("before-parameter-build.elastic-load-balancing.DescribeTags", at_most_twenty)
+    asked = []
+    aws.events.register("before-parameter-build.elastic-load-balancing-v2.DescribeTags", lambda params, **_: asked.append(len(params["ResourceArns"])))
     assert len(list(Residue(aws, "streamlines", "lite", STACK).load_balancers())) == 21
+    assert asked == [20, 1], "DescribeTags takes at most 20 ARNs a call"
 
 
 def test_deleted_nat_gateways_are_gone_and_foreign_mount_targets_say_where(aws):
@@ -440,9 +439,67 @@ def test_deleted_nat_gateways_are_gone_and_foreign_mount_targets_say_where(aws):
     nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"])["NatGateway"]["NatGatewayId"]
     ec2.delete_nat_gateway(NatGatewayId=nat)
     other = ec2.create_vpc(CidrBlock="10.3.0.0/16")["Vpc"]["VpcId"]
+    efs.create_file_system(CreationToken="listed-first")  # not foundations': the listing goes on past it
     file_system = efs.create_file_system(CreationToken="fs", Tags=pairs(tags(profile="foundations", stack="sl-foundations", name="fs")))["FileSystemId"]
     target = efs.create_mount_target(FileSystemId=file_system, SubnetId=ec2.create_subnet(VpcId=other, CidrBlock="10.3.1.0/24")["Subnet"]["SubnetId"])["MountTargetId"]
     residue = Residue(aws, "streamlines", "lite", STACK)
     list(residue.vpcs())
     assert [f for f in residue.network() if f.kind == "NAT gateway"] == []
     assert [(f.id, f.detail) for f in residue.mount_targets()] == [(target, f"{file_system} in {other}")]
+
+
+def test_details_moto_leaves_at_their_defaults_are_read_from_the_answer(aws, planted):
+    """moto answers no Scheme, no running tasks and no stored bytes; AWS answers them."""
+    aws.events.register("after-call.elastic-load-balancing-v2.DescribeLoadBalancers", lambda parsed, **_: [b.update(Scheme="internal") for b in parsed["LoadBalancers"]])
+    aws.events.register("after-call.ecs.DescribeClusters", lambda parsed, **_: [c.update(runningTasksCount=3) for c in parsed["clusters"]])
+    aws.events.register("after-call.cloudwatch-logs.DescribeLogGroups", lambda parsed, **_: [g.update(storedBytes=2048) for g in parsed["logGroups"]])
+    found = {(f.kind, f.id): f.detail for f in Residue(aws, "streamlines", "lite", STACK).leftovers()}
+    assert found[("load balancer", planted["load balancer"])] == "internal"
+    assert found[("ECS cluster", planted["ECS cluster"])] == "3 running tasks"
+    assert found[("log group", planted["log group"])] == found[("log group", planted["named log group"])] == "2048 bytes"
+
+
+def test_a_function_from_a_container_image_and_a_group_without_stored_bytes(aws, planted):
+    """An image function has no Runtime; storedBytes is optional in the logs model."""
+    aws.events.register("after-call.lambda.ListFunctions", lambda parsed, **_: [f.pop("Runtime") for f in parsed["Functions"]])
+    aws.events.register("after-call.cloudwatch-logs.DescribeLogGroups", lambda parsed, **_: [g.pop("storedBytes", None) for g in parsed["logGroups"]])
+    residue = Residue(aws, "streamlines", "lite", STACK)
+    assert [f.detail for f in residue.functions()] == ["container image"]
+    assert {f.detail for f in residue.log_groups()} == {"0 bytes"}
+
+
+def sparsest(parsed, model, **_):
+    """The answer as the service model allows it at its sparsest: every empty list that
+    is not a required member left out (as EC2, ELB and API Gateway may answer)."""
+    required = set(model.output_shape.metadata.get("required", [])) if model.output_shape else set()
+    for key in [k for k, v in parsed.items() if v == [] and k not in required]:
+        del parsed[key]
+
+
+def test_pages_that_leave_out_their_empty_lists_are_empty(aws):
+    aws.events.register("after-call.*.*", sparsest)
+    aws.client("ec2").create_vpc(CidrBlock="10.7.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": pairs(tags(name="vpc"))}])
+    # A cluster deleted between ListClusters and DescribeClusters: described as a failure, with no clusters.
+    gone = f"arn:aws:ecs:{REGION}:123456789012:cluster/gone"
+    aws.events.register("after-call.ecs.ListClusters", lambda parsed, **_: parsed.update(clusterArns=[gone]), unique_id="gone")
+    residue = Residue(aws, "streamlines", "lite", STACK)
+    assert {f.kind for f in residue.leftovers()} == {"VPC"}
+    assert residue.kept_on_purpose() == []
+
+
+def test_nat_gateways_being_deleted_and_deleted_endpoints_are_gone(aws):
+    """A NAT gateway's states are lower case, an endpoint's capitalized ("Deleted"):
+    both stay listed for a while after they are deleted."""
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": pairs(tags(name="vpc"))}])["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.6.1.0/24")["Subnet"]["SubnetId"]
+    ec2.create_nat_gateway(SubnetId=subnet, AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"])
+    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.logs", VpcEndpointType="Interface", SubnetIds=[subnet])
+    residue = Residue(aws, "streamlines", "lite", STACK)
+    list(residue.vpcs())
+    assert {f.kind for f in residue.network() if f.kind != "ENI"} == {"NAT gateway", "VPC endpoint"}
+    aws.events.register("after-call.ec2.DescribeNatGateways", lambda parsed, **_: [g.update(State="deleting") for g in parsed["NatGateways"]])
+    aws.events.register("after-call.ec2.DescribeVpcEndpoints", lambda parsed, **_: [e.update(State="Deleted") for e in parsed["VpcEndpoints"]])
+    residue = Residue(aws, "streamlines", "lite", STACK)
+    list(residue.vpcs())
+    assert [f for f in residue.network() if f.kind != "ENI"] == []
