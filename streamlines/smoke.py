@@ -242,7 +242,7 @@ def _lambda_invoke(session: Any) -> Invoke:
 
 def _ask_agent(invoke: Invoke, agent: str, payload: dict) -> dict:
     if not agent:
-        raise LookupError("the stack has no token agent function (InfluxTokenAgentFunction).")
+        raise LookupError(f"the stack has no token agent function ({AGENT}).")
     answer = invoke(agent, {**payload, "deadlineSeconds": AGENT_SECONDS})
     # Without "ok": true, the callers read an answer as a failure.
     return answer if isinstance(answer, dict) else {"error": f"the token agent answered {answer!r}"}

@@ -653,7 +653,7 @@ def test_aws_refusals_and_other_errors_read_as_one_sentence():
     assert smoke._aws_message(LookupError("stack x has no y output.")) == "stack x has no y output."
 
 
-def test_a_refused_service_lookup_fails_only_that_check(lite, monkeypatch):
+def refused(operation, message, about=None):
     from botocore.exceptions import ClientError
 
     import botocore.client
@@ -661,13 +661,41 @@ def test_a_refused_service_lookup_fails_only_that_check(lite, monkeypatch):
     original = botocore.client.BaseClient._make_api_call
 
     def refuse(self, name, params):
-        if name == "DescribeServices":
-            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "User is not authorized to perform: ecs:DescribeServices"}}, name)
+        if name == operation and (about is None or about in json.dumps(params)):
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, name)
         return original(self, name, params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", refuse)
-    found = failures(lite.smoke("sl-lite"))
-    assert found == {"services": "AWS refused a request: User is not authorized to perform: ecs:DescribeServices"}
+    return refuse
+
+
+@pytest.mark.parametrize("operation, about, check", [
+    ("DescribeServices", None, "services"),
+    ("DescribeTargetHealth", None, "targets"),
+    ("GetSecretValue", "sl-read", "tokens"),  # the round trip needs both tokens: it is not tried
+    ("GetSecretValue", "sl-grafana", "grafana"),
+])
+def test_a_refused_lookup_fails_only_its_own_check(lite, monkeypatch, operation, about, check):
+    monkeypatch.setattr("botocore.client.BaseClient._make_api_call", refused(operation, f"User is not authorized to perform: {operation}", about))
+    checks = lite.smoke("sl-lite")
+    assert failures(checks) == {check: f"AWS refused a request: User is not authorized to perform: {operation}"}
+    assert ("token round trip" in names(checks)) is (check != "tokens")
+
+
+def test_a_refused_agent_invocation_fails_the_round_trip(lite):
+    from botocore.exceptions import ClientError
+
+    def invoke(function, payload):
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized to perform: lambda:InvokeFunction"}}, "Invoke")
+
+    checks = smoke.run(lite.session, "sl-lite", smoke.Options(), invoke=invoke, now=lambda: lite.now)
+    assert failures(checks) == {"token round trip": "AWS refused a request: not authorized to perform: lambda:InvokeFunction"}
+
+
+def test_a_lite_stack_without_the_token_agent_fails_the_round_trip_without_invoking(lite, monkeypatch):
+    monkeypatch.setattr(smoke, "AGENT", "TokenAgentThatIsNotThere")
+    checks = lite.smoke("sl-lite")
+    assert failures(checks) == {"token round trip": "the stack has no token agent function (TokenAgentThatIsNotThere)."}
+    assert lite.invocations == []
 
 
 def test_targets_partly_healthy_list_the_others_with_their_reasons():
