@@ -101,8 +101,10 @@ def deploy(
 
     template_path = build / f"{names.profile}.json"
     template = json.loads(template_path.read_text())
-    overrides = {"FoundationsStackName": names.foundations} if "FoundationsStackName" in template.get("Parameters", {}) else {}
-    if "LiteStackName" in template.get("Parameters", {}):
+    # The cloudfront stack is the one that does not read foundations.
+    declared = template["Parameters"]
+    overrides = {"FoundationsStackName": names.foundations} if "FoundationsStackName" in declared else {}
+    if "LiteStackName" in declared:
         overrides["LiteStackName"] = f"{names.prefix}-lite"
     overrides.update(parameters)
     for parameter, folder in code_key_parameters(template).items():

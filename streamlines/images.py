@@ -141,7 +141,7 @@ def mirror(session: Any, foundations: str, wanted: Sequence[Mirror], say: Callab
         uri = export_value(cloudformation, f"{foundations}-EcrRepository{item.repository.capitalize()}Uri")
         if uri is None:
             raise ImageError(f"foundations stack {foundations} exports no EcrRepository{item.repository.capitalize()}Uri; deploy or update it first.")
-        if not missing(ecr, uri.split("/", 1)[1], item.tag):
+        if not missing(ecr, uri.partition("/")[2], item.tag):
             say(f"already mirrored: {uri}:{item.tag}")
             continue
         if not item.source:
@@ -149,7 +149,7 @@ def mirror(session: Any, foundations: str, wanted: Sequence[Mirror], say: Callab
         if not logged_in:
             token = ecr.get_authorization_token()["authorizationData"][0]
             user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
-            runner(["docker", "login", "--username", user, "--password-stdin", uri.split("/", 1)[0]], say, password.encode())
+            runner(["docker", "login", "--username", user, "--password-stdin", uri.partition("/")[0]], say, password.encode())
             logged_in = True
         runner(["docker", "pull", "--platform", item.platform, item.source], say, None)
         runner(["docker", "tag", item.source, f"{uri}:{item.tag}"], say, None)

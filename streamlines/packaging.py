@@ -148,7 +148,7 @@ def upload(zip_path: Path, stack: str, region: str | None) -> tuple[str, bool]:
             s3.head_object(Bucket=bucket, Key=key)
             return key, False
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
                 raise
         s3.put_object(Bucket=bucket, Key=key, Body=zip_path.read_bytes(), ContentType="application/zip")
         return key, True

@@ -52,8 +52,9 @@ class Saying(Recorder):
 GRAFANA = "grafana/grafana-oss:12.1.1"
 
 
-def test_lite_deploy_uploads_checks_and_deploys_in_order(aws, foundations, build, zips):
+def test_lite_deploy_uploads_checks_and_deploys_in_order(aws, foundations, build, zips, monkeypatch):
     foundations()
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # the operator's default region is another: the deploy's own is used throughout
     recorder, docker, said = Recorder(), Recorder(), []
     names = deploy.Names("sl", "lite")
     # Docker does not run here: the recorder stands in, and moto gets the image the push would have made.
@@ -73,10 +74,23 @@ def test_lite_deploy_uploads_checks_and_deploys_in_order(aws, foundations, build
 
 
 def test_missing_foundations_is_deployed_first(aws, build, zips):
-    recorder = Recorder()
+    recorder, said = Saying(), []
     with pytest.raises(deploy.DeployError, match="exports no AppBucketName"):
-        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {}, lambda line: None, recorder, root=zips, grafana_image=GRAFANA)
-    assert recorder.commands == [["aws", "cloudformation", "deploy", "--template-file", str(build / "foundations.json"), "--stack-name", "sl-foundations", "--no-fail-on-empty-changeset", "--region", "us-east-1"]]
+        deploy.deploy(aws, deploy.Names("sl", "lite"), build, {}, said.append, recorder, root=zips, grafana_image=GRAFANA)
+    command = ["aws", "cloudformation", "deploy", "--template-file", str(build / "foundations.json"), "--stack-name", "sl-foundations", "--no-fail-on-empty-changeset", "--region", "us-east-1"]
+    assert recorder.commands == [command]
+    assert said == ["$ " + " ".join(command)], "the foundations deploy is reported as it runs"
+
+
+def test_the_cloudfront_stack_is_given_no_foundations_stack_name(aws, foundations, build, zips):
+    """The one profile whose template does not declare FoundationsStackName: CloudFormation
+    refuses a parameter the template does not declare."""
+    foundations()
+    recorder = Recorder()
+    assert deploy.deploy(aws, deploy.Names("sl", "cloudfront"), build, {}, lambda line: None, recorder, root=zips, grafana_image=GRAFANA) == 0
+    (command,) = recorder.commands
+    assert command[command.index("--stack-name") + 1] == "sl-cloudfront"
+    assert "--parameter-overrides" not in command
 
 
 def test_full_goes_through_the_app_bucket_and_stops_on_a_failed_preflight(aws, foundations, build, zips):

@@ -174,3 +174,11 @@ def test_login_is_to_the_registry_of_a_namespaced_repository(aws, foundations, m
     docker = Recorder()
     images.mirror(aws, "sl-foundations", [images.Mirror("grafana", "12.1.1", "linux/arm64", "grafana/grafana-oss:12.1.1")], lambda line: None, docker)
     assert docker.commands[0][-1] == uri.split("/")[0] and docker.commands[0][1] == "login"
+
+
+def test_a_split_or_select_of_what_is_not_known_before_deploy_stays_as_it_is():
+    """Only literal strings are split: an image built from a parameter or an import is left to CloudFormation."""
+    unknown = {"Fn::Split": [":", {"Ref": "Image"}]}
+    assert images._literal(unknown) == unknown
+    assert images._literal({"Fn::Select": ["1", unknown]}) == {"Fn::Select": ["1", unknown]}
+    assert images._literal({"Fn::Select": ["1", {"Fn::Split": [":", "grafana/grafana-oss:12.1.1"]}]}) == "12.1.1"
