@@ -70,7 +70,7 @@ def _literal(node: Any) -> Any:
 
 def task_images(template: dict, values: dict[str, str]) -> Iterator[tuple[str, Any, str]]:
     """(task definition, image as deployed for `values`, CPU architecture) for every task."""
-    for logical_id, resource in sorted(template.get("Resources", {}).items()):
+    for logical_id, resource in sorted(template["Resources"].items()):
         if resource["Type"] != "AWS::ECS::TaskDefinition":
             continue
         properties = resolve(resource["Properties"], template, values)
@@ -84,16 +84,13 @@ def mirrors(template: dict, values: dict[str, str], sources: dict[str, str]) -> 
     application images, whose tags are parameters, are the operator's own builds)."""
     found = []
     for _, image, architecture in task_images(template, values):
-        if not (isinstance(image, dict) and "Fn::Join" in image):
-            continue
-        separator, (registry, tag) = image["Fn::Join"][0], image["Fn::Join"][1]
-        tag = _literal(tag)
-        name = registry.get("Fn::ImportValue", {}).get("Fn::Sub", "") if isinstance(registry, dict) else ""
-        match = MIRROR_URI.match(name)
-        if separator == ":" and match and isinstance(tag, str):
-            repository = match.group(1).lower()
-            if repository in MIRRORED:
-                found.append(Mirror(repository, tag, PLATFORMS[architecture], sources.get(repository)))
+        match image:
+            # Join(":", [import_value(<a foundations repository URI>), tag]), as the stacks write it.
+            case {"Fn::Join": [":", [{"Fn::ImportValue": {"Fn::Sub": str() as export}}, tag]]}:
+                uri, tag = MIRROR_URI.match(export), _literal(tag)
+                repository = uri and uri.group(1).lower()
+                if repository in MIRRORED and isinstance(tag, str):
+                    found.append(Mirror(repository, tag, PLATFORMS[architecture], sources.get(repository)))
     return found
 
 

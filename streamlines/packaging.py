@@ -66,11 +66,13 @@ def built_zip(root: Path, folder: str) -> Path:
 
 
 def code_key_parameters(template: dict) -> dict[str, str]:
-    """<Name>CodeKey parameter -> Lambda folder, for every function of a rendered template."""
+    """<Name>CodeKey parameter -> Lambda folder, for every function of a rendered template.
+    A code-key parameter is known by its AllowedPattern, ^lambdas/<folder>/...: the key
+    the deploy must fill in."""
     found = {}
     for name, parameter in template.get("Parameters", {}).items():
         match = re.match(r"^\^lambdas/([a-z_]+)/", parameter.get("AllowedPattern", ""))
-        if name.endswith("CodeKey") and match:
+        if match:
             found[name] = match.group(1)
     return found
 

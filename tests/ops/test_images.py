@@ -182,3 +182,26 @@ def test_a_split_or_select_of_what_is_not_known_before_deploy_stays_as_it_is():
     assert images._literal(unknown) == unknown
     assert images._literal({"Fn::Select": ["1", unknown]}) == {"Fn::Select": ["1", unknown]}
     assert images._literal({"Fn::Select": ["1", {"Fn::Split": [":", "grafana/grafana-oss:12.1.1"]}]}) == "12.1.1"
+
+
+def test_only_a_mirrored_repositorys_image_at_a_known_tag_is_mirrored():
+    """Each other shape of image is left alone: an upstream image, one built some other
+    way, a bucket's export, an application repository, a tag known only at deploy time."""
+    def task(image, architecture="ARM64"):
+        return {"Type": "AWS::ECS::TaskDefinition", "Properties": {"RuntimePlatform": {"CpuArchitecture": architecture}, "ContainerDefinitions": [{"Image": image}]}}
+
+    def imported(export, tag, separator=":"):
+        return {"Fn::Join": [separator, [{"Fn::ImportValue": {"Fn::Sub": f"${{FoundationsStackName}}-{export}"}}, tag]]}
+
+    template = {"Parameters": {"Tag": {"Type": "String"}}, "Resources": {
+        "Upstream": task("influxdb:2.7"),
+        "Substituted": task({"Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/x:1"}),
+        "Slash": task(imported("EcrRepositoryGrafanaUri", "12.1.1", separator="/")),
+        "Bucket": task(imported("AppBucketName", "12.1.1")),
+        "Application": task(imported("EcrRepositoryIngestUri", "1.0.0")),
+        "AtDeployTime": task(imported("EcrRepositoryInfluxdbUri", {"Ref": "Tag"})),
+        "Grafana": task(imported("EcrRepositoryGrafanaUri", "12.1.1"), "X86_64"),
+    }}
+    assert images.mirrors(template, {}, {"grafana": "grafana/grafana-oss:12.1.1"}) == [images.Mirror("grafana", "12.1.1", "linux/amd64", "grafana/grafana-oss:12.1.1")]
+    # Given a value, the tag is known: the InfluxDB image is mirrored too, with no source named.
+    assert images.mirrors(template, {"Tag": "2.7.12"}, {})[0] == images.Mirror("influxdb", "2.7.12", "linux/arm64", None)
