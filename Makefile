@@ -57,9 +57,9 @@ test: $(INSTALLED) $(CHECKOV_INSTALLED) ## the whole test suite (CI runs exactly
 snapshots: $(INSTALLED) ## accept the current renders as the template snapshots (review the diff first)
 	UPDATE_SNAPSHOTS=1 $(BIN)/pytest -q tests/templates/test_snapshots.py
 
-mutants: $(INSTALLED) ## mutation testing (mutmut) of the Lambdas, Grafana provisioning, operations and evaluator; killed/survived/timeout per module [GROUPS= ONLY= SAMPLE= RESUME=1]
+mutants: $(INSTALLED) ## mutation testing (mutmut) of the Lambdas, Grafana provisioning, operations and evaluator; killed/survived/timeout per module [GROUPS= ONLY= SAMPLE= RESUME=1 SURVIVORS=1]
 	$(BIN)/python -m pip install --quiet "mutmut>=3.2,<4"
-	$(BIN)/python -m tests.mutation.run $(GROUPS) $(if $(RESUME),--resume) $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(ONLY),--only $(foreach p,$(ONLY),'$(p)'))
+	$(BIN)/python -m tests.mutation.run $(GROUPS) $(if $(RESUME),--resume) $(if $(SURVIVORS),--survivors) $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(ONLY),--only $(foreach p,$(ONLY),'$(p)'))
 
 prove-invariants: $(INSTALLED) ## run the first-deploy checks over an older revision's templates (REV=, default the one before the fixes)
 	$(BIN)/python -m tests.templates.prove $(REV)

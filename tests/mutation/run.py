@@ -9,7 +9,7 @@ mutmut outcomes) per module. Survivors listed in tests/mutation/equivalent.txt
 (one line each: mutant name, then why it is equivalent) do not count against
 the score; every other survivor is printed, so that a test can kill it.
 
-    python -m tests.mutation.run [--report | --resume] [GROUP ...]   (groups: lambdas agent provider grafana ops evaluate)
+    python -m tests.mutation.run [--report | --resume | --survivors] [GROUP ...]   (groups: lambdas agent provider grafana ops evaluate)
     python -m tests.mutation.run GROUP --only PATTERN ...  (again, in the group's last copy, with the
         current files: only the mutants whose names match, such as 'streamlines.preflight.x_in_zone*')
     python -m tests.mutation.run GROUP --sample N --only PATTERN ...  (a seeded random N of those: an
@@ -146,6 +146,12 @@ def sample(work: Path, patterns: list[str], size: int) -> tuple[list[str], list[
     return chosen, [m for m in chosen if known[m] == "not checked"]
 
 
+def unlisted_survivors(work: Path, known: dict[str, str]) -> list[str]:
+    """The survivors in `work` not listed as equivalent. mutmut runs a checked mutant again
+    only when its function changes, so after a new test these are run by name."""
+    return sorted(m for m, status in statuses(work).items() if status == "survived" and m not in known)
+
+
 def read_results(work: Path, restrict: set[str] | None = None) -> dict:
     """Outcomes per module and survivors, from mutmut's results in `work` (of the
     mutants in `restrict` only, when given)."""
@@ -169,6 +175,7 @@ def main(argv: list[str]) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--report", action="store_true", help="print the scores of the last run without running")
     mode.add_argument("--resume", action="store_true", help="go on with the last run, in its copy refreshed with the current files: mutants not checked yet, or of a function that changed")
+    mode.add_argument("--survivors", action="store_true", help="after new tests: run again, in the last run's refreshed copy, the survivors not listed as equivalent")
     mode.add_argument("--only", nargs="+", metavar="PATTERN", default=[], help="run again, in the last run's refreshed copy, only the mutants whose names match")
     parser.add_argument("--sample", type=int, metavar="N", help="with --only: a seeded random N of the matching mutants (those not checked yet are run), and the scores of that sample")
     arguments = parser.parse_args(argv)
@@ -184,7 +191,7 @@ def main(argv: list[str]) -> int:
         print("--only takes one group, named before it.", file=sys.stderr)
         return 2
     known = equivalent()
-    if arguments.only or arguments.resume or arguments.report:
+    if arguments.only or arguments.resume or arguments.report or arguments.survivors:
         missing = [g for g in chosen if not (ROOT / "build" / "mutants" / g / "mutants").is_dir()]
         if missing:
             print(f"no earlier run of {missing[0]} in build/mutants/{missing[0]}; run the whole group once first.", file=sys.stderr)
@@ -200,6 +207,10 @@ def main(argv: list[str]) -> int:
             if unchecked:
                 run_group(group, scratch, unchecked, keep=True)
             result = read_results(scratch, set(chosen))
+        elif arguments.survivors:
+            again = unlisted_survivors(scratch, known)
+            print(f"{group}: {len(again)} survivors not listed as equivalent, run again")
+            result = run_group(group, scratch, again, keep=True) if again else read_results(scratch)
         elif arguments.only or arguments.resume:
             result = run_group(group, scratch, arguments.only, keep=True)
         else:

@@ -45,7 +45,7 @@ def test_each_equivalent_names_a_mutant_of_a_mutated_module_once_with_a_reason()
     assert run.equivalent() == dict(entries)
 
 
-@pytest.mark.parametrize("argv", [["ops", "--only"], ["ops", "--report", "--only", "x*"], ["--resume", "--report"]])
+@pytest.mark.parametrize("argv", [["ops", "--only"], ["ops", "--report", "--only", "x*"], ["--resume", "--report"], ["--survivors", "--resume"]])
 def test_the_modes_exclude_each_other_and_only_needs_patterns(argv):
     with pytest.raises(SystemExit) as exited:
         run.main(argv)
@@ -63,7 +63,7 @@ def test_an_unknown_group_is_named(capsys):
     assert capsys.readouterr().err == "no group nope; groups: lambdas, agent, provider, grafana, ops, evaluate\n"
 
 
-@pytest.mark.parametrize("mode", [["--only", "streamlines.preflight*"], ["--resume"], ["--report"]])
+@pytest.mark.parametrize("mode", [["--only", "streamlines.preflight*"], ["--resume"], ["--report"], ["--survivors"]])
 def test_going_on_needs_an_earlier_run(tmp_path, monkeypatch, capsys, mode):
     monkeypatch.setattr(run, "ROOT", tmp_path)
     assert run.main(["ops", *mode]) == 2
@@ -86,3 +86,20 @@ def test_a_sample_is_the_same_every_time_and_runs_only_what_is_not_checked(monke
 def test_a_sample_needs_a_size_and_patterns(argv, capsys):
     assert run.main(argv) == 2
     assert capsys.readouterr().err == "--sample N takes a positive N and goes with --only PATTERN.\n"
+
+
+def test_survivors_runs_again_only_those_not_listed_as_equivalent(tmp_path, monkeypatch, capsys):
+    (tmp_path / "build" / "mutants" / "ops" / "mutants").mkdir(parents=True)
+    monkeypatch.setattr(run, "ROOT", tmp_path)
+    listed = "streamlines.residue.x_f__mutmut_1"
+    monkeypatch.setattr(run, "equivalent", lambda: {listed: "changes nothing"})
+    known = {listed: "survived", "streamlines.residue.x_f__mutmut_2": "survived", "streamlines.residue.x_f__mutmut_3": "killed", "streamlines.smoke.x_g__mutmut_9": "survived", "streamlines.smoke.x_g__mutmut_4": "not checked"}
+    monkeypatch.setattr(run, "statuses", lambda work: known)
+    ran = []
+    monkeypatch.setattr(run, "run_group", lambda group, work, only=(), keep=False: ran.append((group, list(only), keep)) or run.read_results(work))
+    assert run.main(["ops", "--survivors"]) == 0
+    assert ran == [("ops", ["streamlines.residue.x_f__mutmut_2", "streamlines.smoke.x_g__mutmut_9"], True)]
+    assert "ops: 2 survivors not listed as equivalent, run again" in capsys.readouterr().out
+    # None left: nothing is run (mutmut run without names would run every mutant not checked).
+    known.update({"streamlines.residue.x_f__mutmut_2": "killed", "streamlines.smoke.x_g__mutmut_9": "killed"})
+    assert run.main(["ops", "--survivors"]) == 0 and len(ran) == 1
