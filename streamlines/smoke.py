@@ -137,11 +137,11 @@ def run(session: Any, stack_name: str, options: Options, invoke: Invoke | None =
     if profile == "lite":
         guarded("grafana", lambda: _grafana(secrets, stack, foundations, options))
     if profile in ("lite-pipeline", "full"):
-        guarded("upstream records", lambda: [_stream_records(session.client("cloudwatch"), stack.outputs["UpstreamStreamName"], options.stream_minutes, now())])
+        guarded("upstream records", lambda: [_stream_records(session.client("cloudwatch"), _output(stack, "UpstreamStreamName"), options.stream_minutes, now())])
         if "read" in tokens:
             guarded("recent data", lambda: [_recent_points(invoke, agent, influx, tokens["read"], options.recent_minutes)])
     if profile == "full":
-        guarded("websocket", lambda: [_websocket(connect or _websocket_connect, stack.outputs["WebSocketUrl"], options)])
+        guarded("websocket", lambda: [_websocket(connect or _websocket_connect, _output(stack, "WebSocketUrl"), options)])
         guarded("results pusher", lambda: _event_sources(session.client("lambda"), stack))
     return checks
 

@@ -464,6 +464,31 @@ def full(world):
     world.websocket.stop()
 
 
+@pytest.mark.parametrize("operation, check", [("GetMetricStatistics", "upstream records"), ("GetEventSourceMapping", "results pusher")])
+def test_a_refused_full_stack_lookup_fails_only_its_own_check(full, monkeypatch, operation, check):
+    monkeypatch.setattr("botocore.client.BaseClient._make_api_call", refused(operation, f"User is not authorized to perform: {operation}"))
+    assert failures(full.smoke("sl-full")) == {check: f"AWS refused a request: User is not authorized to perform: {operation}"}
+
+
+def test_a_refused_recent_points_probe_fails_only_recent_data(full):
+    from botocore.exceptions import ClientError
+
+    def invoke(function, payload):
+        if payload["action"] == "recent_points":
+            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, "Invoke")
+        return full.invoke(function, payload)
+
+    checks = smoke.run(full.session, "sl-full", smoke.Options(), invoke=invoke, now=lambda: full.now)
+    assert failures(checks) == {"recent data": "AWS refused a request: Rate exceeded"}
+
+
+def test_a_full_stack_without_its_websocket_url_says_which_output_is_missing(world):
+    world.deploy("full", "sl-full")
+    world.records("sl-full", 500)
+    world.influx.add_point("market-data", "ripples_window", 30)
+    assert failures(world.smoke("sl-full")) == {"websocket": "stack sl-full has no WebSocketUrl output."}
+
+
 def test_a_healthy_full_stack_passes_every_check(full):
     checks = full.smoke("sl-full")
     assert failures(checks) == {}
