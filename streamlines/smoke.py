@@ -84,7 +84,7 @@ class _Stack:
             message = error.response["Error"].get("Message", str(error))
             raise LookupError(f"stack {name} not found." if "does not exist" in message else f"cannot read stack {name}: {message}") from None
         self.status = described["StackStatus"]  # always answered; the reason only sometimes
-        self.reason = described.get("StackStatusReason", "")
+        self.reason = described.get("StackStatusReason") or ""
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         self.resources: dict[str, tuple[str, str]] = {}
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name):

@@ -48,10 +48,17 @@ def test_which_images_each_stack_pulls_from_the_mirror(templates):
         assert needed(templates["full"], {**FULL_REQUIRED, "NetworkMode": mode}) == []
 
 
+class Docker(Recorder):
+    """A runner as images.Runner declares it: stdin is always given (None for none)."""
+
+    def __call__(self, command, say, stdin):
+        super().__call__(command, say, stdin)
+
+
 def test_mirror_copies_only_what_is_missing_and_logs_in_once(aws, foundations):
     foundations()
     put_image(aws, "influxdb", "2.7.12")
-    docker, said = Recorder(), []
+    docker, said = Docker(), []
     wanted = [images.Mirror("influxdb", "2.7.12", "linux/arm64", "public.ecr.aws/docker/library/influxdb:2.7.12"), images.Mirror("grafana", "12.1.1", "linux/arm64", "grafana/grafana-oss:12.1.1")]
     pushed = images.mirror(aws, "sl-foundations", wanted, said.append, docker)
     grafana = foundations.outputs["EcrRepositoryGrafanaUri"]

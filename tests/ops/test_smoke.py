@@ -363,6 +363,11 @@ def test_a_failed_stack_without_outputs_reports_its_reason_and_no_profile():
     ]
 
 
+def test_a_failed_stack_without_a_reason_says_only_its_status():
+    stack = smoke._Stack(CloudFormation({"StackStatus": "ROLLBACK_COMPLETE"}), "sl-lite")
+    assert smoke._stack_status(stack) == smoke.Check("stack", False, "ROLLBACK_COMPLETE (a working stack is CREATE_COMPLETE or UPDATE_COMPLETE).")
+
+
 def test_resources_without_a_physical_id_are_read_as_none_there():
     summaries = [
         {"LogicalResourceId": smoke.AGENT, "ResourceType": "AWS::Lambda::Function", "ResourceStatus": "CREATE_FAILED"},
