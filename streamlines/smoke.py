@@ -130,7 +130,7 @@ def run(session: Any, stack_name: str, options: Options, invoke: Invoke | None =
     secrets = session.client("secretsmanager")
     tokens: dict[str, str] = {}
     guarded("tokens", lambda: _tokens(secrets, foundations, tokens))
-    agent = dict(home.resources).get(AGENT, ("", ""))[1]
+    agent = home.resources[AGENT][1] if AGENT in home.resources else ""
     influx = {"influxUrl": home.outputs.get("InfluxDbUrl"), "org": home.outputs.get("InfluxDbOrg"), "bucket": home.outputs.get("InfluxDbBucket")}
     if len(tokens) == 2:
         guarded("token round trip", lambda: [_round_trip(invoke, agent, influx, tokens)])
