@@ -53,3 +53,19 @@ def test_rule_contains():
 def test_other_intrinsics_are_left_as_they_are():
     node = {"Fn::GetAtt": ["Always", "Arn"]}
     assert evaluate(node, TEMPLATE, {}) == node and resolve(node, TEMPLATE, {}) == node
+
+
+def test_a_parameter_on_either_side_takes_the_given_value():
+    """Fn::Equals with the parameter second, Fn::Contains with parameters in the list."""
+    assert evaluate({"Fn::Equals": ["1024", {"Ref": "Size"}]}, TEMPLATE, {"Size": "1024"}) is True
+    assert evaluate({"Fn::Equals": ["512", {"Ref": "Size"}]}, TEMPLATE, {"Size": "1024"}) is False
+    assert evaluate({"Fn::Contains": [[{"Ref": "Mode"}, {"Ref": "Size"}], "2048"]}, TEMPLATE, {"Size": "2048"}) is True
+
+
+def test_a_template_without_parameters():
+    """The Parameters section is optional: a Ref to anything else is left as it is."""
+    template = {"Conditions": {"Yes": {"Fn::Equals": ["a", "a"]}}, "Resources": {"T": {"Type": "X", "Condition": "Yes", "Properties": {"P": {"Ref": "AWS::Region"}}}}}
+    assert parameter_values(template, {}) == {}
+    assert evaluate({"Ref": "AWS::Region"}, template, {}) == {"Ref": "AWS::Region"}
+    assert resolve(template["Resources"]["T"]["Properties"], template, {}) == {"P": {"Ref": "AWS::Region"}}
+    assert exists("T", template, {}) is True
