@@ -153,18 +153,24 @@ def unlisted_survivors(work: Path, known: dict[str, str]) -> list[str]:
 
 
 def read_results(work: Path, restrict: set[str] | None = None) -> dict:
-    """Outcomes per module and survivors, from mutmut's results in `work` (of the
-    mutants in `restrict` only, when given)."""
+    """Outcomes per module, survivors, and each mutant's outcome, from mutmut's results
+    in `work` (of the mutants in `restrict` only, when given)."""
     outcomes: dict[str, Counter] = {}
     survivors: dict[str, list[str]] = {}
-    for mutant, status in statuses(work).items():
-        if restrict is not None and mutant not in restrict:
-            continue
+    found = {m: s for m, s in statuses(work).items() if restrict is None or m in restrict}
+    for mutant, status in found.items():
         module = mutant.split(".x_")[0].split(".xǁ")[0]
         outcomes.setdefault(module, Counter())[status] += 1
         if status == "survived":
             survivors.setdefault(module, []).append(mutant)
-    return {"outcomes": outcomes, "survivors": survivors}
+    return {"outcomes": outcomes, "survivors": survivors, "statuses": found}
+
+
+def stale(known: dict[str, str], found: dict[str, str]) -> list[str]:
+    """Listed equivalents that no longer survive (killed, or gone when their function
+    changed): their line names another mutant, or none, and should go."""
+    functions = {mutant.rsplit("__mutmut_", 1)[0] for mutant in found}
+    return sorted(name for name in known if name.rsplit("__mutmut_", 1)[0] in functions and found.get(name) != "survived")
 
 
 def main(argv: list[str]) -> int:
@@ -228,6 +234,8 @@ def main(argv: list[str]) -> int:
             for survivor in survivors:
                 if survivor not in known:
                     print(f"    survived: {survivor}")
+        for name in [] if arguments.sample else stale(known, result["statuses"]):
+            print(f"    listed as equivalent, but no longer survives: {name} (check it in {EQUIVALENT.name})")
     return 0
 
 

@@ -103,3 +103,10 @@ def test_survivors_runs_again_only_those_not_listed_as_equivalent(tmp_path, monk
     # None left: nothing is run (mutmut run without names would run every mutant not checked).
     known.update({"streamlines.residue.x_f__mutmut_2": "killed", "streamlines.smoke.x_g__mutmut_9": "killed"})
     assert run.main(["ops", "--survivors"]) == 0 and len(ran) == 1
+
+
+def test_a_listed_equivalent_that_no_longer_survives_is_named():
+    """A changed function renumbers its mutants: a line may then name a killed mutant, or none."""
+    known = {"m.x_f__mutmut_1": "same", "m.x_f__mutmut_2": "same", "m.x_f__mutmut_9": "same", "m.x_g__mutmut_1": "same", "other.x_h__mutmut_1": "not in this group"}
+    found = {"m.x_f__mutmut_1": "survived", "m.x_f__mutmut_2": "killed", "m.x_g__mutmut_1": "survived", "m.x_g__mutmut_2": "killed"}
+    assert run.stale(known, found) == ["m.x_f__mutmut_2", "m.x_f__mutmut_9"]
