@@ -44,6 +44,11 @@ def is_docker_hub(image: str) -> bool:
     return True
 
 
+def repository_of(uri: str) -> str:
+    """The repository name in an ECR repository URI (<registry>/<name>, the name may hold slashes)."""
+    return uri.partition("/")[2]
+
+
 @dataclass(frozen=True)
 class Mirror:
     """An image a stack pulls from the foundations repository `repository` at `tag`,
@@ -138,7 +143,7 @@ def mirror(session: Any, foundations: str, wanted: Sequence[Mirror], say: Callab
         uri = export_value(cloudformation, f"{foundations}-EcrRepository{item.repository.capitalize()}Uri")
         if uri is None:
             raise ImageError(f"foundations stack {foundations} exports no EcrRepository{item.repository.capitalize()}Uri; deploy or update it first.")
-        if not missing(ecr, uri.partition("/")[2], item.tag):
+        if not missing(ecr, repository_of(uri), item.tag):
             say(f"already mirrored: {uri}:{item.tag}")
             continue
         if not item.source:

@@ -57,11 +57,6 @@ def covers(pattern: str, name: str) -> bool:
     return pattern == name
 
 
-def repository_of(uri: str) -> str:
-    """The repository name in an ECR repository URI (<registry>/<name>, the name may hold slashes)."""
-    return uri.split("/", 1)[1]
-
-
 def in_zone(name: str, zone: str) -> bool:
     """Whether `name` belongs in the hosted zone `zone` (a suffix is not enough: badexample.com is not in example.com)."""
     name, zone = name.lower().rstrip("."), zone.lower().rstrip(".")
@@ -322,7 +317,7 @@ class Preflight:
         ecr = self.client("ecr")
         for mirror in images.mirrors(self.template, self.values, {}):
             uri = self.foundation_export(f"EcrRepository{mirror.repository.capitalize()}Uri")
-            if images.missing(ecr, repository_of(uri), mirror.tag):
+            if images.missing(ecr, images.repository_of(uri), mirror.tag):
                 yield Check(f"image {mirror.repository}", False, f"{uri}:{mirror.tag} is not there yet; run make mirror-images (make deploy does) to copy it from its upstream registry.")
             else:
                 yield Check(f"image {mirror.repository}", True, f"{uri}:{mirror.tag} (mirror)")
@@ -345,7 +340,7 @@ class Preflight:
         for parameter, service in ((p, s) for p, s in APP_IMAGES.items() if p in self.parameters):
             tag = self.values[parameter]
             uri = self.foundation_export(f"EcrRepository{service.capitalize()}Uri")
-            repository = repository_of(uri)
+            repository = images.repository_of(uri)
             if not tag:
                 yield Check(f"image {service}", False, f"{parameter} is empty; set the tag of the {service} image pushed to {uri}.")
             elif not tagged(repository, tag):

@@ -9,7 +9,7 @@ import re
 import boto3
 import pytest
 
-from streamlines import preflight
+from streamlines import images, preflight
 from templates_py import exports
 from streamlines.packaging import code_key_parameters
 
@@ -570,8 +570,8 @@ def test_names_and_zones_compare_without_their_trailing_dot_or_case(name, zone, 
 
 
 def test_a_repository_name_keeps_its_namespace():
-    assert preflight.repository_of("123456789012.dkr.ecr.us-east-1.amazonaws.com/sl-grafana") == "sl-grafana"
-    assert preflight.repository_of("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/sl/grafana") == "team/sl/grafana"
+    assert images.repository_of("123456789012.dkr.ecr.us-east-1.amazonaws.com/sl-grafana") == "sl-grafana"
+    assert images.repository_of("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/sl/grafana") == "team/sl/grafana"
 
 
 def test_a_missing_code_key_and_a_missing_zip_each_fail_and_the_others_are_still_checked(aws, templates, mirrored):

@@ -327,10 +327,10 @@ class CloudFormation:
         return type("P", (), {"paginate": lambda _, StackName: [{"StackResourceSummaries": self.resources}]})()
 
 
-def client_error(code, message=None):
+def client_error(code, message=None, operation="DescribeStacks"):
     from botocore.exceptions import ClientError
 
-    return ClientError({"Error": {"Code": code, **({"Message": message} if message else {})}}, "DescribeStacks")
+    return ClientError({"Error": {"Code": code, **({"Message": message} if message else {})}}, operation)
 
 
 def test_a_stack_that_cannot_be_read_says_why():
@@ -476,11 +476,9 @@ def test_a_refused_full_stack_lookup_fails_only_its_own_check(full, monkeypatch,
 
 
 def test_a_refused_recent_points_probe_fails_only_recent_data(full):
-    from botocore.exceptions import ClientError
-
     def invoke(function, payload):
         if payload["action"] == "recent_points":
-            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, "Invoke")
+            raise client_error("TooManyRequestsException", "Rate exceeded", "Invoke")
         return full.invoke(function, payload)
 
     checks = smoke.run(full.session, "sl-full", smoke.Options(), invoke=invoke, now=lambda: full.now)
@@ -684,15 +682,13 @@ def test_aws_refusals_and_other_errors_read_as_one_sentence():
 
 
 def refused(operation, message, about=None):
-    from botocore.exceptions import ClientError
-
     import botocore.client
 
     original = botocore.client.BaseClient._make_api_call
 
     def refuse(self, name, params):
         if name == operation and (about is None or about in json.dumps(params)):
-            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, name)
+            raise client_error("AccessDeniedException", message, name)
         return original(self, name, params)
 
     return refuse
@@ -712,10 +708,8 @@ def test_a_refused_lookup_fails_only_its_own_check(lite, monkeypatch, operation,
 
 
 def test_a_refused_agent_invocation_fails_the_round_trip(lite):
-    from botocore.exceptions import ClientError
-
     def invoke(function, payload):
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized to perform: lambda:InvokeFunction"}}, "Invoke")
+        raise client_error("AccessDeniedException", "not authorized to perform: lambda:InvokeFunction", "Invoke")
 
     checks = smoke.run(lite.session, "sl-lite", smoke.Options(), invoke=invoke, now=lambda: lite.now)
     assert failures(checks) == {"token round trip": "AWS refused a request: not authorized to perform: lambda:InvokeFunction"}
