@@ -25,27 +25,36 @@ def _cell(text: str) -> str:
 
 def services_table(root: Path) -> str:
     contract = tomllib.loads((root / "contracts" / "services.toml").read_text(encoding="utf-8"))
+    application = contract["application"]
     lines = [
-        "| image | environment (plain) | secrets (Secrets Manager, JSON key) | port | health |",
-        "|---|---|---|---|---|",
+        f"Built from {application['repository']} at commit `{application['commit']}` ({application['date']}); "
+        "each entry's source (file:line at that commit) is in `contracts/services.toml`.",
+        "",
+        "| image | environment (plain) | secrets (Secrets Manager, JSON key) | port | health | deploys |",
+        "|---|---|---|---|---|---|",
     ]
-    for service, spec in contract.items():
+    for service, spec in contract["services"].items():
         plain = []
         for name, value in spec.get("environment", {}).items():
-            if isinstance(value, dict):
-                if "value" in value:
-                    plain.append(f"`{name}` = `{value['value']}` ({value['description']})")
-                else:
-                    plain.append(f"`{name}` (optional, default `{value['default']}`)")
+            if "value" in value:
+                plain.append(f"`{name}` = `{value['value']}` ({value['description']})")
+            elif value.get("optional"):
+                plain.append(f"`{name}` (optional, default `{value['default']}`)")
             else:
-                plain.append(f"`{name}`: {value}")
+                plain.append(f"`{name}`: {value['description']}")
         secrets = [f"`{name}` ({s['secret']}, `{s['key']}`)" for name, s in spec.get("secrets", {}).items()]
-        port = spec.get("port")
-        port_text = f"`{port['parameter']}` (default {port['default']})" if port else "none"
-        health = spec.get("health")
-        health_text = "none" if not health else f"ALB `GET {health['path']}` 200" if health["kind"] == "alb" else f"container check on `127.0.0.1:{health['port']}{health['path']}`"
+        port = spec["port"]
+        port_text = "none" if port.get("none") else f"`{port['parameter']}` (default {port['default']}, set by `{port['variable']}`)"
+        health = spec["health"]
+        if health["kind"] == "alb":
+            health_text = f"ALB `GET {health['path']}` 200"
+        elif health["kind"] == "container":
+            health_text = f"container check on `127.0.0.1:{health['port']}{health['path']}`"
+        else:
+            health_text = f"none ({health.get('description', 'no health endpoint')}); watched by {health['watch']}"
+        deploys = "one task at a time (100 % / 0 %)" if spec.get("single_writer", {}).get("value") else "rolling (200 % / 100 %)"
         lines.append(
-            f"| {service}: {_cell(spec['image'])} | {_cell('; '.join(plain) or 'none')} | {_cell('; '.join(secrets) or 'none')} | {port_text} | {health_text} |"
+            f"| {service}: {_cell(spec['image'])} | {_cell('; '.join(plain) or 'none')} | {_cell('; '.join(secrets) or 'none')} | {port_text} | {_cell(health_text)} | {deploys} |"
         )
     return "\n".join(lines)
 

@@ -93,6 +93,9 @@ def alarm(
             Threshold=threshold,
             ComparisonOperator=comparison,
             TreatMissingData=missing,
+            # Explicit, not the default: an update puts the whole alarm again, which
+            # re-enables actions a schedule disabled (blocks/schedule.py).
+            ActionsEnabled=True,
             AlarmActions=alarms.actions,
         )
     )

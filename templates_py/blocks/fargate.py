@@ -308,6 +308,9 @@ def fargate_service(
     if placement.assign_public_ip != "DISABLED" and network.internet_route:
         # Its tasks may hold public addresses: see Network.internet_route.
         wait_for(service, network.internet_route)
+    if placement.assign_public_ip != "ENABLED" and network.private_routes:
+        # Its tasks may run in private subnets: see Network.private_routes.
+        wait_for(service, network.private_routes)
     t.add_resource(service)
     return FargateService(
         service=service,

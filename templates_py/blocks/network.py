@@ -22,6 +22,12 @@ VPC_CIDR_PATTERN = r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(1[6-9]|2[0-2])
 
 # The public default route; it depends on the gateway attachment.
 INTERNET_ROUTE = "PublicDefaultRoute"
+# Handles that wait for each route a subnet's traffic takes and for the subnets'
+# route-table associations: until its association exists a subnet uses the VPC's
+# main route table, which has the local route only.
+# https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html#RouteTables
+PUBLIC_ROUTES_READY = "PublicRoutesReady"
+PRIVATE_ROUTES_READY = "PrivateRoutesReady"
 
 
 @dataclass
@@ -34,7 +40,12 @@ class Network:
     # internet gateway"), and on delete the gateway cannot detach while public
     # addresses remain (DELETE_FAILED). docs/architecture.md, "Creation order".
     # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html#gatewayattachment
-    internet_route: str = INTERNET_ROUTE
+    # It is a handle that waits for the public default route and for the public
+    # subnets' route-table associations.
+    internet_route: str = PUBLIC_ROUTES_READY
+    # The same for private subnets (their associations and, with a NAT gateway,
+    # its route): tasks there wait for it before their first image pull.
+    private_routes: str | None = None
 
     @property
     def vpc_id(self) -> Any:
@@ -57,6 +68,7 @@ class ImportedNetwork:
     vpc_id: Any
     public_subnet_ids: list[Any]
     internet_route: str | None = None
+    private_routes: str | None = None
 
 
 def vpc_with_public_subnets(t: Template, config: BuildConfig) -> Network:
@@ -83,7 +95,7 @@ def vpc_with_public_subnets(t: Template, config: BuildConfig) -> Network:
         ec2.VPCGatewayAttachment("InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(gateway))
     )
     route_table = t.add_resource(ec2.RouteTable("PublicRouteTable", VpcId=Ref(vpc)))
-    t.add_resource(
+    route = t.add_resource(
         ec2.Route(
             INTERNET_ROUTE,
             DependsOn=[attachment.title],
@@ -92,7 +104,7 @@ def vpc_with_public_subnets(t: Template, config: BuildConfig) -> Network:
             GatewayId=Ref(gateway),
         )
     )
-    subnets = []
+    subnets, associations = [], []
     for index in range(AZ_COUNT):
         subnet = t.add_resource(
             ec2.Subnet(
@@ -104,13 +116,23 @@ def vpc_with_public_subnets(t: Template, config: BuildConfig) -> Network:
                 MapPublicIpOnLaunch=False,
             )
         )
-        t.add_resource(
-            ec2.SubnetRouteTableAssociation(
-                f"PublicSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(route_table)
+        associations.append(
+            t.add_resource(
+                ec2.SubnetRouteTableAssociation(
+                    f"PublicSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(route_table)
+                )
             )
         )
         subnets.append(subnet)
+    _routes_ready(t, PUBLIC_ROUTES_READY, {route.title: Ref(route), **{a.title: Ref(a) for a in associations}})
     return Network(vpc=vpc, public_subnets=subnets)
+
+
+def _routes_ready(t: Template, logical_id: str, waits_for: dict[str, Any]) -> None:
+    """A handle that exists in every branch and waits for `waits_for` (DependsOn
+    cannot name a resource whose condition may be false; a reference in an
+    Fn::If can)."""
+    t.add_resource(cloudformation.WaitConditionHandle(logical_id, Metadata=waits_for))
 
 
 def security_group(t: Template, logical_id: str, network: "Network | ImportedNetwork", description: str, **kwargs: Any) -> ec2.SecurityGroup:
@@ -175,6 +197,7 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
     The S3 gateway endpoint is always there: it is free and carries ECR's image
     layers. `admit_to_endpoints` opens the endpoints to a client."""
     route_table = t.add_resource(ec2.RouteTable("PrivateRouteTable", VpcId=Ref(network.vpc)))
+    associations = []
     for index in range(AZ_COUNT):
         subnet = t.add_resource(
             ec2.Subnet(
@@ -185,9 +208,11 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
                 MapPublicIpOnLaunch=False,
             )
         )
-        t.add_resource(
-            ec2.SubnetRouteTableAssociation(
-                f"PrivateSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(route_table)
+        associations.append(
+            t.add_resource(
+                ec2.SubnetRouteTableAssociation(
+                    f"PrivateSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(route_table)
+                )
             )
         )
         network.private_subnets.append(subnet)
@@ -204,7 +229,7 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
             SubnetId=Ref(network.public_subnets[0]),
         )
     )
-    t.add_resource(
+    nat_route = t.add_resource(
         ec2.Route(
             "PrivateDefaultRoute",
             Condition=nat_condition,
@@ -213,6 +238,10 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
             NatGatewayId=Ref(nat),
         )
     )
+    # The NAT gateway takes minutes to become available; a task started before its
+    # route exists cannot pull its image or read its secrets.
+    _routes_ready(t, PRIVATE_ROUTES_READY, {nat_route.title: If(nat_condition, Ref(nat_route), ""), **{a.title: Ref(a) for a in associations}})
+    network.private_routes = PRIVATE_ROUTES_READY
     gateway = t.add_resource(
         ec2.VPCEndpoint(
             "S3GatewayEndpoint",

@@ -17,6 +17,15 @@ from troposphere import (
 
 # Logical ID of the parameter that names the foundations stack in every consumer.
 FOUNDATIONS_PARAMETER = "FoundationsStackName"
+# Image parameters refuse private ECR registries (<account>.dkr.ecr.<region>...,
+# its FIPS and dual-stack names): an execution role may pull only from the
+# foundations repositories, so another repository or a pull-through cache would
+# fail at the first task with CannotPullContainerError. The foundations mirror
+# (make mirror-images) is how an image gets into ECR here. CloudFormation
+# patterns are Java regular expressions, lookahead included:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-regexes.html
+NOT_PRIVATE_ECR = r"(?![^/]*\.dkr[.-]ecr)"
+NOT_PRIVATE_ECR_TEXT = "not in a private ECR registry (make mirror-images fills the foundations one)"
 
 
 def new_template(module_doc: str | None) -> Template:

@@ -80,7 +80,8 @@ def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Servi
                 ScheduleExpressionTimezone=Ref(timezone),
                 FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"),
                 Target=scheduler.Target(
-                    Arn=f"arn:aws:scheduler:::aws-sdk:{api}",
+                    # Universal targets are ARNs too: in aws-cn and aws-us-gov the partition differs.
+                    Arn=Sub(f"arn:${{AWS::Partition}}:scheduler:::aws-sdk:{api}"),
                     RoleArn=GetAtt(role, "Arn"),
                     Input=payload,
                     # A late stop or start is worse than none: give up after an hour.
@@ -99,6 +100,14 @@ def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Servi
             schedule(f"{service.title.removesuffix('Service')}{action}Schedule", expression, "ecs:updateService", payload)
     # The alarms are off as long as their services are: from the stop until the start.
     if scaled:
+        # DisableAlarmActions outlives the schedule that called it: an update that
+        # turns active hours off outside them deletes the start schedule, and an
+        # alarm whose properties do not change is never put again. So each such
+        # alarm's description differs between the two modes: switching re-puts it
+        # with ActionsEnabled true (PutMetricAlarm overwrites the whole alarm).
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+        for made in scaled:
+            made.AlarmDescription = Sub(made.AlarmDescription + "${Paused}", Paused=If(CONDITION, " Paused outside active hours.", ""))
         names = Sub('{"AlarmNames":[%s]}' % ",".join(f'"{alarm_name(a.title)}"' for a in scaled))
         schedule("AlarmsStartSchedule", start, "cloudwatch:enableAlarmActions", names)
         schedule("AlarmsStopSchedule", stop, "cloudwatch:disableAlarmActions", names)

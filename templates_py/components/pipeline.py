@@ -15,15 +15,13 @@ from troposphere import kinesis
 
 from .. import exports
 from ..blocks import policies
+from ..blocks.alarms import Alarms, Metric, alarm
 from ..blocks.fargate import SecretKey
 from ..blocks.parameters import add_parameter, import_value
 
 TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"
 # Flink's serializers reflect into these JDK modules.
 JAVA_TOOL_OPTIONS = " ".join(f"--add-opens=java.base/java.{module}=ALL-UNNAMED" for module in ("lang", "math", "time", "util"))
-# ingest's health server listens on 127.0.0.1:8080 inside the task. The image's
-# tools are unknown: curl, else wget (busybox or GNU), else fail.
-INGEST_HEALTH_CHECK = "curl -fsS -o /dev/null http://127.0.0.1:8080/health || wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1"
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,8 @@ class ContainerSettings:
     environment: dict[str, Any]
     secrets: dict[str, Any]
     statements: list[Statement]
-    health_check: list[str] | None = None
+    # Two tasks must never run at once: deployments stop the old one first.
+    single_writer: bool = False
 
 
 def image_tag_parameter(t: Template, service: str) -> Parameter:
@@ -82,8 +81,34 @@ def ingest(parameters: IngestParameters, upstream: kinesis.Stream) -> ContainerS
             "TOP_TICKERS_TOKEN": SecretKey(credentials, "topTickersToken"),
         },
         statements=[policies.kinesis_write(GetAtt(upstream, "Arn"))],
-        health_check=["CMD-SHELL", INGEST_HEALTH_CHECK],
+        # No container health check: at 878e855 ingest's health server is commented
+        # out and its image has neither curl nor wget, so any check fails and the
+        # circuit breaker rolls the stack back. Its alarm watches its output instead
+        # (ingest_not_writing). And one websocket per market-data account: a second
+        # ingest during a rolling deployment is refused and both feeds stop.
+        single_writer=True,
     )
+
+
+def ingest_not_writing(t: Template, alarms: Alarms, upstream: kinesis.Stream) -> Any:
+    """`IngestNotWriting`: no record reached the upstream stream for 15 minutes.
+    Ingest serves no health signal (contracts/services.toml); what it writes is
+    the signal. The crypto feed trades around the clock, so a quiet quarter of
+    an hour means ingest is down or its feeds stopped."""
+    made = alarm(
+        t,
+        alarms,
+        "IngestNotWriting",
+        "Ingest: no record reached the upstream stream for 15 minutes. See the IngestService events and its logs (feed errors, credentials).",
+        Metric.of("AWS/Kinesis", "IncomingRecords", {"StreamName": Ref(upstream)}, "Sum"),
+        threshold=1,
+        comparison="LessThanThreshold",
+        periods=15,
+        missing="breaching",
+    )
+    # Active hours stop ingest on purpose: this alarm is quiet with it.
+    alarms.scaled.append(made)
+    return made
 
 
 def ripples(upstream: kinesis.Stream, downstream: kinesis.Stream, influx_url: Any, org: Any, bucket: Any) -> ContainerSettings:

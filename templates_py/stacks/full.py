@@ -198,12 +198,13 @@ def build(config: BuildConfig) -> Template:
     ingest_settings = pipeline.ingest(p.ingest, upstream)
     ingest = app_service(
         "Ingest",
-        container("Ingest", port=None, environment=ingest_settings.environment, secrets=ingest_settings.secrets, health_check=ingest_settings.health_check),
+        container("Ingest", port=None, environment=ingest_settings.environment, secrets=ingest_settings.secrets),
         # Ingest reads the market-data websocket on the internet: without a NAT
         # gateway it runs in a public subnet with a public IP (no inbound rule).
         Placement(
             subnets=If("IsNat", network.private_subnet_ids, network.public_subnet_ids),
             assign_public_ip=If("IsNat", "DISABLED", "ENABLED"),
+            single_writer=ingest_settings.single_writer,
             capacity=capacity,
         ),
         ingest_settings.statements,
@@ -270,8 +271,10 @@ def build(config: BuildConfig) -> Template:
         "Dashboard",
         container(
             "Dashboard",
-            # Its backend and WebSocket URLs are built into the image: no environment.
             port=Ref(p.dashboard_port),
+            # SvelteKit's Node adapter listens on HOST:PORT, by default 0.0.0.0:3000
+            # (contracts/services.toml); its backend and WebSocket URLs are built into the image.
+            environment={"PORT": Ref(p.dashboard_port), "HOST": "0.0.0.0"},
         ),
         Placement(
             subnets=private_or_public,
@@ -307,6 +310,7 @@ def build(config: BuildConfig) -> Template:
         service_alarm(t, alarms, label, service.service, Ref(ecs_cluster), balancer, scaled=True)
     stream_throttled(t, alarms, "UpstreamThrottled", upstream, "ingest")
     stream_throttled(t, alarms, "DownstreamThrottled", downstream, "ripples")
+    pipeline.ingest_not_writing(t, alarms, upstream)
     results_pusher(t, downstream, websocket, retention, alarms)
     active_hours(t, ecs_cluster, [influxdb.service, ingest.service, ripples.service, backend.service, dashboard.service], alarms)
     for route, condition in ((backend_route, "BackendAlias"), (dashboard_route, "DashboardAlias")):
@@ -350,7 +354,7 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
     image_tags = {service: pipeline.image_tag_parameter(t, service) for service in APP_SERVICES}
     backend_port = add_parameter(t, "BackendPort", description="Port the backend (GraphQL) container listens on (GRAPHQL_SERVER_PORT).", Type="Number", Default="3030", MinValue=1024, MaxValue=65535)
     ingest = pipeline.ingest_parameters(t)
-    dashboard_port = add_parameter(t, "DashboardPort", description="Port the dashboard container listens on.", Type="Number", Default="8080", MinValue=1024, MaxValue=65535)
+    dashboard_port = add_parameter(t, "DashboardPort", description="Port the dashboard container listens on (PORT; the image's own default is 3000).", Type="Number", Default="3000", MinValue=1024, MaxValue=65535)
     allowed_cidr = add_parameter(
         t,
         "AllowedCidr",

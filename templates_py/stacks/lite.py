@@ -29,6 +29,8 @@ from ..blocks.load_balancers import alias_record, internal_load_balancer, public
 from ..blocks.network import CIDR_PATTERN, allow_from_group, vpc_with_public_subnets
 from ..blocks.parameters import (
     FOUNDATIONS_PARAMETER,
+    NOT_PRIVATE_ECR,
+    NOT_PRIVATE_ECR_TEXT,
     add_parameter,
     export_output,
     foundations_parameter,
@@ -46,7 +48,7 @@ from ..components.token_issuer import influx_token_issuer
 from ..config import GRAFANA_MAX_CPU, BuildConfig, mirror_tag
 
 PROFILE = "lite"
-IMAGE_PATTERN = r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]{1,128})$"
+IMAGE_PATTERN = r"^" + NOT_PRIVATE_ECR + r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]{1,128})$"
 CERTIFICATE_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
 HOSTED_ZONE_PATTERN = r"^$|^Z[A-Z0-9]{1,31}$"
 DOMAIN_PATTERN = r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
@@ -101,7 +103,7 @@ def build(config: BuildConfig) -> Template:
         description=f"Empty: tag {mirror_tag(config.grafana_image)} of the foundations 'grafana' ECR repository (make mirror-images fills it). Or an image with a pinned tag.",
         Default="",
         AllowedPattern=r"^$|" + IMAGE_PATTERN,
-        ConstraintDescription="empty, or an image reference with a tag.",
+        ConstraintDescription="empty, or an image reference with a tag, " + NOT_PRIVATE_ECR_TEXT + ".",
     )
     grafana_cpu, grafana_memory = task_size_parameters(t, "Grafana", "Grafana", config.grafana.cpu, config.grafana.memory, max_cpu=GRAFANA_MAX_CPU)
     influx = influxdb_parameters(t, config)

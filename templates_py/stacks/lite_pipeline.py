@@ -96,11 +96,10 @@ def build(config: BuildConfig) -> Template:
                 architecture=getattr(config, name.lower()).architecture,
                 environment=settings.environment,
                 secrets=settings.secrets,
-                health_check=settings.health_check,
             ),
             # Public subnets without a NAT gateway: a public IP reaches ECR,
             # Kinesis and Secrets Manager; the security group admits nothing.
-            placement=Placement(subnets=network.public_subnet_ids, assign_public_ip="ENABLED", capacity=capacity),
+            placement=Placement(subnets=network.public_subnet_ids, assign_public_ip="ENABLED", single_writer=settings.single_writer, capacity=capacity),
             log_retention=retention,
             repository_arns=[import_value(exports.repository_arn(name.lower()))],
             task_statements=settings.statements,
@@ -131,6 +130,7 @@ def build(config: BuildConfig) -> Template:
     stream_throttled(t, alarms, "UpstreamThrottled", upstream, "ingest")
     # Nothing reads it, but a refused write holds ripples up all the same.
     stream_throttled(t, alarms, "DownstreamThrottled", downstream, "ripples")
+    pipeline.ingest_not_writing(t, alarms, upstream)
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack.")
     export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from.")

@@ -37,6 +37,7 @@ class WebSocketApiDouble:
         self.routes: list[tuple[str, str]] = []
         self._open: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._disconnected = threading.Condition()
         self._server: Any = None
 
     def start(self) -> str:
@@ -70,6 +71,15 @@ class WebSocketApiDouble:
             with self._lock:
                 self._open.pop(connection_id, None)
             self._route("$disconnect", connection_id, None)
+            with self._disconnected:
+                self._disconnected.notify_all()
+
+    def wait_for_disconnects(self, count: int = 1, timeout: float = 10) -> list[tuple[str, str]]:
+        """The routes seen, once `count` connections have gone through $disconnect:
+        the server handles a client's close on its own thread, after the client returns."""
+        with self._disconnected:
+            self._disconnected.wait_for(lambda: sum(1 for route, _ in self.routes if route == "$disconnect") >= count, timeout)
+        return list(self.routes)
 
     def _route(self, route: str, connection_id: str, body: str | None) -> dict:
         import connection_handler

@@ -500,7 +500,7 @@ def test_a_healthy_full_stack_passes_every_check(full):
     assert by_name["event source ResultsPusherEventSource"].ok is True
     assert sum(1 for c in checks if c.name.startswith("service ")) == sum(1 for r in full.templates["full"]["Resources"].values() if r["Type"] == "AWS::ECS::Service")
     # The handler saw the subscription as API Gateway routes it, and the connection went away.
-    assert [route for route, _ in full.websocket.routes] == ["$connect", "$default", "$disconnect"]
+    assert [route for route, _ in full.websocket.wait_for_disconnects()] == ["$connect", "$default", "$disconnect"]
 
 
 def test_a_websocket_that_answers_nothing_fails_its_check(full):

@@ -10,6 +10,9 @@ docs/architecture.md ("Creation order").
 from __future__ import annotations
 
 import re
+import tomllib
+from functools import cache
+from pathlib import Path
 from typing import Any, Iterator
 
 from streamlines.images import is_docker_hub
@@ -19,6 +22,17 @@ from ..walk import nodes
 
 INTERNET_ROUTE = "PublicDefaultRoute"
 GATEWAY_ATTACHMENT = "InternetGatewayAttachment"
+CONTRACT_PATH = Path(__file__).resolve().parents[2] / "contracts" / "services.toml"
+# Images that are not the application's and must never run twice: InfluxDB (one
+# writer of its data on EFS; InfluxData does not support sharing it) and Grafana
+# (SQLite on EFS). The application's own single writers are in the contract.
+THIRD_PARTY_SINGLE_WRITERS = {"influxdb", "grafana"}
+
+
+@cache
+def contract() -> dict[str, dict]:
+    """The application images' contract: container name -> its entry."""
+    return tomllib.loads(CONTRACT_PATH.read_text(encoding="utf-8"))["services"]
 
 
 # --- the dependency graph -----------------------------------------------------------------
@@ -305,6 +319,258 @@ def isolated_tasks_pull_from_own_ecr(template: dict, values: dict[str, str]) -> 
     return problems
 
 
+# --- the images' contract --------------------------------------------------------------------------
+
+
+def _containers(resources: dict[str, dict]) -> Iterator[tuple[str, dict, dict]]:
+    """(service logical ID, service, container definition) for every ECS service."""
+    for logical_id, service in _of_type(resources, "AWS::ECS::Service"):
+        task = resources[service["Properties"]["TaskDefinition"]["Ref"]]
+        for container in task["Properties"]["ContainerDefinitions"]:
+            yield logical_id, service, container
+
+
+def health_checks_the_image_can_pass(template: dict, values: dict[str, str]) -> list[str]:
+    """A container health check only where the contract says the image serves one
+    (ingest at 878e855 serves none and has no curl or wget: every check fails)."""
+    problems = []
+    for logical_id, _, container in _containers(live(template, values)):
+        spec = contract().get(container["Name"])
+        if spec is None or "HealthCheck" not in container:
+            continue
+        if spec["health"]["kind"] != "container":
+            problems.append(f"{logical_id} has a container health check, but {container['Name']} serves none ({spec['health']['source']})")
+    return problems
+
+
+def single_writers_never_overlap(template: dict, values: dict[str, str]) -> list[str]:
+    """A service that must never run twice deploys at most 100 % and at least 0 %:
+    ECS stops the old task before it starts the new one."""
+    writers = THIRD_PARTY_SINGLE_WRITERS | {name for name, spec in contract().items() if spec.get("single_writer", {}).get("value")}
+    problems = []
+    for logical_id, service, container in _containers(live(template, values)):
+        if container["Name"] not in writers:
+            continue
+        deployment = service["Properties"].get("DeploymentConfiguration", {})
+        if (deployment.get("MaximumPercent"), deployment.get("MinimumHealthyPercent")) != (100, 0):
+            problems.append(
+                f"{logical_id} deploys {deployment.get('MaximumPercent')} % / {deployment.get('MinimumHealthyPercent')} %: two {container['Name']} tasks run at once"
+            )
+    return problems
+
+
+def containers_listen_where_traffic_goes(template: dict, values: dict[str, str]) -> list[str]:
+    """Each application container listens (by the contract's port and address
+    variables, or the image's defaults) on the port its target group sends to,
+    on an address the load balancer reaches."""
+    resources = live(template, values)
+    problems = []
+    for logical_id, service, container in _containers(resources):
+        spec = contract().get(container["Name"], {}).get("port")
+        if not spec or spec.get("none"):
+            continue
+        environment = {e["Name"]: resolve(e["Value"], template, values) for e in container.get("Environment", [])}
+        listens = str(environment.get(spec["variable"], spec["default"]))
+        address = spec["address"]
+        listen_address = environment.get(address["variable"], address["default"])
+        ports = {str(resolve(m["ContainerPort"], template, values)) for m in container.get("PortMappings", [])}
+        for attachment in service["Properties"].get("LoadBalancers", []):
+            port = str(resolve(attachment["ContainerPort"], template, values))
+            if port != listens:
+                problems.append(f"{logical_id} sends traffic to port {port}, but {container['Name']} listens on {listens} ({spec['variable']})")
+        if ports and ports != {listens}:
+            problems.append(f"{logical_id} maps port(s) {sorted(ports)}, but {container['Name']} listens on {listens}")
+        if listen_address != "0.0.0.0":
+            problems.append(f"{logical_id}: {container['Name']} listens on {listen_address}, which the load balancer cannot reach")
+    return problems
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+
+def _subnets_of(resource: dict) -> list[str]:
+    properties = resource["Properties"]
+    if "NetworkConfiguration" in properties:
+        subnets = properties["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]
+    elif "Subnets" in properties:
+        subnets = properties["Subnets"]
+    elif "SubnetId" in properties:
+        subnets = [properties["SubnetId"]]
+    else:
+        subnets = []
+    return [subnet["Ref"] for subnet in subnets if isinstance(subnet, dict) and "Ref" in subnet]
+
+
+def routes_of(resources: dict[str, dict], subnet: str) -> set[str]:
+    """What a subnet's traffic needs before it leaves: its route-table
+    associations and the default routes of the tables they name."""
+    needed = set()
+    for association_id, association in _of_type(resources, "AWS::EC2::SubnetRouteTableAssociation"):
+        if association["Properties"]["SubnetId"] == {"Ref": subnet}:
+            needed.add(association_id)
+            table = association["Properties"]["RouteTableId"]
+            needed |= {
+                route_id
+                for route_id, route in _of_type(resources, "AWS::EC2::Route")
+                if route["Properties"]["RouteTableId"] == table and route["Properties"].get("DestinationCidrBlock") == "0.0.0.0/0"
+            }
+    return needed
+
+
+def placed_resources_wait_for_their_routes(template: dict, values: dict[str, str]) -> list[str]:
+    """Every task, internet-facing ALB and NAT gateway waits for its subnets'
+    route-table associations and default routes: until an association exists the
+    subnet uses the main route table (local only), and a NAT route takes minutes."""
+    resources = live(template, values)
+    placed = [lid for lid, _ in _of_type(resources, "AWS::ECS::Service")]
+    placed += [lid for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer") if r["Properties"].get("Scheme") == "internet-facing"]
+    placed += [lid for lid, _ in _of_type(resources, "AWS::EC2::NatGateway")]
+    problems = []
+    for logical_id in placed:
+        waits = dependencies(resources, logical_id)
+        for subnet in _subnets_of(resources[logical_id]):
+            missing = sorted(routes_of(resources, subnet) - waits)
+            if missing:
+                problems.append(f"{logical_id} does not wait for {', '.join(missing)} ({subnet})")
+    return problems
+
+
+# --- images ------------------------------------------------------------------------------------------
+
+
+def _grants(resources: dict[str, dict], role: str) -> list[tuple[str, Any]]:
+    """(action, resource) pairs the role's inline policies allow."""
+    pairs = []
+    for policy in resources[role]["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            pairs += [(action, target) for action in actions for target in targets]
+    return pairs
+
+
+PRIVATE_ECR = re.compile(r"^[^/]*\.dkr[.-]ecr[.-]")
+
+
+def images_pullable_by_their_role(template: dict, values: dict[str, str]) -> list[str]:
+    """An image in the foundations ECR needs its repository in the execution
+    role's pull grant; an image in any other private ECR registry cannot be pulled
+    (the role may pull only from foundations); a public registry needs no grant."""
+    resources = live(template, values)
+    problems = []
+    for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
+        role = task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
+        pulls = {json_key(target) for action, target in _grants(resources, role) if action == "ecr:BatchGetImage"}
+        for container in task["Properties"]["ContainerDefinitions"]:
+            image = resolve(container["Image"], template, values)
+            imports = [node["Fn::ImportValue"]["Fn::Sub"] for node in nodes(image) if isinstance(node, dict) and "Fn::ImportValue" in node]
+            for name in imports:
+                wanted = {"Fn::ImportValue": {"Fn::Sub": re.sub(r"Uri$", "Arn", name)}}
+                if json_key(wanted) not in pulls:
+                    problems.append(f"{lid} pulls from {name}, which its execution role may not pull from")
+            if isinstance(image, str) and PRIVATE_ECR.match(image):
+                problems.append(f"{lid} pulls {image}, a private ECR repository its execution role may not pull from")
+    return problems
+
+
+def json_key(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
+
+
+# Every shape of image reference an operator might give an image parameter:
+# public registries, Docker Hub, and private ECR (a repository, a pull-through
+# cache, FIPS, China, dual-stack names).
+IMAGE_SHAPES = (
+    "public.ecr.aws/docker/library/{name}:{tag}",
+    "ghcr.io/example/{name}:{tag}",
+    "quay.io/example/{name}:{tag}",
+    "{name}:{tag}",
+    "docker.io/library/{name}:{tag}",
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:{tag}",
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/library/{name}:{tag}",
+    "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/{name}:{tag}",
+    "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/{name}:{tag}",
+    "123456789012.dkr-ecr.us-east-1.on.aws/{name}:{tag}",
+)
+IMAGE_PARAMETERS = {"GrafanaImage": ("grafana", "12.1.1"), "InfluxDbImage": ("influxdb", "2.7.12")}
+
+
+def accepts(template: dict, name: str, value: str) -> bool:
+    """Whether the parameter's AllowedPattern (the whole value must match) takes `value`."""
+    pattern = template["Parameters"][name].get("AllowedPattern")
+    return pattern is None or re.fullmatch(pattern, value) is not None
+
+
+def image_shape_branches(template: dict, branches: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Each branch again with every image shape the template's own patterns accept
+    in each image parameter it has."""
+    extra = []
+    for parameter, (name, tag) in IMAGE_PARAMETERS.items():
+        if parameter not in template.get("Parameters", {}):
+            continue
+        for shape in IMAGE_SHAPES:
+            value = shape.format(name=name, tag=tag)
+            if accepts(template, parameter, value):
+                extra += [{**values, parameter: value} for values in branches]
+    return extra
+
+
+# --- updates -----------------------------------------------------------------------------------------
+
+
+def _alarm_names_paused(resources: dict[str, dict]) -> set[str]:
+    """The alarm names (Sub patterns) a disableAlarmActions schedule names."""
+    names: set[str] = set()
+    for _, schedule in _of_type(resources, "AWS::Scheduler::Schedule"):
+        target = schedule["Properties"]["Target"]
+        if "disableAlarmActions" in json_key(target["Arn"]):
+            text = target["Input"]["Fn::Sub"] if isinstance(target["Input"]["Fn::Sub"], str) else target["Input"]["Fn::Sub"][0]
+            names |= set(re.findall(r'"([^"]+)"', text)) - {"AlarmNames"}
+    return names
+
+
+def alarm_actions_come_back_on(template: dict, values: dict[str, str]) -> list[str]:
+    """With active hours off, every alarm the stop schedule could have disabled is
+    put again by the update that turned them off (its properties differ from the
+    scheduled branch) with ActionsEnabled true: DisableAlarmActions outlives the
+    schedule, and CloudFormation re-puts only an alarm whose properties change."""
+    if "ActiveHours" not in template.get("Parameters", {}) or values.get("ActiveHours") == "scheduled":
+        return []
+    resources = live(template, values)
+    scheduled = live(template, {**values, "ActiveHours": "scheduled"})
+    paused = _alarm_names_paused(scheduled)
+    problems = []
+    for lid, alarm in _of_type(resources, "AWS::CloudWatch::Alarm"):
+        name = alarm["Properties"]["AlarmName"]
+        pattern = name["Fn::Sub"] if isinstance(name, dict) else name
+        if pattern not in paused:
+            continue
+        now = resolve(alarm["Properties"], template, values)
+        before = resolve(scheduled[lid]["Properties"], template, {**values, "ActiveHours": "scheduled"})
+        if now == before:
+            problems.append(f"{lid} is the same with and without active hours: an update that turns them off never re-enables its actions")
+        if now.get("ActionsEnabled") is not True:
+            problems.append(f"{lid} does not set ActionsEnabled true")
+    return problems
+
+
+# --- partitions --------------------------------------------------------------------------------------
+
+
+def arns_name_their_partition(template: dict, values: dict[str, str]) -> list[str]:
+    """No ARN in a resource hard-codes the aws partition (aws-cn, aws-us-gov)."""
+    problems = []
+    for lid, resource in sorted(live(template, values).items()):
+        for node in nodes(resource.get("Properties", {})):
+            if isinstance(node, str) and re.search(r"\barn:aws:", node):
+                problems.append(f"{lid}: {node}")
+    return problems
+
+
 CHECKS = {
     "public addresses wait for the internet gateway": public_addresses_wait_for_the_gateway,
     "services wait for what their first task needs": services_wait_for_their_first_task,
@@ -314,4 +580,11 @@ CHECKS = {
     "HTTPS never uses the ALB's own name": https_never_uses_the_alb_name,
     "no anonymous Docker Hub pull": images_need_no_anonymous_docker_hub_pull,
     "isolated tasks pull from the stack's own ECR": isolated_tasks_pull_from_own_ecr,
+    "container health checks only where the image serves one": health_checks_the_image_can_pass,
+    "single writers never run twice": single_writers_never_overlap,
+    "containers listen where their traffic goes": containers_listen_where_traffic_goes,
+    "tasks, public ALBs and NAT wait for their subnets' routes": placed_resources_wait_for_their_routes,
+    "every image is pullable by its execution role": images_pullable_by_their_role,
+    "alarm actions come back on when active hours go off": alarm_actions_come_back_on,
+    "ARNs name their partition": arns_name_their_partition,
 }

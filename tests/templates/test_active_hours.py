@@ -22,7 +22,7 @@ def test_each_service_is_started_and_stopped_by_the_scheduler_when_asked(templat
         assert not exists(logical_id, template, {})
         assert exists(logical_id, template, {"ActiveHours": "scheduled"})
         target = schedule["Properties"]["Target"]
-        assert target["Arn"] == "arn:aws:scheduler:::aws-sdk:ecs:updateService"
+        assert target["Arn"] == {"Fn::Sub": "arn:${AWS::Partition}:scheduler:::aws-sdk:ecs:updateService"}
         text, variables = target["Input"]["Fn::Sub"]
         count = json.loads(text.replace("${Cluster}", "c").replace("${Service}", "s"))["DesiredCount"]
         assert count == (1 if logical_id.endswith("StartSchedule") else 0)

@@ -160,3 +160,82 @@ def test_secret_values_are_pinned(templates):
         properties = resources[logical_id]["Properties"]
         value = {key: properties[key] for key in ("GenerateSecretString", "SecretString") if key in properties}
         assert value == pinned, f"{logical_id}: changing how its value is made rewrites the secret on the next update"
+
+
+# --- round 2: what the second review found (issue 21) ---------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["lite", "full"])
+def test_every_image_shape_a_parameter_accepts_is_pullable(templates, stack):
+    """Each image reference an image parameter accepts, in every branch, is one its
+    execution role can pull; every private ECR shape is refused by the pattern."""
+    template = templates[stack]
+    accepted = deploy_checks.image_shape_branches(template, BRANCHES[stack])
+    assert accepted, "no image shape is accepted at all"
+    for values in accepted:
+        assert deploy_checks.images_pullable_by_their_role(template, values) == [], values
+    for parameter, (name, tag) in deploy_checks.IMAGE_PARAMETERS.items():
+        if parameter not in template["Parameters"]:
+            continue
+        for shape in deploy_checks.IMAGE_SHAPES:
+            value = shape.format(name=name, tag=tag)
+            private = deploy_checks.PRIVATE_ECR.match(value) is not None
+            assert deploy_checks.accepts(template, parameter, value) is not private, (parameter, value)
+
+
+def test_the_round_2_checks_see_what_they_check(templates):
+    """Each new check has its subject in the branches it runs over, so its empty answer means something."""
+    full, lite = templates["full"], templates["lite"]
+    nat = deploy_checks.live(full, {**FULL_REQUIRED, "NetworkMode": "nat"})
+    for service in ("InfluxDbService", "IngestService", "RipplesService", "BackendService", "DashboardService"):
+        waits = deploy_checks.dependencies(nat, service)
+        assert {"PrivateDefaultRoute", "PrivateSubnet1RouteTableAssociation", "PrivateSubnet2RouteTableAssociation"} <= waits, service
+        assert deploy_checks.routes_of(nat, "PrivateSubnet1") == {"PrivateDefaultRoute", "PrivateSubnet1RouteTableAssociation"}
+    public = deploy_checks.live(lite, {**LITE_REQUIRED, "AllowedCidr": CIDR})
+    assert {"PublicSubnet1RouteTableAssociation", "PublicSubnet2RouteTableAssociation", "PublicDefaultRoute"} <= deploy_checks.dependencies(public, "GrafanaLoadBalancer")
+    assert deploy_checks.routes_of(public, "PublicSubnet2") == {"PublicDefaultRoute", "PublicSubnet2RouteTableAssociation"}
+
+    # The single writers and the listening containers are there to be checked.
+    names = {container["Name"]: service for _, service, container in deploy_checks._containers(deploy_checks.live(full, FULL_REQUIRED))}
+    assert {"ingest", "influxdb", "backend", "dashboard"} <= set(names)
+    assert names["ingest"]["Properties"]["DeploymentConfiguration"]["MaximumPercent"] == 100
+    # The alarm schedule names alarms the check then compares.
+    scheduled = deploy_checks.live(full, {**FULL_REQUIRED, "ActiveHours": "scheduled"})
+    assert {"${AWS::StackName}-ingest-not-serving", "${AWS::StackName}-ingest-not-writing"} <= deploy_checks._alarm_names_paused(scheduled)
+
+
+def test_a_planted_fault_of_each_kind_is_caught(templates):
+    """Each round-2 check fails on the defect it is named after, planted in today's render."""
+    import copy
+
+    full = copy.deepcopy(templates["full"])
+    resources = full["Resources"]
+    ingest = resources["IngestTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    ingest["HealthCheck"] = {"Command": ["CMD-SHELL", "curl -f http://127.0.0.1:8080/health"]}
+    assert deploy_checks.health_checks_the_image_can_pass(full, FULL_REQUIRED)
+    resources["IngestService"]["Properties"]["DeploymentConfiguration"].update(MaximumPercent=200, MinimumHealthyPercent=100)
+    assert deploy_checks.single_writers_never_overlap(full, FULL_REQUIRED)
+    dashboard = resources["DashboardTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    dashboard["Environment"] = [e for e in dashboard["Environment"] if e["Name"] != "PORT"]
+    assert deploy_checks.containers_listen_where_traffic_goes(full, {**FULL_REQUIRED, "DashboardPort": "8080"})
+    resources["PrivateRoutesReady"]["Metadata"].pop("PrivateDefaultRoute")
+    assert deploy_checks.placed_resources_wait_for_their_routes(full, {**FULL_REQUIRED, "NetworkMode": "nat"})
+    resources["AlarmsStartSchedule"]["Properties"]["Target"]["Arn"] = "arn:aws:scheduler:::aws-sdk:cloudwatch:enableAlarmActions"
+    assert deploy_checks.arns_name_their_partition(full, {**FULL_REQUIRED, "ActiveHours": "scheduled"})
+    resources["IngestNotWriting"]["Properties"]["AlarmDescription"] = "constant"
+    assert deploy_checks.alarm_actions_come_back_on(full, FULL_REQUIRED)
+
+    lite = copy.deepcopy(templates["lite"])
+    lite["Parameters"]["GrafanaImage"]["AllowedPattern"] = "^.*$"
+    assert deploy_checks.images_pullable_by_their_role(lite, {**LITE_REQUIRED, "GrafanaImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:12.1.1"})
+
+
+@pytest.mark.parametrize("stack", ["full", "lite-pipeline"])
+def test_ingest_is_watched_by_what_it_writes(templates, stack):
+    """Ingest has no health signal: an alarm on its stream's IncomingRecords, breaching when nothing arrives."""
+    template = templates[stack]
+    alarm = template["Resources"]["IngestNotWriting"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Kinesis", "IncomingRecords", "Sum")
+    assert alarm["Dimensions"] == [{"Name": "StreamName", "Value": {"Ref": "UpstreamStream"}}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == ("LessThanThreshold", 1, "breaching")
+    assert alarm["EvaluationPeriods"] * alarm["Period"] == 900

@@ -52,7 +52,7 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         LITE_REQUIRED,
         {**LITE_REQUIRED, "AllowedCidr": CIDR},
         {**LITE_REQUIRED, "AllowedCidr": CIDR, "CertificateArn": CERTIFICATE, **GRAFANA_DOMAIN},
-        {**LITE_REQUIRED, "AllowedCidr": CIDR, "GrafanaDomainName": "grafana.example.com", "GrafanaImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:12.1.1"},
+        {**LITE_REQUIRED, "AllowedCidr": CIDR, "GrafanaDomainName": "grafana.example.com", "GrafanaImage": "ghcr.io/example/grafana:12.1.1"},
         {**LITE_REQUIRED, "GrafanaExposure": "none"},
         {**LITE_REQUIRED, "GrafanaExposure": "none", "CertificateArn": CERTIFICATE, "GrafanaDomainName": "grafana.example.com", "ActiveHours": "scheduled", "AlarmEmail": EMAIL},
         {**LITE_REQUIRED, "AllowedCidr": CIDR, "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT"},

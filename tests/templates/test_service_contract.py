@@ -18,6 +18,7 @@ from .test_lint import BRANCHES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = tomllib.loads((ROOT / "contracts" / "services.toml").read_text())
+SERVICES = CONTRACT["services"]
 FULL_BRANCHES = [values for values in BRANCHES["full"]]
 
 
@@ -31,7 +32,7 @@ def secret_export(secret_logical_id: str) -> str:
 
 
 @pytest.mark.parametrize("index", range(len(FULL_BRANCHES)), ids=[f"full-{i}-{v.get('NetworkMode', 'endpoints')}" for i, v in enumerate(FULL_BRANCHES)])
-@pytest.mark.parametrize("service", sorted(CONTRACT))
+@pytest.mark.parametrize("service", sorted(SERVICES))
 def test_task_definition_implements_the_contract(templates, service, index):
     implements_the_contract(templates["full"], FULL_BRANCHES[index], service)
 
@@ -48,7 +49,7 @@ def test_the_lite_pipeline_implements_the_same_contract(templates, service, inde
 
 def implements_the_contract(template: dict, values: dict, service: str) -> None:
     resources = deploy_checks.live(template, values)
-    contract = CONTRACT[service]
+    contract = SERVICES[service]
     definition = container(resources, service)
 
     environment = {e["Name"]: e["Value"] for e in definition.get("Environment", [])}
@@ -66,36 +67,41 @@ def implements_the_contract(template: dict, values: dict, service: str) -> None:
         assert secrets[name] == {"Fn::Sub": ["${SecretArn}:" + spec["key"] + "::", {"SecretArn": arn}]}, name
     assert not set(secrets) & set(environment)
 
-    port = contract.get("port")
+    port = contract["port"]
     mappings = [m["ContainerPort"] for m in definition.get("PortMappings", [])]
-    if port is None:
+    if port.get("none"):
         assert mappings == [], service
     else:
         assert mappings == [{"Ref": port["parameter"]}]
         assert template["Parameters"][port["parameter"]]["Default"] == str(port["default"])
-        if "GRAPHQL_SERVER_PORT" in declared:
-            assert environment["GRAPHQL_SERVER_PORT"] == {"Ref": port["parameter"]}
+        assert environment[port["variable"]] == {"Ref": port["parameter"]}
+        assert environment.get(port["address"]["variable"], port["address"]["default"]) == port["address"]["value"]
 
-    health = contract.get("health", {})
+    health = contract["health"]
     service_resource = resources[f"{service.capitalize()}Service"]
-    if health.get("kind") == "alb":
+    if health["kind"] == "alb":
         (attachment,) = service_resource["Properties"]["LoadBalancers"]
         group = resources[attachment["TargetGroupArn"]["Ref"]]["Properties"]
         assert group["HealthCheckPath"] == health["path"] and group["Matcher"] == {"HttpCode": "200"}
         assert group["Port"] == attachment["ContainerPort"] == {"Ref": port["parameter"]}
-    elif health.get("kind") == "container":
+    elif health["kind"] == "container":
         command = " ".join(definition["HealthCheck"]["Command"])
         assert f"127.0.0.1:{health['port']}{health['path']}" in command
         assert "LoadBalancers" not in service_resource["Properties"]
     else:
+        assert health["kind"] == "none" and health["watch"]
         assert "HealthCheck" not in definition and "LoadBalancers" not in service_resource["Properties"]
+
+    deployment = service_resource["Properties"]["DeploymentConfiguration"]
+    single = contract.get("single_writer", {}).get("value", False)
+    assert (deployment["MaximumPercent"], deployment["MinimumHealthyPercent"]) == ((100, 0) if single else (200, 100)), service
 
 
 def test_every_contract_secret_is_a_foundations_secret_with_that_key(templates):
     import json
 
     resources = templates["foundations"]["Resources"]
-    for service, contract in CONTRACT.items():
+    for service, contract in SERVICES.items():
         for name, spec in contract.get("secrets", {}).items():
             secret = resources[spec["secret"]]["Properties"]
             placeholder = json.loads(secret["SecretString"]) if "SecretString" in secret else None
@@ -127,3 +133,43 @@ def test_lambda_environment_is_exactly_what_each_handler_reads(templates):
             assert set_by_template == read, f"{stack}.{logical_id} ({folder}): template sets {sorted(set_by_template)}, code reads {sorted(read)}"
             seen.add(folder)
     assert seen == set(specs)
+
+
+CITATION = re.compile(r"^[A-Za-z0-9_.+/\-\[\]]+:\d+(-\d+)?(,\d+(-\d+)?)*$")
+
+
+def citations(entry: dict) -> list[str]:
+    return [part.strip() for part in entry.get("source", "").split(";") if part.strip()]
+
+
+def cited_entries():
+    """(what, entry) for every entry of the contract that needs a citation."""
+    for service, spec in SERVICES.items():
+        yield f"{service} image", {"source": spec.get("image_source", "")}
+        for key in ("port", "health"):
+            yield f"{service} {key}", spec.get(key, {})
+        if "single_writer" in spec:
+            yield f"{service} single_writer", spec["single_writer"]
+        for section in ("environment", "secrets"):
+            for name, entry in spec.get(section, {}).items():
+                yield f"{service} {section} {name}", entry if isinstance(entry, dict) else {}
+
+
+def test_every_contract_entry_cites_its_source():
+    """Each variable, secret, port, health check (and the absence of one) names the
+    file and line of the application at the recorded commit that proves it."""
+    assert CONTRACT["application"]["repository"] == "anzo-p/stream-lines"
+    assert re.fullmatch(r"[0-9a-f]{7,40}", CONTRACT["application"]["commit"])
+    entries = list(cited_entries())
+    assert len(entries) >= 30
+    for what, entry in entries:
+        sources = citations(entry)
+        assert sources, f"{what} cites no source"
+        for source in sources:
+            assert CITATION.match(source), f"{what}: {source!r} is not <path>:<line>"
+
+
+def test_the_citation_rule_refuses_an_entry_without_one():
+    assert not citations({"description": "read from memory"})
+    assert not CITATION.match("ingest/src/main.rs")
+    assert CITATION.match("ingest/src/main.rs:21,69")
