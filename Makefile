@@ -13,7 +13,7 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test snapshots mutants prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision smoke cost deploy teardown diagram clean
+.PHONY: help venv templates lint checkov test format snapshots mutants prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision smoke cost deploy teardown diagram clean
 
 STACK_PREFIX ?= streamlines
 DEPLOY_PROFILE = $(filter lite lite-pipeline full cloudfront,$(PROFILE))
@@ -50,9 +50,15 @@ checkov: $(CHECKOV_INSTALLED) $(INSTALLED) ## run checkov (offline) on the templ
 
 lint: templates checkov ## cfn-lint and checkov on every rendered template
 
-test: $(INSTALLED) $(CHECKOV_INSTALLED) ## the whole test suite (CI runs exactly this): import contracts, then pytest
+test: $(INSTALLED) $(CHECKOV_INSTALLED) ## the whole test suite (CI runs exactly this): ruff, import contracts, then pytest
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest
+
+format: $(INSTALLED) ## format the code and apply ruff's safe fixes (make test checks both)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 snapshots: $(INSTALLED) ## accept the current renders as the template snapshots (review the diff first)
 	UPDATE_SNAPSHOTS=1 $(BIN)/pytest -q tests/templates/test_snapshots.py

@@ -64,7 +64,17 @@ def _pivoted(column: str, expression: str) -> str:
     )
 
 
-def _panel(panel_id: int, title: str, description: str, query: str, grid: tuple[int, int, int, int], *, unit: str = "none", bars: bool = False, decimals: int | None = None) -> dict:
+def _panel(
+    panel_id: int,
+    title: str,
+    description: str,
+    query: str,
+    grid: tuple[int, int, int, int],
+    *,
+    unit: str = "none",
+    bars: bool = False,
+    decimals: int | None = None,
+) -> dict:
     x, y, w, h = grid
     defaults: dict[str, Any] = {
         "unit": unit,
@@ -86,7 +96,10 @@ def _panel(panel_id: int, title: str, description: str, query: str, grid: tuple[
         "datasource": dict(DATASOURCE),
         "gridPos": {"x": x, "y": y, "w": w, "h": h},
         "fieldConfig": {"defaults": defaults, "overrides": []},
-        "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True}, "tooltip": {"mode": "multi", "sort": "none"}},
+        "options": {
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+            "tooltip": {"mode": "multi", "sort": "none"},
+        },
         "targets": [{"refId": "A", "datasource": dict(DATASOURCE), "query": query}],
     }
 
@@ -94,30 +107,78 @@ def _panel(panel_id: int, title: str, description: str, query: str, grid: tuple[
 def dashboard(uid: str, title: str, measurement: str) -> dict:
     m = measurement
     panels = [
-        _panel(1, "Average bid and ask prices", "Mean of the windows' average bid and ask prices per symbol.",
-               flux(m, ["average_bid_price", "average_ask_price"], "mean"), (0, 0, 12, 8), unit="currencyUSD"),
-        _panel(2, "Bid-ask spread", "Average ask price minus average bid price.",
-               flux(m, ["average_bid_price", "average_ask_price"], "mean", _pivoted("spread", "r.average_ask_price - r.average_bid_price")),
-               (12, 0, 12, 8), unit="currencyUSD"),
-        _panel(3, "Bid and ask volumes", "Bid and ask volume traded per interval: the sum over the windows that do not overlap (those ending on a multiple of 420 s), so each quote counts once.",
-               flux(m, ["sum_bid_volume", "sum_ask_volume"], "sum", disjoint=True), (0, 8, 12, 8), bars=True),
-        _panel(4, "Bid/ask volume ratio", "Bid volume divided by ask volume per interval, over the windows that do not overlap (1 is balanced).",
-               flux(m, ["sum_bid_volume", "sum_ask_volume"], "sum",
-                    _pivoted("ratio", "if r.sum_ask_volume > 0.0 then r.sum_bid_volume / r.sum_ask_volume else 0.0"), disjoint=True),
-               (12, 8, 12, 8), decimals=2),
-        _panel(5, "Quotes per interval", "Quotes received per interval: record_count (an integer field) summed over the windows that do not overlap, so each quote counts once.",
-               flux(m, ["record_count"], "sum", disjoint=True), (0, 16, 12, 8), bars=True),
-        _panel(6, "Prices at window end", "Bid and ask prices at the end of each window.",
-               flux(m, ["bid_price_at_window_end", "ask_price_at_window_end"], "last"), (12, 16, 12, 8), unit="currencyUSD"),
+        _panel(
+            1,
+            "Average bid and ask prices",
+            "Mean of the windows' average bid and ask prices per symbol.",
+            flux(m, ["average_bid_price", "average_ask_price"], "mean"),
+            (0, 0, 12, 8),
+            unit="currencyUSD",
+        ),
+        _panel(
+            2,
+            "Bid-ask spread",
+            "Average ask price minus average bid price.",
+            flux(
+                m,
+                ["average_bid_price", "average_ask_price"],
+                "mean",
+                _pivoted("spread", "r.average_ask_price - r.average_bid_price"),
+            ),
+            (12, 0, 12, 8),
+            unit="currencyUSD",
+        ),
+        _panel(
+            3,
+            "Bid and ask volumes",
+            "Bid and ask volume traded per interval: the sum over the windows that do not overlap (those ending "
+            "on a multiple of 420 s), so each quote counts once.",
+            flux(m, ["sum_bid_volume", "sum_ask_volume"], "sum", disjoint=True),
+            (0, 8, 12, 8),
+            bars=True,
+        ),
+        _panel(
+            4,
+            "Bid/ask volume ratio",
+            "Bid volume divided by ask volume per interval, over the windows that do not overlap (1 is balanced).",
+            flux(
+                m,
+                ["sum_bid_volume", "sum_ask_volume"],
+                "sum",
+                _pivoted("ratio", "if r.sum_ask_volume > 0.0 then r.sum_bid_volume / r.sum_ask_volume else 0.0"),
+                disjoint=True,
+            ),
+            (12, 8, 12, 8),
+            decimals=2,
+        ),
+        _panel(
+            5,
+            "Quotes per interval",
+            "Quotes received per interval: record_count (an integer field) summed over the windows that do not "
+            "overlap, so each quote counts once.",
+            flux(m, ["record_count"], "sum", disjoint=True),
+            (0, 16, 12, 8),
+            bars=True,
+        ),
+        _panel(
+            6,
+            "Prices at window end",
+            "Bid and ask prices at the end of each window.",
+            flux(m, ["bid_price_at_window_end", "ask_price_at_window_end"], "last"),
+            (12, 16, 12, 8),
+            unit="currencyUSD",
+        ),
     ]
     symbols = (
         'import "influxdata/influxdb/schema"\n'
-        f'schema.tagValues(bucket: v.defaultBucket, tag: "symbol", predicate: (r) => r._measurement == "{m}", start: -30d)'
+        f'schema.tagValues(bucket: v.defaultBucket, tag: "symbol", predicate: (r) => r._measurement == "{m}", '
+        "start: -30d)"
     )
     return {
         "uid": uid,
         "title": title,
-        "description": f"Windowed quotation volumes from ripples ({m}); a point every 210 s per symbol for a 420 s window.",
+        "description": f"Windowed quotation volumes from ripples ({m}); a point every 210 s per symbol for a 420 s "
+        "window.",
         "tags": ["streamlines"],
         "timezone": "browser",
         "editable": True,
@@ -150,7 +211,10 @@ def dashboard(uid: str, title: str, measurement: str) -> dict:
 
 def generated() -> dict[str, str]:
     """File name -> JSON text, as written to grafana/dashboards/."""
-    return {f"{uid}.json": json.dumps(dashboard(uid, title, m), indent=2, sort_keys=True) + "\n" for uid, (title, m) in DASHBOARDS.items()}
+    return {
+        f"{uid}.json": json.dumps(dashboard(uid, title, m), indent=2, sort_keys=True) + "\n"
+        for uid, (title, m) in DASHBOARDS.items()
+    }
 
 
 def main() -> int:

@@ -67,16 +67,26 @@ def load_dashboards(folder: Path = FOLDER) -> list[tuple[Path, dict]]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
-            raise ProvisionError(f"{path} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); nothing was changed.") from None
+            raise ProvisionError(
+                f"{path} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); nothing was "
+                "changed."
+            ) from None
         if isinstance(data, dict) and "dashboard" in data and isinstance(data["dashboard"], dict):
             data = data["dashboard"]
-        if not isinstance(data, dict) or not isinstance(data.get("uid"), str) or not isinstance(data.get("title"), str) or not data["title"]:
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("uid"), str)
+            or not isinstance(data.get("title"), str)
+            or not data["title"]
+        ):
             raise ProvisionError(f"{path} is not a Grafana dashboard with a uid and a title; nothing was changed.")
         dashboards.append((path, data))
     uids = [d["uid"] for _, d in dashboards]
     duplicates = sorted({uid for uid in uids if uids.count(uid) > 1})
     if duplicates:
-        raise ProvisionError(f"dashboard uid {duplicates[0]} is used by more than one file in {folder}; nothing was changed.")
+        raise ProvisionError(
+            f"dashboard uid {duplicates[0]} is used by more than one file in {folder}; nothing was changed."
+        )
     return dashboards
 
 
@@ -150,7 +160,14 @@ def dashboard_unchanged(current: dict | None, bound: dict, folder_uid: str) -> b
 # --- talking to Grafana -------------------------------------------------------------------
 
 
-def wait_for_grafana(api: Any, url: str, timeout: float, progress: Callable[[str], None], sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+def wait_for_grafana(
+    api: Any,
+    url: str,
+    timeout: float,
+    progress: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
     start = clock()
     while True:
         try:
@@ -187,7 +204,10 @@ def provision(api: Any, target: Target, dashboards: list[tuple[Path, dict]], dry
         try:
             return call()
         except GrafanaUnauthorizedError:
-            raise ProvisionError(f"Grafana at {target.grafana_url} refused user {ADMIN_USER!r} with the password from Secrets Manager (HTTP 401).") from None
+            raise ProvisionError(
+                f"Grafana at {target.grafana_url} refused user {ADMIN_USER!r} with the password from Secrets Manager "
+                "(HTTP 401)."
+            ) from None
         except GrafanaClientError as error:
             if _status(error) == 404:
                 return None
@@ -220,12 +240,19 @@ def provision(api: Any, target: Target, dashboards: list[tuple[Path, dict]], dry
 
     for _, dashboard in dashboards:
         bound = bind(dashboard)
-        current = get(lambda: api.dashboard.get_dashboard(bound["uid"]))
+        current = get(lambda: api.dashboard.get_dashboard(bound["uid"]))  # noqa: B023 (called at once)
         if dashboard_unchanged(current, bound, FOLDER_UID):
             report.add("dashboard", bound["title"], "unchanged")
             continue
         if not dry_run:
-            api.dashboard.update_dashboard({"dashboard": bound, "folderUid": FOLDER_UID, "overwrite": True, "message": "streamlines grafana provision"})
+            api.dashboard.update_dashboard(
+                {
+                    "dashboard": bound,
+                    "folderUid": FOLDER_UID,
+                    "overwrite": True,
+                    "message": "streamlines grafana provision",
+                }
+            )
         report.add("dashboard", bound["title"], would + ("create" if current is None else "update"))
 
     if dry_run and existing is None:
@@ -250,7 +277,9 @@ def datasource_health(api: Any) -> str:
     return f"FAILED: {answer.get('message') if isinstance(answer, dict) else answer}"
 
 
-def verify(grafana_url: str, admin_password: str, dashboards: list[tuple[Path, dict]], timeout: float = REQUEST_TIMEOUT) -> list[tuple[str, bool, str]]:
+def verify(
+    grafana_url: str, admin_password: str, dashboards: list[tuple[Path, dict]], timeout: float = REQUEST_TIMEOUT
+) -> list[tuple[str, bool, str]]:
     """What `streamlines smoke` asks of a provisioned Grafana, as (check, ok, reason):
     /api/health, the datasource's own health check, every shipped dashboard present
     in its folder. Changes nothing."""
@@ -263,16 +292,33 @@ def verify(grafana_url: str, admin_password: str, dashboards: list[tuple[Path, d
     except Exception as error:  # connection refused, DNS, timeouts, 5xx
         return [("grafana health", False, f"Grafana at {grafana_url} did not answer /api/health: {_short(error)}.")]
     database = health.get("database") if isinstance(health, dict) else None
-    checks = [("grafana health", database == "ok", f"/api/health: database {database or 'not reported'}, version {health.get('version', '?') if isinstance(health, dict) else '?'}")]
+    checks = [
+        (
+            "grafana health",
+            database == "ok",
+            f"/api/health: database {database or 'not reported'}, version "
+            f"{health.get('version', '?') if isinstance(health, dict) else '?'}",
+        )
+    ]
     try:
         api.datasource.get_datasource_by_uid(DATASOURCE_UID)
     except GrafanaClientError as error:
         if _status(error) != 404:
             raise
-        checks.append(("grafana datasource", False, f"Grafana has no {DATASOURCE_NAME!r} datasource: run streamlines grafana provision."))
+        checks.append(
+            (
+                "grafana datasource",
+                False,
+                f"Grafana has no {DATASOURCE_NAME!r} datasource: run streamlines grafana provision.",
+            )
+        )
     else:
         status = datasource_health(api)
-        reason = "the InfluxDB datasource's health check passed" if status == "OK" else f"the InfluxDB datasource's health check: {status}"
+        reason = (
+            "the InfluxDB datasource's health check passed"
+            if status == "OK"
+            else f"the InfluxDB datasource's health check: {status}"
+        )
         checks.append(("grafana datasource", status == "OK", reason))
     missing = []
     for _, dashboard in dashboards:
@@ -280,14 +326,34 @@ def verify(grafana_url: str, admin_password: str, dashboards: list[tuple[Path, d
             found = api.dashboard.get_dashboard(dashboard["uid"])
         except GrafanaClientError as error:
             if _status(error) != 404:
-                return [*checks, ("grafana dashboards", False, f"Grafana answered an error for dashboard {dashboard['uid']}: {_short(error)}.")]
+                return [
+                    *checks,
+                    (
+                        "grafana dashboards",
+                        False,
+                        f"Grafana answered an error for dashboard {dashboard['uid']}: {_short(error)}.",
+                    ),
+                ]
             found = None
         except GrafanaException as error:
-            return [*checks, ("grafana dashboards", False, f"Grafana answered an error for dashboard {dashboard['uid']}: {_short(error)}.")]
+            return [
+                *checks,
+                (
+                    "grafana dashboards",
+                    False,
+                    f"Grafana answered an error for dashboard {dashboard['uid']}: {_short(error)}.",
+                ),
+            ]
         if not found or (found.get("meta") or {}).get("folderUid") != FOLDER_UID:
             missing.append(dashboard["title"])
     if missing:
-        checks.append(("grafana dashboards", False, f"missing from the {FOLDER_TITLE!r} folder: {', '.join(missing)} (run streamlines grafana provision)"))
+        checks.append(
+            (
+                "grafana dashboards",
+                False,
+                f"missing from the {FOLDER_TITLE!r} folder: {', '.join(missing)} (run streamlines grafana provision)",
+            )
+        )
     else:
         checks.append(("grafana dashboards", True, f"all {len(dashboards)} dashboards in the {FOLDER_TITLE!r} folder"))
     return checks
@@ -313,7 +379,8 @@ def refuse_plain_http(url: str, allow: bool) -> None:
     if not loopback:
         raise ProvisionError(
             f"{url} is plain HTTP, which would send the Grafana admin password in clear across the network; "
-            "give the stack a certificate (CertificateArn and GrafanaDomainName), use an ECS Exec port forward (--grafana-url http://localhost:3000), or pass --allow-insecure-http."
+            "give the stack a certificate (CertificateArn and GrafanaDomainName), use an ECS Exec port forward "
+            "(--grafana-url http://localhost:3000), or pass --allow-insecure-http."
         )
 
 
@@ -337,7 +404,9 @@ def run(
         dashboards = load_dashboards(dashboards_folder)
         target = read_target()
         refuse_plain_http(target.grafana_url, allow_insecure_http)
-        api = GrafanaApi.from_url(target.grafana_url, credential=(ADMIN_USER, target.admin_password), timeout=REQUEST_TIMEOUT)
+        api = GrafanaApi.from_url(
+            target.grafana_url, credential=(ADMIN_USER, target.admin_password), timeout=REQUEST_TIMEOUT
+        )
         wait_for_grafana(api, target.grafana_url, wait, lambda line: print(line, file=err, flush=True))
         try:
             report = provision(api, target, dashboards, dry_run)

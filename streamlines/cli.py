@@ -45,7 +45,11 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def context(args: argparse.Namespace) -> Context:
-    return Context(region=getattr(args, "region", None), config_path=getattr(args, "config", None), prefix=getattr(args, "prefix", DEFAULT_PREFIX))
+    return Context(
+        region=getattr(args, "region", None),
+        config_path=getattr(args, "config", None),
+        prefix=getattr(args, "prefix", DEFAULT_PREFIX),
+    )
 
 
 def _aws_error(error: Exception) -> str:
@@ -84,10 +88,15 @@ def cmd_lambdas_build(args: argparse.Namespace) -> int:
         chosen = args.name or sorted(specs)
         unknown = sorted(set(chosen) - set(specs))
         if unknown:
-            return fail(f"no Lambda {unknown[0]} in {ctx.lambdas / packaging.DECLARATIONS}; known: {', '.join(sorted(specs))}.")
+            return fail(
+                f"no Lambda {unknown[0]} in {ctx.lambdas / packaging.DECLARATIONS}; known: {', '.join(sorted(specs))}."
+            )
         for name in chosen:
             target = packaging.build_spec(specs[name], packaging.built_zip(ctx.root, name).parent)
-            print(f"{target.relative_to(ctx.root) if target.is_relative_to(ctx.root) else target} {packaging.content_key(target)}")
+            print(
+                f"{target.relative_to(ctx.root) if target.is_relative_to(ctx.root) else target} "
+                f"{packaging.content_key(target)}"
+            )
     except packaging.PackageError as error:
         return fail(str(error))
     return 0
@@ -112,7 +121,14 @@ def cmd_lambdas_upload(args: argparse.Namespace) -> int:
 # --- deploy, teardown, preflight, residue -----------------------------------------------------
 
 
-def _deploy_values(ctx: Context, profile: str, parameters: Path | None, params: list[tuple[str, str]], template: dict, with_local_keys: bool) -> dict[str, str]:
+def _deploy_values(
+    ctx: Context,
+    profile: str,
+    parameters: Path | None,
+    params: list[tuple[str, str]],
+    template: dict,
+    with_local_keys: bool,
+) -> dict[str, str]:
     """Parameters file (default deploy/<profile>.parameters), then --param, then built Lambda keys."""
     from .preflight import local_code_keys, read_parameters_file
 
@@ -140,9 +156,21 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     ctx = context(args)
     say = lambda line: print(line, flush=True)  # noqa: E731
     try:
-        template = json.loads((args.build / f"{args.profile}.json").read_text()) if (args.build / f"{args.profile}.json").exists() else _templates(ctx)[args.profile]
+        template = (
+            json.loads((args.build / f"{args.profile}.json").read_text())
+            if (args.build / f"{args.profile}.json").exists()
+            else _templates(ctx)[args.profile]
+        )
         values = _deploy_values(ctx, args.profile, args.parameters, args.param, template, with_local_keys=False)
-        return deploy.deploy(ctx.session(), ctx.names(args.profile), args.build, values, say, root=ctx.root, grafana_image=ctx.config.grafana_image)
+        return deploy.deploy(
+            ctx.session(),
+            ctx.names(args.profile),
+            args.build,
+            values,
+            say,
+            root=ctx.root,
+            grafana_image=ctx.config.grafana_image,
+        )
     except (ConfigError, ValueError) as error:
         return fail(str(error))
     except deploy.DeployError as error:
@@ -162,7 +190,9 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     if args.foundations and args.foundations != "delete":
         return fail("FOUNDATIONS (--foundations) takes only the value 'delete'.")
     if args.foundations == "delete" and args.confirm != names.foundations:
-        return fail(f"deleting foundations needs CONFIRM={names.foundations} (--confirm) as well; nothing was deleted.", 1)
+        return fail(
+            f"deleting foundations needs CONFIRM={names.foundations} (--confirm) as well; nothing was deleted.", 1
+        )
     try:
         project = ctx.project
         return deploy.teardown(ctx.session(), names, args.foundations == "delete", project, say)
@@ -225,14 +255,22 @@ def cmd_mirror_images(args: argparse.Namespace) -> int:
         config = ctx.config
         if args.profile:
             template = _templates(ctx)[args.profile]
-            values = parameter_values(template, _deploy_values(ctx, args.profile, args.parameters, args.param, template, with_local_keys=False))
+            values = parameter_values(
+                template,
+                _deploy_values(ctx, args.profile, args.parameters, args.param, template, with_local_keys=False),
+            )
             wanted = images.mirrors(template, values, images.mirror_sources(template, values, config.grafana_image))
         else:
             wanted = [
                 images.Mirror(repository, mirror_tag(source), images.PLATFORMS[size.architecture], source)
-                for repository, source, size in (("influxdb", config.influxdb_image, config.influxdb), ("grafana", config.grafana_image, config.grafana))
+                for repository, source, size in (
+                    ("influxdb", config.influxdb_image, config.influxdb),
+                    ("grafana", config.grafana_image, config.grafana),
+                )
             ]
-        pushed = images.mirror(ctx.session(), args.foundations_stack or ctx.names("foundations").foundations, wanted, say)
+        pushed = images.mirror(
+            ctx.session(), args.foundations_stack or ctx.names("foundations").foundations, wanted, say
+        )
     except (ConfigError, ValueError) as error:
         return fail(str(error))
     except images.ImageError as error:
@@ -281,7 +319,9 @@ def cmd_cost(args: argparse.Namespace) -> int:
             if args.profile != "full":
                 return fail("--network-mode applies to the full profile only.")
             values["NetworkMode"] = args.network_mode
-        known = set(templates[args.profile].get("Parameters", {})) | (set(templates["lite"]["Parameters"]) if args.profile == "lite-pipeline" else set())
+        known = set(templates[args.profile].get("Parameters", {})) | (
+            set(templates["lite"]["Parameters"]) if args.profile == "lite-pipeline" else set()
+        )
         unknown = sorted(set(values) - known)
         if unknown:
             return fail(f"the {args.profile} template has no parameter {unknown[0]}.")
@@ -312,7 +352,9 @@ def cmd_grafana_provision(args: argparse.Namespace) -> int:
         except BotoCoreError as error:
             raise ProvisionError(f"cannot reach AWS: {_aws_error(error)}") from None
 
-    return run(read_target, args.dry_run, args.wait, args.dashboards or FOLDER, allow_insecure_http=args.allow_insecure_http)
+    return run(
+        read_target, args.dry_run, args.wait, args.dashboards or FOLDER, allow_insecure_http=args.allow_insecure_http
+    )
 
 
 # --- smoke -------------------------------------------------------------------------------------
@@ -341,11 +383,20 @@ def _common(config: bool = True, region: bool = True, prefix: bool = False) -> a
     """The options every command reads the same way (through Context)."""
     common = argparse.ArgumentParser(add_help=False)
     if config:
-        common.add_argument("--config", type=Path, default=None, help="optional TOML build configuration (templates_py/config.py); sets the project tag too")
+        common.add_argument(
+            "--config",
+            type=Path,
+            default=None,
+            help="optional TOML build configuration (templates_py/config.py); sets the project tag too",
+        )
     if region:
         common.add_argument("--region", help="AWS region (default: your AWS configuration)")
     if prefix:
-        common.add_argument("--prefix", default=DEFAULT_PREFIX, help=f"stack names are <prefix>-foundations and <prefix>-<profile> (default {DEFAULT_PREFIX})")
+        common.add_argument(
+            "--prefix",
+            default=DEFAULT_PREFIX,
+            help=f"stack names are <prefix>-foundations and <prefix>-<profile> (default {DEFAULT_PREFIX})",
+        )
     return common
 
 
@@ -355,82 +406,207 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="streamlines", description="Stream Lines infrastructure: templates and operations.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    templates = commands.add_parser("templates", parents=[_common(region=False)], help="render CloudFormation templates into a folder")
-    templates.add_argument("--profile", choices=PROFILE_CHOICES, default="all", help="which profile's stacks to render (default: all)")
+    templates = commands.add_parser(
+        "templates", parents=[_common(region=False)], help="render CloudFormation templates into a folder"
+    )
+    templates.add_argument(
+        "--profile", choices=PROFILE_CHOICES, default="all", help="which profile's stacks to render (default: all)"
+    )
     templates.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
-    templates.add_argument("--lint-notes", action="store_true", help="keep the checkov notes (Metadata.checkov) that deployable templates leave out")
+    templates.add_argument(
+        "--lint-notes",
+        action="store_true",
+        help="keep the checkov notes (Metadata.checkov) that deployable templates leave out",
+    )
     templates.set_defaults(handler=cmd_templates)
 
     lambdas = commands.add_parser("lambdas", help="build or upload the Lambda zips declared in lambdas/functions.toml")
     lambda_commands = lambdas.add_subparsers(dest="lambdas_command", required=True, parser_class=_Parser)
-    build = lambda_commands.add_parser("build", help="build lambdas/<name>/dist/<name>.zip (deterministic: same sources, same bytes)")
+    build = lambda_commands.add_parser(
+        "build", help="build lambdas/<name>/dist/<name>.zip (deterministic: same sources, same bytes)"
+    )
     build.add_argument("name", nargs="*", help="Lambda folder names (default: all)")
     build.set_defaults(handler=cmd_lambdas_build)
-    upload = lambda_commands.add_parser("upload", parents=[_common(config=False, prefix=True)], help="upload the built zips to the foundations bucket; prints name=key lines")
+    upload = lambda_commands.add_parser(
+        "upload",
+        parents=[_common(config=False, prefix=True)],
+        help="upload the built zips to the foundations bucket; prints name=key lines",
+    )
     upload.add_argument("--foundations-stack", help="foundations stack name (default <prefix>-foundations)")
     upload.set_defaults(handler=cmd_lambdas_upload)
 
-    for name, handler, text in (("deploy", cmd_deploy, "foundations if missing, Lambda upload, preflight, then the profile stack"), ("teardown", cmd_teardown, "delete a profile stack, then list what is left")):
+    for name, handler, text in (
+        ("deploy", cmd_deploy, "foundations if missing, Lambda upload, preflight, then the profile stack"),
+        ("teardown", cmd_teardown, "delete a profile stack, then list what is left"),
+    ):
         command = commands.add_parser(name, parents=[_common(prefix=True)], help=text)
         command.add_argument("--profile", choices=STACK_PROFILES, required=True)
         if name == "deploy":
-            command.add_argument("--build", type=Path, default=Path("build"), help="folder of the rendered templates (default build/)")
-            command.add_argument("--parameters", type=Path, help="KEY=VALUE parameters file (default deploy/<profile>.parameters)")
-            command.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="a parameter value over the file's")
+            command.add_argument(
+                "--build", type=Path, default=Path("build"), help="folder of the rendered templates (default build/)"
+            )
+            command.add_argument(
+                "--parameters", type=Path, help="KEY=VALUE parameters file (default deploy/<profile>.parameters)"
+            )
+            command.add_argument(
+                "--param",
+                action="append",
+                type=_key_value,
+                default=[],
+                metavar="KEY=VALUE",
+                help="a parameter value over the file's",
+            )
         else:
-            command.add_argument("--foundations", default="", help="'delete' to delete the foundations stack too (needs --confirm)")
-            command.add_argument("--confirm", default="", help="the foundations stack's name, to confirm --foundations delete")
+            command.add_argument(
+                "--foundations", default="", help="'delete' to delete the foundations stack too (needs --confirm)"
+            )
+            command.add_argument(
+                "--confirm", default="", help="the foundations stack's name, to confirm --foundations delete"
+            )
         command.set_defaults(handler=handler)
 
-    mirror = commands.add_parser("mirror-images", parents=[_common(prefix=True)], help="copy the pinned upstream images (InfluxDB, Grafana) into the foundations ECR")
-    mirror.add_argument("--profile", choices=("lite", "full"), help="only what this profile's stack needs with its parameters (default: the configuration's InfluxDB and Grafana images)")
+    mirror = commands.add_parser(
+        "mirror-images",
+        parents=[_common(prefix=True)],
+        help="copy the pinned upstream images (InfluxDB, Grafana) into the foundations ECR",
+    )
+    mirror.add_argument(
+        "--profile",
+        choices=("lite", "full"),
+        help="only what this profile's stack needs with its parameters (default: the configuration's InfluxDB "
+        "and Grafana images)",
+    )
     mirror.add_argument("--foundations-stack", help="foundations stack name (default <prefix>-foundations)")
-    mirror.add_argument("--parameters", type=Path, help="with --profile: KEY=VALUE parameters file (default deploy/<profile>.parameters)")
-    mirror.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="with --profile: a parameter value over the file's")
+    mirror.add_argument(
+        "--parameters",
+        type=Path,
+        help="with --profile: KEY=VALUE parameters file (default deploy/<profile>.parameters)",
+    )
+    mirror.add_argument(
+        "--param",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --profile: a parameter value over the file's",
+    )
     mirror.set_defaults(handler=cmd_mirror_images)
 
-    check = commands.add_parser("preflight", parents=[_common(prefix=True)], help="check before a deploy what commonly makes one fail late")
+    check = commands.add_parser(
+        "preflight", parents=[_common(prefix=True)], help="check before a deploy what commonly makes one fail late"
+    )
     check.add_argument("--profile", choices=STACK_PROFILES, required=True)
     check.add_argument("--stack", required=True, help="name the profile stack has (or will have)")
-    check.add_argument("--foundations-stack", help="foundations stack name (default: FoundationsStackName from the parameters, else <prefix>-foundations)")
-    check.add_argument("--parameters", type=Path, help="KEY=VALUE parameters file (default deploy/<profile>.parameters)")
-    check.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="a parameter value over the file's")
+    check.add_argument(
+        "--foundations-stack",
+        help="foundations stack name (default: FoundationsStackName from the parameters, else <prefix>-foundations)",
+    )
+    check.add_argument(
+        "--parameters", type=Path, help="KEY=VALUE parameters file (default deploy/<profile>.parameters)"
+    )
+    check.add_argument(
+        "--param",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter value over the file's",
+    )
     check.set_defaults(handler=cmd_preflight)
 
-    leftovers = commands.add_parser("residue", parents=[_common()], help="after a teardown: what of the stack is still there")
+    leftovers = commands.add_parser(
+        "residue", parents=[_common()], help="after a teardown: what of the stack is still there"
+    )
     leftovers.add_argument("--profile", choices=STACK_PROFILES, required=True)
     leftovers.add_argument("--stack", required=True, help="name of the (deleted) profile stack")
     leftovers.add_argument("--json", action="store_true", help="machine-readable output")
     leftovers.set_defaults(handler=cmd_residue)
 
-    estimate = commands.add_parser("cost", parents=[_common(region=False)], help="monthly list-price estimate of a profile, line by line")
-    estimate.add_argument("--profile", choices=("lite", "lite-pipeline", "full"), default="lite", help="lite-pipeline: lite with its data-pipeline add-on")
-    estimate.add_argument("--network-mode", choices=("endpoints", "nat", "public"), help="full only: the NetworkMode parameter")
+    estimate = commands.add_parser(
+        "cost", parents=[_common(region=False)], help="monthly list-price estimate of a profile, line by line"
+    )
+    estimate.add_argument(
+        "--profile",
+        choices=("lite", "lite-pipeline", "full"),
+        default="lite",
+        help="lite-pipeline: lite with its data-pipeline add-on",
+    )
+    estimate.add_argument(
+        "--network-mode", choices=("endpoints", "nat", "public"), help="full only: the NetworkMode parameter"
+    )
     estimate.add_argument("--region", default="us-east-1", help="price table to use (default us-east-1)")
-    estimate.add_argument("--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE", help="a template parameter value, e.g. GrafanaExposure=none or ActiveHours=scheduled")
+    estimate.add_argument(
+        "--param",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a template parameter value, e.g. GrafanaExposure=none or ActiveHours=scheduled",
+    )
     estimate.add_argument("--compare", action="store_true", help="lite and every full network mode side by side")
     for name, description in Assumptions.DESCRIPTIONS.items():
-        estimate.add_argument("--" + name.replace("_", "-"), dest=name, type=float, default=None, help=f"assumption: {description}")
+        estimate.add_argument(
+            "--" + name.replace("_", "-"), dest=name, type=float, default=None, help=f"assumption: {description}"
+        )
     estimate.set_defaults(handler=cmd_cost)
 
-    smoke = commands.add_parser("smoke", parents=[_common(config=False)], help="after a deploy: check end to end that a lite, lite-pipeline or full stack works")
+    smoke = commands.add_parser(
+        "smoke",
+        parents=[_common(config=False)],
+        help="after a deploy: check end to end that a lite, lite-pipeline or full stack works",
+    )
     smoke.add_argument("--stack", required=True, help="name of the deployed stack")
     smoke.add_argument("--json", action="store_true", help="the checks as a JSON list instead of one line each")
-    smoke.add_argument("--symbol", default="AAPL", type=_symbol, help="full: the symbol the WebSocket check subscribes to (default AAPL)")
-    smoke.add_argument("--recent-minutes", type=_positive_int, default=15, help="InfluxDB must hold points newer than this (default 15)")
-    smoke.add_argument("--stream-minutes", type=_positive_int, default=10, help="the upstream stream must have received records within this (default 10)")
-    smoke.add_argument("--grafana-url", help="lite: Grafana URL to check instead of the stack's GrafanaUrl output (e.g. an ECS Exec port forward)")
-    smoke.add_argument("--allow-insecure-http", action="store_true", help="lite: send the Grafana admin password over plain HTTP to a host other than this machine")
+    smoke.add_argument(
+        "--symbol",
+        default="AAPL",
+        type=_symbol,
+        help="full: the symbol the WebSocket check subscribes to (default AAPL)",
+    )
+    smoke.add_argument(
+        "--recent-minutes",
+        type=_positive_int,
+        default=15,
+        help="InfluxDB must hold points newer than this (default 15)",
+    )
+    smoke.add_argument(
+        "--stream-minutes",
+        type=_positive_int,
+        default=10,
+        help="the upstream stream must have received records within this (default 10)",
+    )
+    smoke.add_argument(
+        "--grafana-url",
+        help="lite: Grafana URL to check instead of the stack's GrafanaUrl output (e.g. an ECS Exec port forward)",
+    )
+    smoke.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="lite: send the Grafana admin password over plain HTTP to a host other than this machine",
+    )
     smoke.set_defaults(handler=cmd_smoke)
 
     grafana = commands.add_parser("grafana", help="configure the lite profile's Grafana")
     grafana_commands = grafana.add_subparsers(dest="grafana_command", required=True, parser_class=_Parser)
-    provision = grafana_commands.add_parser("provision", parents=[_common(config=False)], help="InfluxDB datasource with the read token, folder and dashboards")
+    provision = grafana_commands.add_parser(
+        "provision",
+        parents=[_common(config=False)],
+        help="InfluxDB datasource with the read token, folder and dashboards",
+    )
     provision.add_argument("--stack", required=True, help="name of the deployed lite stack")
-    provision.add_argument("--grafana-url", help="Grafana URL to use instead of the stack's GrafanaUrl output (e.g. an ECS Exec port forward)")
+    provision.add_argument(
+        "--grafana-url",
+        help="Grafana URL to use instead of the stack's GrafanaUrl output (e.g. an ECS Exec port forward)",
+    )
     provision.add_argument("--dry-run", action="store_true", help="show what would change; make no change")
-    provision.add_argument("--allow-insecure-http", action="store_true", help="send the admin password over plain HTTP to a host other than this machine (refused otherwise)")
-    provision.add_argument("--wait", type=float, default=180.0, help="seconds to wait for Grafana's /api/health (default 180)")
+    provision.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="send the admin password over plain HTTP to a host other than this machine (refused otherwise)",
+    )
+    provision.add_argument(
+        "--wait", type=float, default=180.0, help="seconds to wait for Grafana's /api/health (default 180)"
+    )
     provision.add_argument("--dashboards", type=Path, default=None, help=argparse.SUPPRESS)
     provision.set_defaults(handler=cmd_grafana_provision)
     return parser

@@ -1,4 +1,5 @@
-"""`streamlines deploy` and `streamlines teardown` (`make deploy`, `make teardown`): the plain `aws cloudformation` commands an
+"""`streamlines deploy` and `streamlines teardown` (`make deploy`, `make teardown`): the plain `aws cloudformation`
+commands an
 operator would type, in the right order, with the checks in between.
 
 deploy:   foundations (only if missing) -> upload Lambda zips -> copy the
@@ -29,8 +30,19 @@ class DeployError(Exception):
     """One sentence for the operator."""
 
 
-def deploy_command(template: Path, stack: str, region: str | None, overrides: dict[str, str], capabilities: bool, s3_bucket: str | None) -> list[str]:
-    command = ["aws", "cloudformation", "deploy", "--template-file", str(template), "--stack-name", stack, "--no-fail-on-empty-changeset"]
+def deploy_command(
+    template: Path, stack: str, region: str | None, overrides: dict[str, str], capabilities: bool, s3_bucket: str | None
+) -> list[str]:
+    command = [
+        "aws",
+        "cloudformation",
+        "deploy",
+        "--template-file",
+        str(template),
+        "--stack-name",
+        stack,
+        "--no-fail-on-empty-changeset",
+    ]
     if region:
         command += ["--region", region]
     if capabilities:
@@ -152,7 +164,12 @@ def teardown(
     runner(["aws", "cloudformation", "delete-stack", "--stack-name", names.stack, *region], say)
     runner(["aws", "cloudformation", "wait", "stack-delete-complete", "--stack-name", names.stack, *region], say)
     if delete_foundations:
-        say(f"deleting the foundations stack {names.foundations}: its resources are retained (DeletionPolicy Retain) and listed below as kept")
+        say(
+            f"deleting the foundations stack {names.foundations}: its resources are retained (DeletionPolicy Retain) "
+            "and listed below as kept"
+        )
         runner(["aws", "cloudformation", "delete-stack", "--stack-name", names.foundations, *region], say)
-        runner(["aws", "cloudformation", "wait", "stack-delete-complete", "--stack-name", names.foundations, *region], say)
+        runner(
+            ["aws", "cloudformation", "wait", "stack-delete-complete", "--stack-name", names.foundations, *region], say
+        )
     return residue.report(residue.Residue(session, project, names.profile, names.stack), False, say)

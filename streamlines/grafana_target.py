@@ -36,7 +36,8 @@ def _target(session: Any, stack: str, grafana_url: str | None) -> Target:
     url = grafana_url or outputs.get("GrafanaUrl")
     if not url:
         raise ProvisionError(
-            f"stack {stack} has no public Grafana (GrafanaExposure is none); start an ECS Exec port forward and pass --grafana-url http://localhost:3000."
+            f"stack {stack} has no public Grafana (GrafanaExposure is none); start an ECS Exec port forward and "
+            "pass --grafana-url http://localhost:3000."
         )
     secrets = session.client("secretsmanager")
     raw = secret_string(secrets, foundations["InfluxDbReadTokenSecretArn"], "InfluxDB read token")
@@ -45,6 +46,11 @@ def _target(session: Any, stack: str, grafana_url: str | None) -> Target:
     except (ValueError, AttributeError):
         read_token = raw
     if not read_token or read_token == PLACEHOLDER:
-        raise ProvisionError("the InfluxDB read token is still a placeholder: the stack's token issuer has not stored it (check the InfluxTokens resource).")
+        raise ProvisionError(
+            "the InfluxDB read token is still a placeholder: the stack's token issuer has not stored it (check "
+            "the InfluxTokens resource)."
+        )
     password = secret_string(secrets, foundations["GrafanaAdminPasswordSecretArn"], "Grafana admin password")
-    return Target(url.rstrip("/"), outputs["InfluxDbUrl"], outputs["InfluxDbOrg"], outputs["InfluxDbBucket"], read_token, password)
+    return Target(
+        url.rstrip("/"), outputs["InfluxDbUrl"], outputs["InfluxDbOrg"], outputs["InfluxDbBucket"], read_token, password
+    )

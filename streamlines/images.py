@@ -63,7 +63,7 @@ class Mirror:
 def _literal(node: Any) -> Any:
     """Fn::Join / Fn::Select / Fn::Split over literal strings, as CloudFormation computes them."""
     if isinstance(node, dict) and len(node) == 1:
-        (function, arguments), = node.items()
+        ((function, arguments),) = node.items()
         if function == "Fn::Split":
             text = _literal(arguments[1])
             return text.split(arguments[0]) if isinstance(text, str) else node
@@ -125,14 +125,19 @@ def run_docker(command: Sequence[str], say: Callable[[str], None], stdin: bytes 
     import shutil
 
     if shutil.which(command[0]) is None:
-        raise ImageError(f"`{command[0]}` is not on PATH; copying an image into ECR needs the Docker CLI (or push the image yourself and rerun).")
+        raise ImageError(
+            f"`{command[0]}` is not on PATH; copying an image into ECR needs the Docker CLI (or push the image "
+            "yourself and rerun)."
+        )
     say("$ " + shlex.join(command))
     result = subprocess.run(list(command), input=stdin)
     if result.returncode != 0:
         raise ImageError(f"`{' '.join(command[:2])}` failed with exit code {result.returncode}; see its output above.")
 
 
-def mirror(session: Any, foundations: str, wanted: Sequence[Mirror], say: Callable[[str], None], runner: Runner | None = None) -> list[str]:
+def mirror(
+    session: Any, foundations: str, wanted: Sequence[Mirror], say: Callable[[str], None], runner: Runner | None = None
+) -> list[str]:
     """Copy every wanted image whose tag is not in its foundations repository yet;
     returns the image URIs it pushed."""
     runner = runner or run_docker
@@ -142,7 +147,10 @@ def mirror(session: Any, foundations: str, wanted: Sequence[Mirror], say: Callab
     for item in wanted:
         uri = export_value(cloudformation, f"{foundations}-EcrRepository{item.repository.capitalize()}Uri")
         if uri is None:
-            raise ImageError(f"foundations stack {foundations} exports no EcrRepository{item.repository.capitalize()}Uri; deploy or update it first.")
+            raise ImageError(
+                f"foundations stack {foundations} exports no EcrRepository{item.repository.capitalize()}Uri; deploy "
+                "or update it first."
+            )
         if not missing(ecr, repository_of(uri), item.tag):
             say(f"already mirrored: {uri}:{item.tag}")
             continue
@@ -151,7 +159,11 @@ def mirror(session: Any, foundations: str, wanted: Sequence[Mirror], say: Callab
         if not logged_in:
             token = ecr.get_authorization_token()["authorizationData"][0]
             user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
-            runner(["docker", "login", "--username", user, "--password-stdin", uri.partition("/")[0]], say, password.encode())
+            runner(
+                ["docker", "login", "--username", user, "--password-stdin", uri.partition("/")[0]],
+                say,
+                password.encode(),
+            )
             logged_in = True
         runner(["docker", "pull", "--platform", item.platform, item.source], say, None)
         runner(["docker", "tag", item.source, f"{uri}:{item.tag}"], say, None)

@@ -87,7 +87,11 @@ def package_files(package: str) -> dict[str, Path]:
     if spec is None or not spec.submodule_search_locations:
         raise PackageError(f"package {package} is not installed in this virtualenv; run make venv.")
     root = Path(list(spec.submodule_search_locations)[0])
-    files = {f"{package}/{path.relative_to(root).as_posix()}": path for path in sorted(root.rglob("*.py")) if "__pycache__" not in path.parts}
+    files = {
+        f"{package}/{path.relative_to(root).as_posix()}": path
+        for path in sorted(root.rglob("*.py"))
+        if "__pycache__" not in path.parts
+    }
     distribution = importlib.metadata.distribution(package)
     for entry in distribution.files or []:
         if entry.name in ("LICENSE", "NOTICE") and ".dist-info" in str(entry):
@@ -143,7 +147,9 @@ def upload(zip_path: Path, stack: str, region: str | None) -> tuple[str, bool]:
 
         bucket = export_value(session.client("cloudformation"), f"{stack}-AppBucketName")
         if bucket is None:
-            raise PackageError(f"no export {stack}-AppBucketName: is {stack} the deployed foundations stack (and the region right)?")
+            raise PackageError(
+                f"no export {stack}-AppBucketName: is {stack} the deployed foundations stack (and the region right)?"
+            )
         s3 = session.client("s3")
         key = content_key(zip_path)
         try:

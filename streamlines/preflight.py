@@ -21,14 +21,21 @@ from .packaging import built_zip, code_key_parameters, content_key
 
 CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]+$")
 # RFC 5737: ranges reserved for documentation, which no real client has.
-DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(cidr) for cidr in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+DOCUMENTATION_RANGES = tuple(
+    ipaddress.IPv4Network(cidr) for cidr in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
 # The names a certificate must cover, per profile, and the zone parameter for them.
 DOMAIN_PARAMETERS = {
     "lite": (("GrafanaDomainName",), "GrafanaHostedZoneId"),
     "full": (("BackendDomainName", "DashboardDomainName", "WebSocketDomainName"), "HostedZoneId"),
     "cloudfront": (("DomainName",), "HostedZoneId"),
 }
-APP_IMAGES = {"IngestImageTag": "ingest", "RipplesImageTag": "ripples", "BackendImageTag": "backend", "DashboardImageTag": "dashboard"}
+APP_IMAGES = {
+    "IngestImageTag": "ingest",
+    "RipplesImageTag": "ripples",
+    "BackendImageTag": "backend",
+    "DashboardImageTag": "dashboard",
+}
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,8 @@ def covers(pattern: str, name: str) -> bool:
 
 
 def in_zone(name: str, zone: str) -> bool:
-    """Whether `name` belongs in the hosted zone `zone` (a suffix is not enough: badexample.com is not in example.com)."""
+    """Whether `name` belongs in the hosted zone `zone` (a suffix is not enough: badexample.com is not
+    in example.com)."""
     name, zone = name.lower().rstrip("."), zone.lower().rstrip(".")
     return name == zone or name.endswith("." + zone)
 
@@ -136,12 +144,22 @@ class Preflight:
         lite = self.values["LiteStackName"]
         outputs = self.stack_outputs(lite)
         if outputs is None:
-            yield Check("lite stack", False, f"{lite} does not exist in {self.region}; the pipeline add-on runs in a deployed lite stack (deploy it first, or set LiteStackName).")
+            yield Check(
+                "lite stack",
+                False,
+                f"{lite} does not exist in {self.region}; the pipeline add-on runs in a deployed lite stack (deploy "
+                "it first, or set LiteStackName).",
+            )
             return
         names = sorted(set(re.findall(r'"\$\{LiteStackName\}-([A-Za-z0-9]+)"', json.dumps(self.template))))
         missing = [name for name in names if name not in outputs]
         if missing or outputs.get("StackProfile") != "lite":
-            yield Check("lite stack", False, f"{lite} is not a current lite stack (missing {', '.join(missing) or 'StackProfile lite'}); update it with the current build/lite.json first.")
+            yield Check(
+                "lite stack",
+                False,
+                f"{lite} is not a current lite stack (missing {', '.join(missing) or 'StackProfile lite'}); update "
+                "it with the current build/lite.json first.",
+            )
             return
         yield Check("lite stack", True, f"{lite} exports all {len(names)} values the pipeline imports")
 
@@ -151,7 +169,12 @@ class Preflight:
         cidr = self.values["AllowedCidr"]
         if not cidr:
             if self.values.get("GrafanaExposure") == "public":
-                yield Check("allowed CIDR", False, "AllowedCidr is empty but GrafanaExposure is public; set it to the address Grafana is used from (such as your office's /32), or GrafanaExposure=none.")
+                yield Check(
+                    "allowed CIDR",
+                    False,
+                    "AllowedCidr is empty but GrafanaExposure is public; set it to the address Grafana is used "
+                    "from (such as your office's /32), or GrafanaExposure=none.",
+                )
             return
         try:
             network = ipaddress.IPv4Network(cidr, strict=False)
@@ -160,7 +183,12 @@ class Preflight:
             return
         reserved = [str(r) for r in DOCUMENTATION_RANGES if network.subnet_of(r)]
         if reserved:
-            yield Check("allowed CIDR", False, f"AllowedCidr {cidr} is in {reserved[0]}, a range reserved for documentation (RFC 5737) that no real client uses; set the address you will reach the ALB from.")
+            yield Check(
+                "allowed CIDR",
+                False,
+                f"AllowedCidr {cidr} is in {reserved[0]}, a range reserved for documentation (RFC 5737) that no "
+                "real client uses; set the address you will reach the ALB from.",
+            )
             return
         yield Check("allowed CIDR", True, cidr)
 
@@ -185,12 +213,19 @@ class Preflight:
         current = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
         for name in ("InfluxDbOrg", "InfluxDbBucket"):
             if name in current and current[name] != self.values.get(name):
-                yield Check("InfluxDB setup", False, f"{name} is {current[name]!r} in {self.stack} and {self.values.get(name)!r} here; InfluxDB created its org and bucket at first boot and keeps them, so keep {current[name]!r}.")
+                yield Check(
+                    "InfluxDB setup",
+                    False,
+                    f"{name} is {current[name]!r} in {self.stack} and {self.values.get(name)!r} here; InfluxDB "
+                    f"created its org and bucket at first boot and keeps them, so keep {current[name]!r}.",
+                )
                 return
         from botocore.exceptions import ClientError
 
         try:
-            physical = self.client("cloudformation").describe_stack_resource(StackName=self.stack, LogicalResourceId="InfluxDbService")["StackResourceDetail"]["PhysicalResourceId"]
+            physical = self.client("cloudformation").describe_stack_resource(
+                StackName=self.stack, LogicalResourceId="InfluxDbService"
+            )["StackResourceDetail"]["PhysicalResourceId"]
             cluster = physical.split("/")[-2]
             (service,) = self.client("ecs").describe_services(cluster=cluster, services=[physical])["services"]
         except (ClientError, ValueError, IndexError):
@@ -199,10 +234,17 @@ class Preflight:
             yield Check(
                 "InfluxDB running",
                 False,
-                f"the InfluxDB service of {self.stack} is scaled to zero (active hours?); an update may need the token issuer to reach it. Deploy during active hours, or scale it to 1 first (aws ecs update-service --cluster {cluster} --service {physical.split('/')[-1]} --desired-count 1).",
+                f"the InfluxDB service of {self.stack} is scaled to zero (active hours?); an update may need the "
+                "token issuer to reach it. Deploy during active hours, or scale it to 1 first (aws ecs update-service "
+                f"--cluster {cluster} --service {physical.split('/')[-1]} --desired-count 1).",
             )
             return
-        yield Check("InfluxDB setup", True, f"org and bucket unchanged; InfluxDB has {service['runningCount']} of {service['desiredCount']} tasks running")
+        yield Check(
+            "InfluxDB setup",
+            True,
+            f"org and bucket unchanged; InfluxDB has {service['runningCount']} of {service['desiredCount']} tasks "
+            "running",
+        )
 
     def check_access_logs(self) -> Iterator[Check]:
         if "WebSocketAccessLogs" not in self.parameters:
@@ -213,12 +255,18 @@ class Preflight:
             yield Check(
                 "API Gateway log role",
                 False,
-                f"WebSocketAccessLogs is enabled but {self.region} has no API Gateway CloudWatch Logs role (account setting); set it once (README, 'WebSocket access logs') or keep WebSocketAccessLogs=disabled.",
+                f"WebSocketAccessLogs is enabled but {self.region} has no API Gateway CloudWatch Logs role (account "
+                "setting); set it once (README, 'WebSocket access logs') or keep WebSocketAccessLogs=disabled.",
             )
         elif enabled:
             yield Check("API Gateway log role", True, f"{role}")
         else:
-            yield Check("API Gateway log role", True, f"access logs off; the account's role is {'set: WebSocketAccessLogs=enabled would work' if role else 'not set, which is fine with logs off'}")
+            yield Check(
+                "API Gateway log role",
+                True,
+                "access logs off; the account's role is "
+                f"{'set: WebSocketAccessLogs=enabled would work' if role else 'not set, which is fine with logs off'}",
+            )
 
     def check_foundations(self) -> Iterator[Check]:
         from botocore.exceptions import ClientError
@@ -226,7 +274,12 @@ class Preflight:
         try:
             stack = self.client("cloudformation").describe_stacks(StackName=self.foundations)["Stacks"][0]
         except ClientError:
-            yield Check("foundations stack", False, f"{self.foundations} does not exist in {self.region}; deploy build/foundations.json first (make deploy does).")
+            yield Check(
+                "foundations stack",
+                False,
+                f"{self.foundations} does not exist in {self.region}; deploy build/foundations.json first (make deploy "
+                "does).",
+            )
             return False
         if stack["StackStatus"] not in USABLE:
             yield Check("foundations stack", False, f"{self.foundations} is {stack['StackStatus']}.")
@@ -235,9 +288,16 @@ class Preflight:
         exports = self.exports()
         missing = [name for name in self.imported_names() if f"{self.foundations}-{name}" not in exports]
         if missing:
-            yield Check("foundations exports", False, f"{self.foundations} does not export {', '.join(missing)}; update it with the current build/foundations.json.")
+            yield Check(
+                "foundations exports",
+                False,
+                f"{self.foundations} does not export {', '.join(missing)}; update it with the current "
+                "build/foundations.json.",
+            )
             return False
-        yield Check("foundations exports", True, f"all {len(self.imported_names())} exports {self.profile} imports are there")
+        yield Check(
+            "foundations exports", True, f"all {len(self.imported_names())} exports {self.profile} imports are there"
+        )
         return True
 
     def check_mount_targets(self) -> Iterator[Check]:
@@ -250,9 +310,18 @@ class Preflight:
         foreign = [t for t in targets if t.get("VpcId") != own_vpc]
         if foreign:
             where = ", ".join(sorted({f"{t['MountTargetId']} in {t.get('VpcId')}" for t in foreign}))
-            yield Check("EFS mount targets", False, f"file system {file_system} has mount targets in another VPC ({where}); delete that stack (or its mount targets) first: a file system has mount targets in one VPC only.")
+            yield Check(
+                "EFS mount targets",
+                False,
+                f"file system {file_system} has mount targets in another VPC ({where}); delete that stack (or "
+                "its mount targets) first: a file system has mount targets in one VPC only.",
+            )
         else:
-            yield Check("EFS mount targets", True, f"file system {file_system} has no mount targets outside {'this stack' if own_vpc else 'any VPC'}")
+            yield Check(
+                "EFS mount targets",
+                True,
+                f"file system {file_system} has no mount targets outside {'this stack' if own_vpc else 'any VPC'}",
+            )
 
     def check_certificates(self) -> Iterator[Check]:
         arn = self.values.get("CertificateArn")
@@ -265,7 +334,11 @@ class Preflight:
             return
         region = match.group(1)
         if region != wanted:
-            why = "CloudFront only uses certificates from us-east-1" if self.profile == "cloudfront" else f"a {self.profile} stack in {self.region} needs a certificate from {self.region}"
+            why = (
+                "CloudFront only uses certificates from us-east-1"
+                if self.profile == "cloudfront"
+                else f"a {self.profile} stack in {self.region} needs a certificate from {self.region}"
+            )
             yield Check("certificate", False, f"{arn} is in {region}, but {why}.")
             return
         from botocore.exceptions import ClientError
@@ -276,13 +349,20 @@ class Preflight:
             yield Check("certificate", False, f"{arn} does not exist (or is not visible to this account).")
             return
         if certificate.get("Status") != "ISSUED":
-            yield Check("certificate", False, f"{arn} is {certificate.get('Status')}, not ISSUED; finish its validation first.")
+            yield Check(
+                "certificate", False, f"{arn} is {certificate.get('Status')}, not ISSUED; finish its validation first."
+            )
             return
         names = [certificate["DomainName"], *certificate.get("SubjectAlternativeNames", [])]
         wanted_names = [self.values[k] for k in DOMAIN_PARAMETERS[self.profile][0] if self.values.get(k)]
         uncovered = [name for name in wanted_names if not any(covers(pattern, name) for pattern in names)]
         if uncovered:
-            yield Check("certificate", False, f"{arn} covers {', '.join(sorted(set(names)))} but not {', '.join(uncovered)}; browsers would refuse the name.")
+            yield Check(
+                "certificate",
+                False,
+                f"{arn} covers {', '.join(sorted(set(names)))} but not {', '.join(uncovered)}; browsers would "
+                "refuse the name.",
+            )
             return
         covered = f"covers {', '.join(wanted_names)}" if wanted_names else "no domain name is set to hold it to"
         yield Check("certificate", True, f"{certificate['DomainName']} is issued in {region}; {covered}")
@@ -296,7 +376,13 @@ class Preflight:
         if not domains:
             return
         if not zone:
-            yield Check("hosted zone", True, f"{', '.join(domains)} set without {zone_parameter}: no DNS record is made; point those names at the stack yourself.", warn=True)
+            yield Check(
+                "hosted zone",
+                True,
+                f"{', '.join(domains)} set without {zone_parameter}: no DNS record is made; point those names "
+                "at the stack yourself.",
+                warn=True,
+            )
             return
         from botocore.exceptions import ClientError
 
@@ -318,7 +404,12 @@ class Preflight:
         for mirror in images.mirrors(self.template, self.values, {}):
             uri = self.foundation_export(f"EcrRepository{mirror.repository.capitalize()}Uri")
             if images.missing(ecr, images.repository_of(uri), mirror.tag):
-                yield Check(f"image {mirror.repository}", False, f"{uri}:{mirror.tag} is not there yet; run make mirror-images (make deploy does) to copy it from its upstream registry.")
+                yield Check(
+                    f"image {mirror.repository}",
+                    False,
+                    f"{uri}:{mirror.tag} is not there yet; run make mirror-images (make deploy does) to copy it "
+                    "from its upstream registry.",
+                )
             else:
                 yield Check(f"image {mirror.repository}", True, f"{uri}:{mirror.tag} (mirror)")
         for task, image, _ in images.task_images(self.template, self.values):
@@ -326,14 +417,17 @@ class Preflight:
                 yield Check(
                     "image source",
                     True,
-                    f"{task} pulls {image} from Docker Hub, which limits anonymous pulls per address (addresses AWS shares): a refused pull rolls the stack back. Use ECR Public or the foundations mirror.",
+                    f"{task} pulls {image} from Docker Hub, which limits anonymous pulls per address (addresses "
+                    "AWS shares): a refused pull rolls the stack back. Use ECR Public or the foundations mirror.",
                     warn=True,
                 )
         from botocore.exceptions import ClientError
 
         def tagged(repository: str, tag: str) -> bool:
             try:
-                return bool(ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}]).get("imageDetails"))
+                return bool(
+                    ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}]).get("imageDetails")
+                )
             except ClientError:
                 return False
 
@@ -342,7 +436,11 @@ class Preflight:
             uri = self.foundation_export(f"EcrRepository{service.capitalize()}Uri")
             repository = images.repository_of(uri)
             if not tag:
-                yield Check(f"image {service}", False, f"{parameter} is empty; set the tag of the {service} image pushed to {uri}.")
+                yield Check(
+                    f"image {service}",
+                    False,
+                    f"{parameter} is empty; set the tag of the {service} image pushed to {uri}.",
+                )
             elif not tagged(repository, tag):
                 yield Check(f"image {service}", False, f"{uri}:{tag} does not exist; push it first.")
             else:
@@ -356,12 +454,20 @@ class Preflight:
         for parameter, folder in sorted(code_key_parameters(self.template).items()):
             key = self.values.get(parameter)
             if not key:
-                yield Check(f"lambda code {folder}", False, f"no {parameter}: run make lambdas (or pass the key make upload-lambdas printed).")
+                yield Check(
+                    f"lambda code {folder}",
+                    False,
+                    f"no {parameter}: run make lambdas (or pass the key make upload-lambdas printed).",
+                )
                 continue
             try:
                 s3.head_object(Bucket=bucket, Key=key)
             except ClientError:
-                yield Check(f"lambda code {folder}", False, f"s3://{bucket}/{key} does not exist; run make upload-lambdas STACK={self.foundations}.")
+                yield Check(
+                    f"lambda code {folder}",
+                    False,
+                    f"s3://{bucket}/{key} does not exist; run make upload-lambdas STACK={self.foundations}.",
+                )
                 continue
             yield Check(f"lambda code {folder}", True, f"s3://{bucket}/{key}")
 
@@ -372,7 +478,12 @@ class Preflight:
         arn = self.foundation_export("MarketDataApiSecretArn")
         secret = self.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
         if "PLACEHOLDER" in secret:
-            yield Check("market-data credentials", False, f"secret {arn} still holds placeholders; ingest needs the real apiKey, apiSecret and topTickersToken (aws secretsmanager put-secret-value).")
+            yield Check(
+                "market-data credentials",
+                False,
+                f"secret {arn} still holds placeholders; ingest needs the real apiKey, apiSecret and topTickersToken "
+                "(aws secretsmanager put-secret-value).",
+            )
         else:
             yield Check("market-data credentials", True, "set")
 
@@ -401,7 +512,15 @@ def local_code_keys(root: Path, template: dict) -> dict[str, str]:
     return keys
 
 
-def run(session: Any, profile: str, stack: str, foundations: str, template: dict, values: dict[str, str], emit: Callable[[str], None]) -> int:
+def run(
+    session: Any,
+    profile: str,
+    stack: str,
+    foundations: str,
+    template: dict,
+    values: dict[str, str],
+    emit: Callable[[str], None],
+) -> int:
     values = parameter_values(template, values)
     preflight = Preflight(session, profile, stack, foundations, template, values)
     failures = 0

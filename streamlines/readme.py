@@ -44,7 +44,11 @@ def services_table(root: Path) -> str:
                 plain.append(f"`{name}`: {value['description']}")
         secrets = [f"`{name}` ({s['secret']}, `{s['key']}`)" for name, s in spec.get("secrets", {}).items()]
         port = spec["port"]
-        port_text = "none" if port.get("none") else f"`{port['parameter']}` (default {port['default']}, set by `{port['variable']}`)"
+        port_text = (
+            "none"
+            if port.get("none")
+            else f"`{port['parameter']}` (default {port['default']}, set by `{port['variable']}`)"
+        )
         health = spec["health"]
         if health["kind"] == "alb":
             health_text = f"ALB `GET {health['path']}` 200"
@@ -52,9 +56,15 @@ def services_table(root: Path) -> str:
             health_text = f"container check on `127.0.0.1:{health['port']}{health['path']}`"
         else:
             health_text = f"none ({health.get('description', 'no health endpoint')}); watched by {health['watch']}"
-        deploys = "one task at a time (100 % / 0 %)" if spec.get("single_writer", {}).get("value") else "rolling (200 % / 100 %)"
+        deploys = (
+            "one task at a time (100 % / 0 %)"
+            if spec.get("single_writer", {}).get("value")
+            else "rolling (200 % / 100 %)"
+        )
         lines.append(
-            f"| {service}: {_cell(spec['image'])} | {_cell('; '.join(plain) or 'none')} | {_cell('; '.join(secrets) or 'none')} | {port_text} | {_cell(health_text)} | {deploys} |"
+            f"| {service}: {_cell(spec['image'])} | {_cell('; '.join(plain) or 'none')} | "
+            f"{_cell('; '.join(secrets) or 'none')} "
+            f"| {port_text} | {_cell(health_text)} | {deploys} |"
         )
     return "\n".join(lines)
 
@@ -67,10 +77,14 @@ def cost_table(root: Path) -> str:
 
     from . import cost
 
-    templates = {name.removesuffix(".json"): json.loads(body) for name, body in render_templates("all", BuildConfig().validated()).items()}
+    templates = {
+        name.removesuffix(".json"): json.loads(body)
+        for name, body in render_templates("all", BuildConfig().validated()).items()
+    }
     prices = cost.load_prices("us-east-1")
     lines = [
-        f"| scenario (us-east-1 list prices of {prices['meta']['date']}, USD a month) | Fargate | network | other | total |",
+        f"| scenario (us-east-1 list prices of {prices['meta']['date']}, USD a month) | Fargate | network | other | "
+        "total |",
         "|---|---:|---:|---:|---:|",
     ]
     for title, fargate, network, other, total in cost.scenario_rows(templates, prices, cost.Assumptions()):
@@ -87,7 +101,7 @@ def render(text: str, root: Path) -> str:
         pattern = re.compile(rf"(<!-- generated: {name} -->\n)(?:.*?\n)?(<!-- end: {name} -->)", re.S)
         if not pattern.search(text):
             raise ValueError(f"README.md has no '<!-- generated: {name} -->' section.")
-        text = pattern.sub(lambda match: match.group(1) + make(root) + "\n" + match.group(2), text)
+        text = pattern.sub(lambda match: match.group(1) + make(root) + "\n" + match.group(2), text)  # noqa: B023
     return text
 
 

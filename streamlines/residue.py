@@ -28,7 +28,12 @@ STACK_TAG = "aws:cloudformation:stack-name"
 DESCRIBE_CLUSTERS_AT_MOST = 100
 DESCRIBE_TAGS_AT_MOST = 20
 # The smallest page some EC2 listings accept (MaxResults).
-MIN_PAGE_SIZE = {"describe_vpcs": 5, "describe_network_interfaces": 5, "describe_nat_gateways": 5, "describe_vpc_endpoints": 5}
+MIN_PAGE_SIZE = {
+    "describe_vpcs": 5,
+    "describe_network_interfaces": 5,
+    "describe_nat_gateways": 5,
+    "describe_vpc_endpoints": 5,
+}
 
 # ARN (service, resource type) -> what the report calls it, for the tagging API's findings.
 ARN_KINDS = {
@@ -131,7 +136,7 @@ class Residue:
     def named(self, name: str) -> bool:
         """`<stack>-<kebab logical id>`, exactly: a longer stack name sharing the prefix is another stack."""
         prefix = f"{self.stack}-"
-        return name.startswith(prefix) and name[len(prefix):] in {kebab(lid) for lid in self.logical_ids}
+        return name.startswith(prefix) and name[len(prefix) :] in {kebab(lid) for lid in self.logical_ids}
 
     def generated(self, name: str) -> bool:
         """A name CloudFormation generated for one of the stack's resources: `<stack>-<LogicalId>-<suffix>`."""
@@ -154,7 +159,19 @@ class Residue:
     # --- leftovers ------------------------------------------------------------------
     def leftovers(self) -> list[Finding]:
         found: list[Finding] = []
-        for finder in (self.vpcs, self.network, self.load_balancers, self.ecs, self.streams, self.functions, self.log_groups, self.apis, self.mount_targets, self.distributions, self.tagged):
+        for finder in (
+            self.vpcs,
+            self.network,
+            self.load_balancers,
+            self.ecs,
+            self.streams,
+            self.functions,
+            self.log_groups,
+            self.apis,
+            self.mount_targets,
+            self.distributions,
+            self.tagged,
+        ):
             for finding in finder():
                 if not any(known.kind == finding.kind and known.id == finding.id for known in found):
                     found.append(finding)
@@ -163,7 +180,12 @@ class Residue:
     def tagged(self) -> Iterator[Finding]:
         """Everything of the project's the Resource Groups Tagging API sees, whatever its type."""
         tagging = self.client("resourcegroupstaggingapi")
-        for mapping in self.items(tagging, "get_resources", "ResourceTagMappingList", TagFilters=[{"Key": "Project", "Values": [self.project]}]):
+        for mapping in self.items(
+            tagging,
+            "get_resources",
+            "ResourceTagMappingList",
+            TagFilters=[{"Key": "Project", "Values": [self.project]}],
+        ):
             if self.ours(_tags(mapping.get("Tags"))):
                 finding = arn_finding(mapping["ResourceARN"])
                 yield finding or Finding("resource", mapping["ResourceARN"], "tagged")
@@ -180,11 +202,15 @@ class Residue:
         vpc_ids = set(self.vpc_ids)
         for interface in self.items(ec2, "describe_network_interfaces", "NetworkInterfaces"):
             if interface.get("VpcId") in vpc_ids or self.ours(_tags(interface.get("TagSet"))):
-                yield Finding("ENI", interface["NetworkInterfaceId"], interface.get("Description") or interface["Status"])
+                yield Finding(
+                    "ENI", interface["NetworkInterfaceId"], interface.get("Description") or interface["Status"]
+                )
         for gateway in self.items(ec2, "describe_nat_gateways", "NatGateways"):
             # A NAT gateway's states are lower case; a deleted one stays listed for about an hour.
             state = gateway["State"]
-            if state not in ("deleted", "deleting") and (self.ours(_tags(gateway.get("Tags"))) or gateway.get("VpcId") in vpc_ids):
+            if state not in ("deleted", "deleting") and (
+                self.ours(_tags(gateway.get("Tags"))) or gateway.get("VpcId") in vpc_ids
+            ):
                 yield Finding("NAT gateway", gateway["NatGatewayId"], state)
         # DescribeAddresses has no pages: it answers every address at once.
         for address in ec2.describe_addresses().get("Addresses", []):
@@ -192,7 +218,9 @@ class Residue:
                 yield Finding("Elastic IP", address["AllocationId"], address["PublicIp"])
         for endpoint in self.items(ec2, "describe_vpc_endpoints", "VpcEndpoints"):
             # An endpoint's states are capitalized ("Deleted"); moto answers them in lower case.
-            if endpoint["State"].lower() != "deleted" and (self.ours(_tags(endpoint.get("Tags"))) or endpoint.get("VpcId") in vpc_ids):
+            if endpoint["State"].lower() != "deleted" and (
+                self.ours(_tags(endpoint.get("Tags"))) or endpoint.get("VpcId") in vpc_ids
+            ):
                 yield Finding("VPC endpoint", endpoint["VpcEndpointId"], endpoint["ServiceName"])
 
     def load_balancers(self) -> Iterator[Finding]:
@@ -202,7 +230,9 @@ class Residue:
         arns = [b["LoadBalancerArn"] for b in balancers] + [g["TargetGroupArn"] for g in groups]
         tags = {}
         for start in range(0, len(arns), DESCRIBE_TAGS_AT_MOST):
-            for description in elb.describe_tags(ResourceArns=arns[start : start + DESCRIBE_TAGS_AT_MOST])["TagDescriptions"]:
+            for description in elb.describe_tags(ResourceArns=arns[start : start + DESCRIBE_TAGS_AT_MOST])[
+                "TagDescriptions"
+            ]:
                 tags[description["ResourceArn"]] = description.get("Tags")
         for balancer in balancers:
             if self.ours(_tags(tags.get(balancer["LoadBalancerArn"]))):
@@ -215,7 +245,9 @@ class Residue:
         ecs = self.client("ecs")
         arns = list(self.items(ecs, "list_clusters", "clusterArns"))
         for start in range(0, len(arns), DESCRIBE_CLUSTERS_AT_MOST):
-            for cluster in ecs.describe_clusters(clusters=arns[start : start + DESCRIBE_CLUSTERS_AT_MOST], include=["TAGS"]).get("clusters", []):
+            for cluster in ecs.describe_clusters(
+                clusters=arns[start : start + DESCRIBE_CLUSTERS_AT_MOST], include=["TAGS"]
+            ).get("clusters", []):
                 if cluster.get("status") == "INACTIVE" or not self.ours(_tags(cluster.get("tags"))):
                     continue
                 yield Finding("ECS cluster", cluster["clusterName"], f"{cluster['runningTasksCount']} running tasks")
@@ -266,14 +298,20 @@ class Residue:
         for file_system in self.items(efs, "describe_file_systems", "FileSystems"):
             if not self.kept(_tags(file_system.get("Tags"))):
                 continue
-            for target in self.items(efs, "describe_mount_targets", "MountTargets", FileSystemId=file_system["FileSystemId"]):
+            for target in self.items(
+                efs, "describe_mount_targets", "MountTargets", FileSystemId=file_system["FileSystemId"]
+            ):
                 where = "in this stack's VPC" if target.get("VpcId") in vpc_ids else f"in {target.get('VpcId')}"
                 yield Finding("EFS mount target", target["MountTargetId"], f"{file_system['FileSystemId']} {where}")
 
     def distributions(self) -> Iterator[Finding]:
         cloudfront = self.client("cloudfront")
         # CloudFront leaves Items out of an empty list (Quantity 0): of the distributions, and of a resource's tags.
-        items = [d for page in self.pages(cloudfront, "list_distributions") for d in page["DistributionList"].get("Items", [])]
+        items = [
+            d
+            for page in self.pages(cloudfront, "list_distributions")
+            for d in page["DistributionList"].get("Items", [])
+        ]
         for distribution in items:
             tags = cloudfront.list_tags_for_resource(Resource=distribution["ARN"])["Tags"].get("Items")
             if self.ours(_tags(tags)):
@@ -298,7 +336,11 @@ class Residue:
                 found.append(Finding("ECR repository", repository["repositoryName"]))
         for file_system in self.items(self.client("efs"), "describe_file_systems", "FileSystems"):
             if self.kept(_tags(file_system.get("Tags"))):
-                found.append(Finding("EFS file system", file_system["FileSystemId"], f"{file_system['SizeInBytes']['Value']} bytes"))
+                found.append(
+                    Finding(
+                        "EFS file system", file_system["FileSystemId"], f"{file_system['SizeInBytes']['Value']} bytes"
+                    )
+                )
         dynamodb = self.client("dynamodb")
         for name in self.items(dynamodb, "list_tables", "TableNames"):
             arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
@@ -313,7 +355,17 @@ class Residue:
 def report(residue: Residue, as_json: bool, emit: Callable[[str], None]) -> int:
     leftovers, kept = residue.leftovers(), residue.kept_on_purpose()
     if as_json:
-        emit(json.dumps({"stack": residue.stack, "profile": residue.profile, "leftovers": [asdict(f) for f in leftovers], "kept": [asdict(f) for f in kept]}, indent=2))
+        emit(
+            json.dumps(
+                {
+                    "stack": residue.stack,
+                    "profile": residue.profile,
+                    "leftovers": [asdict(f) for f in leftovers],
+                    "kept": [asdict(f) for f in kept],
+                },
+                indent=2,
+            )
+        )
     else:
         emit(f"residue of {residue.profile} stack {residue.stack} (project {residue.project}):")
         if leftovers:

@@ -82,20 +82,34 @@ class _Stack:
             described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
         except ClientError as error:
             message = error.response["Error"].get("Message", str(error))
-            raise LookupError(f"stack {name} not found." if "does not exist" in message else f"cannot read stack {name}: {message}") from None
+            raise LookupError(
+                f"stack {name} not found." if "does not exist" in message else f"cannot read stack {name}: {message}"
+            ) from None
         self.status = described["StackStatus"]  # always answered; the reason only sometimes
         self.reason = described.get("StackStatusReason") or ""
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         self.resources: dict[str, tuple[str, str]] = {}
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name):
             for resource in page["StackResourceSummaries"]:
-                self.resources[resource["LogicalResourceId"]] = (resource["ResourceType"], resource.get("PhysicalResourceId", ""))
+                self.resources[resource["LogicalResourceId"]] = (
+                    resource["ResourceType"],
+                    resource.get("PhysicalResourceId", ""),
+                )
 
     def of_type(self, kind: str) -> list[tuple[str, str]]:
-        return sorted((logical_id, physical) for logical_id, (found, physical) in self.resources.items() if found == kind)
+        return sorted(
+            (logical_id, physical) for logical_id, (found, physical) in self.resources.items() if found == kind
+        )
 
 
-def run(session: Any, stack_name: str, options: Options, invoke: Invoke | None = None, connect: Connect | None = None, now: Callable[[], datetime] | None = None) -> list[Check]:
+def run(
+    session: Any,
+    stack_name: str,
+    options: Options,
+    invoke: Invoke | None = None,
+    connect: Connect | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> list[Check]:
     """Every check of `stack_name`, in order; a stack that cannot be read is one failed check."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -111,7 +125,15 @@ def run(session: Any, stack_name: str, options: Options, invoke: Invoke | None =
     checks = [_stack_status(stack)]
     profile = stack.outputs.get("StackProfile")
     if profile not in PROFILES:
-        return [*checks, Check("profile", False, f"stack {stack_name} is not a Stream Lines lite, lite-pipeline or full stack (StackProfile output: {profile or 'none'}).")]
+        return [
+            *checks,
+            Check(
+                "profile",
+                False,
+                f"stack {stack_name} is not a Stream Lines lite, lite-pipeline or full stack (StackProfile output: "
+                f"{profile or 'none'}).",
+            ),
+        ]
 
     def guarded(name: str, step: Callable[[], list[Check]]) -> None:
         try:
@@ -131,17 +153,32 @@ def run(session: Any, stack_name: str, options: Options, invoke: Invoke | None =
     tokens: dict[str, str] = {}
     guarded("tokens", lambda: _tokens(secrets, foundations, tokens))
     agent = home.resources[AGENT][1] if AGENT in home.resources else ""
-    influx = {"influxUrl": home.outputs.get("InfluxDbUrl"), "org": home.outputs.get("InfluxDbOrg"), "bucket": home.outputs.get("InfluxDbBucket")}
+    influx = {
+        "influxUrl": home.outputs.get("InfluxDbUrl"),
+        "org": home.outputs.get("InfluxDbOrg"),
+        "bucket": home.outputs.get("InfluxDbBucket"),
+    }
     if len(tokens) == 2:
         guarded("token round trip", lambda: [_round_trip(invoke, agent, influx, tokens)])
     if profile == "lite":
         guarded("grafana", lambda: _grafana(secrets, stack, foundations, options))
     if profile in ("lite-pipeline", "full"):
-        guarded("upstream records", lambda: [_stream_records(session.client("cloudwatch"), _output(stack, "UpstreamStreamName"), options.stream_minutes, now())])
+        guarded(
+            "upstream records",
+            lambda: [
+                _stream_records(
+                    session.client("cloudwatch"), _output(stack, "UpstreamStreamName"), options.stream_minutes, now()
+                )
+            ],
+        )
         if "read" in tokens:
-            guarded("recent data", lambda: [_recent_points(invoke, agent, influx, tokens["read"], options.recent_minutes)])
+            guarded(
+                "recent data", lambda: [_recent_points(invoke, agent, influx, tokens["read"], options.recent_minutes)]
+            )
     if profile == "full":
-        guarded("websocket", lambda: [_websocket(connect or _websocket_connect, _output(stack, "WebSocketUrl"), options)])
+        guarded(
+            "websocket", lambda: [_websocket(connect or _websocket_connect, _output(stack, "WebSocketUrl"), options)]
+        )
         guarded("results pusher", lambda: _event_sources(session.client("lambda"), stack))
     return checks
 
@@ -155,7 +192,10 @@ def _output(stack: _Stack, key: str) -> str:
 def _aws_message(error: Exception) -> str:
     response = getattr(error, "response", None)
     if isinstance(response, dict):
-        return f"AWS refused a request: {response.get('Error', {}).get('Message') or response.get('Error', {}).get('Code', error)}"
+        return (
+            "AWS refused a request: "
+            f"{response.get('Error', {}).get('Message') or response.get('Error', {}).get('Code', error)}"
+        )
     return str(error)
 
 
@@ -163,8 +203,17 @@ def _stack_status(stack: _Stack) -> Check:
     if stack.status in COMPLETE:
         return Check("stack", True, stack.status)
     if stack.status == "UPDATE_ROLLBACK_COMPLETE":
-        return Check("stack", False, "UPDATE_ROLLBACK_COMPLETE: the last update failed and was rolled back (see the stack events).")
-    return Check("stack", False, f"{stack.status}{': ' + stack.reason if stack.reason else ''} (a working stack is CREATE_COMPLETE or UPDATE_COMPLETE).")
+        return Check(
+            "stack",
+            False,
+            "UPDATE_ROLLBACK_COMPLETE: the last update failed and was rolled back (see the stack events).",
+        )
+    return Check(
+        "stack",
+        False,
+        f"{stack.status}{': ' + stack.reason if stack.reason else ''} (a working stack is CREATE_COMPLETE or "
+        "UPDATE_COMPLETE).",
+    )
 
 
 def _services(ecs: Any, stack: _Stack) -> list[Check]:
@@ -175,7 +224,9 @@ def _services(ecs: Any, stack: _Stack) -> list[Check]:
     checks = []
     for cluster, arns in sorted(by_cluster.items()):
         for start in range(0, len(arns), DESCRIBE_SERVICES_AT_MOST):
-            for service in ecs.describe_services(cluster=cluster, services=arns[start : start + DESCRIBE_SERVICES_AT_MOST])["services"]:
+            for service in ecs.describe_services(
+                cluster=cluster, services=arns[start : start + DESCRIBE_SERVICES_AT_MOST]
+            )["services"]:
                 checks.append(_service(service))
     return checks
 
@@ -185,13 +236,22 @@ def _service(service: dict) -> Check:
     name, desired, running = service["serviceName"], service["desiredCount"], service["runningCount"]
     what = f"service {name}"
     if desired == 0:
-        return Check(what, False, "desired count is 0: it is scaled to zero (outside its active hours?), so nothing it serves works now.")
+        return Check(
+            what,
+            False,
+            "desired count is 0: it is scaled to zero (outside its active hours?), so nothing it serves works now.",
+        )
     if running < desired:
         return Check(what, False, f"{running} of {desired} tasks running (see the service's events and its log group).")
     primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
     state = primary.get("rolloutState", "COMPLETED")
     if state != "COMPLETED":
-        return Check(what, False, f"{running} of {desired} tasks running, but its latest deployment is {state}: {primary.get('rolloutStateReason', 'no reason given')}")
+        return Check(
+            what,
+            False,
+            f"{running} of {desired} tasks running, but its latest deployment is {state}: "
+            f"{primary.get('rolloutStateReason', 'no reason given')}",
+        )
     return Check(what, True, f"{running} of {desired} tasks running, latest deployment completed")
 
 
@@ -205,7 +265,11 @@ def _targets(elbv2: Any, stack: _Stack) -> list[Check]:
         if not states:
             checks.append(Check(what, False, "no registered target: its service runs no task behind it."))
         elif len(healthy) < len(states):
-            others = ", ".join(f"{target} {state}{' (' + reason + ')' if reason else ''}" for target, state, reason in states if state != "healthy")
+            others = ", ".join(
+                f"{target} {state}{' (' + reason + ')' if reason else ''}"
+                for target, state, reason in states
+                if state != "healthy"
+            )
             checks.append(Check(what, False, f"{len(healthy)} of {len(states)} healthy: {others}"))
         else:
             checks.append(Check(what, True, f"{len(healthy)} of {len(states)} healthy"))
@@ -221,7 +285,14 @@ def _tokens(secrets: Any, foundations: _Stack, tokens: dict[str, str]) -> list[C
         except (ValueError, AttributeError):  # not JSON, or not an object
             token = None
         if not token or token == PLACEHOLDER:
-            checks.append(Check(f"{kind} token", False, "the secret holds the placeholder, not an issued token: the token issuer has not run (see the InfluxTokens resource and the provider's log group)."))
+            checks.append(
+                Check(
+                    f"{kind} token",
+                    False,
+                    "the secret holds the placeholder, not an issued token: the token issuer has not run (see "
+                    "the InfluxTokens resource and the provider's log group).",
+                )
+            )
             continue
         tokens[kind] = token
         checks.append(Check(f"{kind} token", True, "the secret holds an issued token"))
@@ -249,19 +320,36 @@ def _ask_agent(invoke: Invoke, agent: str, payload: dict) -> dict:
 
 
 def _round_trip(invoke: Invoke, agent: str, influx: dict, tokens: dict[str, str]) -> Check:
-    answer = _ask_agent(invoke, agent, {"action": "round_trip", **influx, "readToken": tokens["read"], "writeToken": tokens["write"]})
+    answer = _ask_agent(
+        invoke, agent, {"action": "round_trip", **influx, "readToken": tokens["read"], "writeToken": tokens["write"]}
+    )
     if not answer.get("ok"):
         return Check("token round trip", False, answer.get("error", "the token agent gave no reason."))
-    return Check("token round trip", True, "the write token wrote a scratch point, the read token read it back, and it was deleted")
+    return Check(
+        "token round trip",
+        True,
+        "the write token wrote a scratch point, the read token read it back, and it was deleted",
+    )
 
 
 def _recent_points(invoke: Invoke, agent: str, influx: dict, read_token: str, minutes: int) -> Check:
-    answer = _ask_agent(invoke, agent, {"action": "recent_points", **influx, "readToken": read_token, "minutes": minutes})
+    answer = _ask_agent(
+        invoke, agent, {"action": "recent_points", **influx, "readToken": read_token, "minutes": minutes}
+    )
     if not answer.get("ok"):
         return Check("recent data", False, answer.get("error", "the token agent gave no reason."))
     if not answer.get("series"):
-        return Check("recent data", False, f"no point newer than {minutes} minutes in bucket {influx['bucket']}: is ripples running and writing (its log group)?")
-    return Check("recent data", True, f"points newer than {minutes} minutes in bucket {influx['bucket']} (latest {answer.get('latest')})")
+        return Check(
+            "recent data",
+            False,
+            f"no point newer than {minutes} minutes in bucket {influx['bucket']}: is ripples running and writing "
+            "(its log group)?",
+        )
+    return Check(
+        "recent data",
+        True,
+        f"points newer than {minutes} minutes in bucket {influx['bucket']} (latest {answer.get('latest')})",
+    )
 
 
 def _stream_records(cloudwatch: Any, stream: str, minutes: int, now: datetime) -> Check:
@@ -276,7 +364,12 @@ def _stream_records(cloudwatch: Any, stream: str, minutes: int, now: datetime) -
     )
     records = int(sum(point["Sum"] for point in answer.get("Datapoints", [])))
     if records == 0:
-        return Check("upstream records", False, f"no record reached {stream} in the last {minutes} minutes: is ingest running (its log group)? The market-data feed is quiet outside market hours.")
+        return Check(
+            "upstream records",
+            False,
+            f"no record reached {stream} in the last {minutes} minutes: is ingest running (its log group)? The "
+            "market-data feed is quiet outside market hours.",
+        )
     return Check("upstream records", True, f"{records} records reached {stream} in the last {minutes} minutes")
 
 
@@ -285,11 +378,25 @@ def _grafana(secrets: Any, stack: _Stack, foundations: _Stack, options: Options)
 
     url = (options.grafana_url or stack.outputs.get("GrafanaUrl") or "").rstrip("/")
     if not url:
-        return [Check("grafana", None, f"stack {stack.name} has no public Grafana (GrafanaExposure none): start an ECS Exec port forward and pass --grafana-url http://localhost:3000.")]
+        return [
+            Check(
+                "grafana",
+                None,
+                f"stack {stack.name} has no public Grafana (GrafanaExposure none): start an ECS Exec port forward "
+                "and pass --grafana-url http://localhost:3000.",
+            )
+        ]
     try:
         refuse_plain_http(url, options.allow_insecure_http)
     except ProvisionError:
-        return [Check("grafana", None, f"{url} is plain HTTP and the checks need the admin password: give Grafana a certificate, use an ECS Exec port forward (--grafana-url http://localhost:3000), or pass --allow-insecure-http.")]
+        return [
+            Check(
+                "grafana",
+                None,
+                f"{url} is plain HTTP and the checks need the admin password: give Grafana a certificate, use "
+                "an ECS Exec port forward (--grafana-url http://localhost:3000), or pass --allow-insecure-http.",
+            )
+        ]
     password = secrets.get_secret_value(SecretId=foundations.outputs["GrafanaAdminPasswordSecretArn"])["SecretString"]
     return [Check(name, ok, reason) for name, ok, reason in verify(url, password, load_dashboards())]
 
@@ -316,7 +423,13 @@ def _websocket(connect: Connect, url: str, options: Options) -> Check:
         try:
             message = connection.recv(timeout=options.websocket_seconds)
         except TimeoutError:
-            return Check("websocket", False, f"{url} accepted the connection but answered nothing to a subscription within {options.websocket_seconds:g} s: see the ConnectionHandler log group.")
+            return Check(
+                "websocket",
+                False,
+                f"{url} accepted the connection but answered nothing to a subscription within "
+                f"{options.websocket_seconds:g} "
+                "s: see the ConnectionHandler log group.",
+            )
         except Exception as error:  # closed by the server
             return Check("websocket", False, f"{url} closed the connection after the subscription: {error}")
     finally:
@@ -327,7 +440,9 @@ def _websocket(connect: Connect, url: str, options: Options) -> Check:
         return Check("websocket", False, "the answer is not what the dashboard decodes (base64 of zlib-deflated JSON).")
     expected = "You are connected to live feed for symbols: " + options.symbol
     if not isinstance(answer, dict) or answer.get("message") != expected:
-        return Check("websocket", False, f"the subscription to {options.symbol} was answered {answer!r}, not its confirmation.")
+        return Check(
+            "websocket", False, f"the subscription to {options.symbol} was answered {answer!r}, not its confirmation."
+        )
     return Check("websocket", True, f"subscribed to {options.symbol} and got the confirmation")
 
 
@@ -338,7 +453,9 @@ def _event_sources(lambda_client: Any, stack: _Stack) -> list[Check]:
         state, result = mapping.get("State"), mapping.get("LastProcessingResult") or "none reported"
         what = f"event source {logical_id}"
         if state != "Enabled":
-            checks.append(Check(what, False, f"the mapping is {state}, not Enabled: nothing reaches the results pusher."))
+            checks.append(
+                Check(what, False, f"the mapping is {state}, not Enabled: nothing reaches the results pusher.")
+            )
         elif result not in ("OK", "No records processed"):
             checks.append(Check(what, False, f"last result: {result} (see the results pusher's log group)."))
         else:

@@ -38,7 +38,30 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 }
 
 # The values CloudWatch Logs accepts for RetentionInDays.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 ARCHITECTURES = ("ARM64", "X86_64")
 
@@ -63,9 +86,13 @@ class TaskSize:
             raise ConfigError(f"{what}.cpu must be one of {sorted(FARGATE_SIZES)}, not {self.cpu!r}.")
         if self.memory not in FARGATE_SIZES[self.cpu]:
             allowed = ", ".join(str(m) for m in FARGATE_SIZES[self.cpu])
-            raise ConfigError(f"{what}.memory {self.memory!r} is not valid with cpu {self.cpu} (Fargate allows {allowed}).")
+            raise ConfigError(
+                f"{what}.memory {self.memory!r} is not valid with cpu {self.cpu} (Fargate allows {allowed})."
+            )
         if self.architecture not in ARCHITECTURES:
-            raise ConfigError(f"{what}.architecture must be one of {', '.join(ARCHITECTURES)}, not {self.architecture!r}.")
+            raise ConfigError(
+                f"{what}.architecture must be one of {', '.join(ARCHITECTURES)}, not {self.architecture!r}."
+            )
 
 
 @dataclass(frozen=True)
@@ -94,14 +121,22 @@ class BuildConfig:
 
     def validated(self) -> "BuildConfig":
         if not _NAME.match(self.project):
-            raise ConfigError(f"project {self.project!r} must be 3-32 lowercase letters, digits or hyphens, starting with a letter.")
+            raise ConfigError(
+                f"project {self.project!r} must be 3-32 lowercase letters, digits or hyphens, starting with a letter."
+            )
         network = _network(self.vpc_cidr, "vpc_cidr")
         if not 16 <= network.prefixlen <= 22:
-            raise ConfigError(f"vpc_cidr {self.vpc_cidr!r} must have a prefix between /16 and /22 so that four /24 subnets fit.")
+            raise ConfigError(
+                f"vpc_cidr {self.vpc_cidr!r} must have a prefix between /16 and /22 so that four /24 subnets fit."
+            )
         if self.allowed_cidr:
             _network(self.allowed_cidr, "allowed_cidr")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise ConfigError(f"log_retention_days must be one of the values CloudWatch Logs accepts ({', '.join(map(str, LOG_RETENTION_DAYS[:12]))}, ...), not {self.log_retention_days!r}.")
+            raise ConfigError(
+                "log_retention_days must be one of the values CloudWatch Logs accepts "
+                f"({', '.join(map(str, LOG_RETENTION_DAYS[:12]))}, "
+                f"...), not {self.log_retention_days!r}."
+            )
         for name in ("influx_org", "influx_bucket"):
             if not _NAME.match(getattr(self, name)):
                 raise ConfigError(f"{name} {getattr(self, name)!r} must be 3-32 lowercase letters, digits or hyphens.")
@@ -112,17 +147,23 @@ class BuildConfig:
             if not _IMAGE.match(image) or image.endswith(":latest"):
                 raise ConfigError(f"{name} {image!r} must be an image reference with a pinned tag (not 'latest').")
         if not self.influxdb_image.split(":")[-1].startswith("2."):
-            raise ConfigError(f"influxdb_image {self.influxdb_image!r} must be an InfluxDB 2.x tag; 3.x has another API.")
+            raise ConfigError(
+                f"influxdb_image {self.influxdb_image!r} must be an InfluxDB 2.x tag; 3.x has another API."
+            )
         if self.cloudfront_certificate_arn:
             region = _certificate_region(self.cloudfront_certificate_arn)
             if region != "us-east-1":
                 raise ConfigError(
-                    f"cloudfront_certificate_arn is in {region}, but CloudFront only uses ACM certificates from us-east-1; request or import the certificate there."
+                    f"cloudfront_certificate_arn is in {region}, but CloudFront only uses ACM certificates from "
+                    "us-east-1; request or import the certificate there."
                 )
         for size in _TASK_FIELDS:
             getattr(self, size).validate(size)
         if self.grafana.cpu > GRAFANA_MAX_CPU:
-            raise ConfigError(f"grafana.cpu must be at most {GRAFANA_MAX_CPU} (lite's GrafanaCpu parameter allows no more), not {self.grafana.cpu}.")
+            raise ConfigError(
+                f"grafana.cpu must be at most {GRAFANA_MAX_CPU} (lite's GrafanaCpu parameter allows no more), "
+                f"not {self.grafana.cpu}."
+            )
         return self
 
 

@@ -24,7 +24,7 @@ def evaluate(condition: Any, template: dict, values: dict[str, str]) -> Any:
     if isinstance(condition, dict) and "Condition" in condition:
         return evaluate(template["Conditions"][condition["Condition"]], template, values)
     if isinstance(condition, dict) and len(condition) == 1:
-        (function, arguments), = condition.items()
+        ((function, arguments),) = condition.items()
         if function == "Fn::Equals":
             return evaluate(arguments[0], template, values) == evaluate(arguments[1], template, values)
         if function == "Fn::Not":

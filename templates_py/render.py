@@ -10,8 +10,8 @@ from typing import Callable
 
 from troposphere import Template
 
-from .stacks import cloudfront, foundations, full, lite, lite_pipeline
 from .config import BuildConfig
+from .stacks import cloudfront, foundations, full, lite, lite_pipeline
 
 # Which stack modules each profile renders, by output file name.
 PROFILES: dict[str, dict[str, Callable[[BuildConfig], Template]]] = {

@@ -7,11 +7,11 @@ import botocore.loaders
 import botocore.session
 import pytest
 
+from streamlines.packaging import code_key_parameters
 from templates_py import exports
 from templates_py.config import BuildConfig
-from templates_py.stacks.foundations import SECRETS
-from streamlines.packaging import code_key_parameters
 from templates_py.render import render
+from templates_py.stacks.foundations import SECRETS
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +66,12 @@ def aws(monkeypatch):
 
     # No test starts an instance from one of moto's stock AMIs, and loading them takes
     # a quarter of a second for each region's EC2 a test touches.
-    environment = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": REGION, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+    environment = {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": REGION,
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+    }
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
@@ -79,7 +84,9 @@ def issued_certificate(session, region: str, domain: str = "example.com") -> str
     ca = trustme.CA()
     leaf = ca.issue_cert(domain, "*." + domain)
     return session.client("acm", region_name=region).import_certificate(
-        Certificate=leaf.cert_chain_pems[0].bytes(), PrivateKey=leaf.private_key_pem.bytes(), CertificateChain=ca.cert_pem.bytes()
+        Certificate=leaf.cert_chain_pems[0].bytes(),
+        PrivateKey=leaf.private_key_pem.bytes(),
+        CertificateChain=ca.cert_pem.bytes(),
     )["CertificateArn"]
 
 
@@ -98,7 +105,9 @@ def foundations(aws, templates):
     outputs[exports.FILE_SYSTEM_ARN] = file_system["FileSystemArn"]
     for name in ("INFLUXDB_ACCESS_POINT", "GRAFANA_ACCESS_POINT"):
         outputs[getattr(exports, name + "_ID")] = "fsap-0123456789abcdef0"
-        outputs[getattr(exports, name + "_ARN")] = "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0"
+        outputs[getattr(exports, name + "_ARN")] = (
+            "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0"
+        )
     outputs[exports.CONNECTIONS_TABLE_NAME] = "sl-connections"
     outputs[exports.CONNECTIONS_TABLE_ARN] = "arn:aws:dynamodb:us-east-1:123456789012:table/sl-connections"
     for logical_id, (export, _, kind) in SECRETS.items():
@@ -107,18 +116,20 @@ def foundations(aws, templates):
             "credentials": json.dumps({"apiKey": "key", "apiSecret": "secret", "topTickersToken": "token"}),
         }.get(kind, "generated")
         outputs[export] = secrets.create_secret(Name=f"sl-{logical_id}", SecretString=value)["ARN"]
-    for folder in sorted({folder for template in templates.values() for folder in code_key_parameters(template).values()}):
+    for folder in sorted(
+        {folder for template in templates.values() for folder in code_key_parameters(template).values()}
+    ):
         s3.put_object(Bucket="sl-app-bucket", Key=f"lambdas/{folder}/{KEY}.zip", Body=b"zip")
 
     def deploy(*skip: str):
         """Deploy it, without the exports named in `skip` (an older foundations)."""
         body = {
             "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-            "Outputs": {k: {"Value": v, "Export": {"Name": f"{FOUNDATIONS}-{k}"}} for k, v in outputs.items() if k not in skip},
+            "Outputs": {
+                k: {"Value": v, "Export": {"Name": f"{FOUNDATIONS}-{k}"}} for k, v in outputs.items() if k not in skip
+            },
         }
         aws.client("cloudformation").create_stack(StackName=FOUNDATIONS, TemplateBody=json.dumps(body))
 
     deploy.outputs = outputs
     return deploy
-
-

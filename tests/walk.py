@@ -38,7 +38,6 @@ def as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-
 def resolve(value: Any, template: dict, values: dict[str, str]) -> Any:
     """Fn::If decided for the given values; Refs to parameters kept, so tests see which parameter feeds what."""
     return _resolve(value, template, values, parameters=False)

@@ -64,7 +64,15 @@ class Client:
     sleep: Callable[[float], None] = time.sleep
 
     def call(
-        self, method: str, path: str, token: str | None, query: dict | None = None, body: Any = None, attempts: int = 3, accept: str = "application/json", content_type: str = "application/json"
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        query: dict | None = None,
+        body: Any = None,
+        attempts: int = 3,
+        accept: str = "application/json",
+        content_type: str = "application/json",
     ) -> tuple[int, Any]:
         """One request, retried (bounded by `attempts` and the deadline) on 5xx and
         connection errors, which a restarting InfluxDB or its ALB gives for a while.
@@ -82,7 +90,9 @@ class Client:
             self.sleep(RETRY_SECONDS)
         raise AssertionError("unreachable")
 
-    def _once(self, method: str, path: str, token: str | None, query: dict | None, body: Any, accept: str, content_type: str) -> tuple[int, Any]:
+    def _once(
+        self, method: str, path: str, token: str | None, query: dict | None, body: Any, accept: str, content_type: str
+    ) -> tuple[int, Any]:
         remaining = self.deadline - self.clock()
         if remaining <= 0:
             raise TokenError(f"gave up: the deadline passed before {method} {path}")
@@ -132,7 +142,9 @@ def wait_until_healthy(client: Client, sleep: Callable[[float], None] = time.sle
         except ConnectionError as error:
             last = str(error)
         except TokenError:
-            raise TokenError(f"InfluxDB at {client.base_url} did not become healthy before the deadline (last: {last})") from None
+            raise TokenError(
+                f"InfluxDB at {client.base_url} did not become healthy before the deadline (last: {last})"
+            ) from None
         remaining = client.deadline - client.clock()
         if remaining <= 0:
             raise TokenError(f"InfluxDB at {client.base_url} did not become healthy before the deadline (last: {last})")
@@ -147,7 +159,9 @@ def _checked(what: str, status: int, body: Any) -> Any:
     return body
 
 
-def _find_id(client: Client, admin_token: str, path: str, query: dict, listing: str, name: str, what: str, missing: str) -> str:
+def _find_id(
+    client: Client, admin_token: str, path: str, query: dict, listing: str, name: str, what: str, missing: str
+) -> str:
     """The id of the one item called `name` that a list endpoint returns; a 404 or no match is `missing`."""
     status, body = client.call("GET", path, admin_token, query)
     if status == 404:
@@ -160,12 +174,23 @@ def _find_id(client: Client, admin_token: str, path: str, query: dict, listing: 
 
 
 def find_org(client: Client, admin_token: str, org: str) -> str:
-    return _find_id(client, admin_token, "/api/v2/orgs", {"org": org}, "orgs", org, "organization", f"InfluxDB organization {org!r} does not exist")
+    return _find_id(
+        client,
+        admin_token,
+        "/api/v2/orgs",
+        {"org": org},
+        "orgs",
+        org,
+        "organization",
+        f"InfluxDB organization {org!r} does not exist",
+    )
 
 
 def find_bucket(client: Client, admin_token: str, org_id: str, org: str, bucket: str) -> str:
     missing = f"InfluxDB bucket {bucket!r} does not exist in organization {org!r}"
-    return _find_id(client, admin_token, "/api/v2/buckets", {"name": bucket, "orgID": org_id}, "buckets", bucket, "bucket", missing)
+    return _find_id(
+        client, admin_token, "/api/v2/buckets", {"name": bucket, "orgID": org_id}, "buckets", bucket, "bucket", missing
+    )
 
 
 def permissions(kind: str, org_id: str, bucket_id: str) -> list[dict]:
@@ -180,12 +205,18 @@ def _same_permissions(actual: Any, expected: list[dict]) -> bool:
     return isinstance(actual, list) and sorted(map(key, actual)) == sorted(map(key, expected))
 
 
-def still_valid(client: Client, stored: Stored, authorizations: dict[str, dict], expected: list[dict], bucket: str, org_id: str) -> bool:
+def still_valid(
+    client: Client, stored: Stored, authorizations: dict[str, dict], expected: list[dict], bucket: str, org_id: str
+) -> bool:
     """The authorization exists, is active, has exactly `expected`, and its token authenticates."""
     if not stored.token or not stored.authorization_id:
         return False
     authorization = authorizations.get(stored.authorization_id)
-    if not authorization or authorization.get("status") != "active" or not _same_permissions(authorization.get("permissions"), expected):
+    if (
+        not authorization
+        or authorization.get("status") != "active"
+        or not _same_permissions(authorization.get("permissions"), expected)
+    ):
         return False
     # The token itself must authenticate. InfluxDB answers a bucket it may not read
     # with 404, which a write-only token gets: that is a working token too. Only
@@ -194,7 +225,15 @@ def still_valid(client: Client, stored: Stored, authorizations: dict[str, dict],
     return status in (200, 404)
 
 
-def ensure_tokens(client: Client, admin_token: str, org: str, bucket: str, stored: dict[str, Stored], description: str, sleep: Callable[[float], None] = time.sleep) -> dict[str, Outcome]:
+def ensure_tokens(
+    client: Client,
+    admin_token: str,
+    org: str,
+    bucket: str,
+    stored: dict[str, Stored],
+    description: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Outcome]:
     wait_until_healthy(client, sleep)
     org_id = find_org(client, admin_token, org)
     bucket_id = find_bucket(client, admin_token, org_id, org, bucket)
@@ -207,10 +246,17 @@ def ensure_tokens(client: Client, admin_token: str, org: str, bucket: str, store
         if still_valid(client, current, existing, expected, bucket, org_id):
             outcomes[kind] = Outcome(current.token, current.authorization_id, created=False)
             continue
-        request = {"orgID": org_id, "description": f"{description}: {kind} {bucket}", "status": "active", "permissions": expected}
+        request = {
+            "orgID": org_id,
+            "description": f"{description}: {kind} {bucket}",
+            "status": "active",
+            "permissions": expected,
+        }
         status, body = client.call("POST", "/api/v2/authorizations", admin_token, body=request)
         created = _checked(f"creating the {kind} token", status, body)
         if status != 201 or not isinstance(created, dict) or not created.get("token"):
-            raise TokenError(f"InfluxDB did not answer 201 Created with a token when creating the {kind} token (HTTP {status})")
+            raise TokenError(
+                f"InfluxDB did not answer 201 Created with a token when creating the {kind} token (HTTP {status})"
+            )
         outcomes[kind] = Outcome(created["token"], created["id"], created=True)
     return outcomes

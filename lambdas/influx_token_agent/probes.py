@@ -28,9 +28,14 @@ READ_ATTEMPTS = 3
 
 def _refused(token: str, status: int, body: Any, doing: str) -> TokenError:
     if status == 401:
-        return TokenError(f"InfluxDB refused the {token} token while {doing} (HTTP 401): it was revoked or is not the issued one.")
+        return TokenError(
+            f"InfluxDB refused the {token} token while {doing} (HTTP 401): it was revoked or is not the issued one."
+        )
     if status == 403 or status == 404:
-        return TokenError(f"the {token} token may not be used for {doing} ({_message(status, body)}): its permissions are not the issued ones.")
+        return TokenError(
+            f"the {token} token may not be used for {doing} ({_message(status, body)}): its permissions are not "
+            "the issued ones."
+        )
     return TokenError(f"InfluxDB failed while {doing} ({_message(status, body)}).")
 
 
@@ -43,21 +48,41 @@ def _rows(text: Any) -> list[dict[str, str]]:
 
 
 def _query(client: Client, token: str, org: str, flux: str, doing: str) -> list[dict[str, str]]:
-    status, body = client.call("POST", "/api/v2/query", token, {"org": org}, {"query": flux, "type": "flux"}, accept="application/csv")
+    status, body = client.call(
+        "POST", "/api/v2/query", token, {"org": org}, {"query": flux, "type": "flux"}, accept="application/csv"
+    )
     if status != 200:
         raise _refused("read", status, body, doing)
     return _rows(body)
 
 
 def _scratch_flux(bucket: str, run: str) -> str:
-    return f'from(bucket: "{bucket}") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "{SCRATCH}" and r.run == "{run}")'
+    return (
+        f'from(bucket: "{bucket}") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "{SCRATCH}" '
+        f'and r.run == "{run}")'
+    )
 
 
-def round_trip(client: Client, org: str, bucket: str, read_token: str, write_token: str, now: Callable[[], datetime], sleep: Callable[[float], None] = time.sleep) -> dict:
+def round_trip(
+    client: Client,
+    org: str,
+    bucket: str,
+    read_token: str,
+    write_token: str,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
     run = secrets.token_hex(6)
     at = now().astimezone(timezone.utc)
     line = f"{SCRATCH},run={run} value=1i {int(at.timestamp())}"
-    status, body = client.call("POST", "/api/v2/write", write_token, {"org": org, "bucket": bucket, "precision": "s"}, line, content_type="text/plain; charset=utf-8")
+    status, body = client.call(
+        "POST",
+        "/api/v2/write",
+        write_token,
+        {"org": org, "bucket": bucket, "precision": "s"},
+        line,
+        content_type="text/plain; charset=utf-8",
+    )
     if status != 204:
         raise _refused("write", status, body, "writing a point")
     for attempt in range(1, READ_ATTEMPTS + 1):
@@ -82,7 +107,8 @@ def round_trip(client: Client, org: str, bucket: str, read_token: str, write_tok
 
 def recent_points(client: Client, org: str, bucket: str, read_token: str, minutes: int) -> dict:
     flux = (
-        f'from(bucket: "{bucket}") |> range(start: -{int(minutes)}m) |> filter(fn: (r) => r._measurement != "{SCRATCH}")'
+        f'from(bucket: "{bucket}") |> range(start: -{int(minutes)}m) |> filter(fn: (r) => r._measurement != '
+        f'"{SCRATCH}")'
         ' |> limit(n: 1) |> keep(columns: ["_time", "_measurement"])'
     )
     rows = _query(client, read_token, org, flux, "looking for recent points")

@@ -39,7 +39,15 @@ from crhelper import CfnResource
 logger = logging.getLogger(__name__)
 helper = CfnResource(json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
 
-REQUIRED = ("AgentFunctionArn", "InfluxUrl", "Org", "Bucket", "AdminTokenSecretArn", "ReadTokenSecretArn", "WriteTokenSecretArn")
+REQUIRED = (
+    "AgentFunctionArn",
+    "InfluxUrl",
+    "Org",
+    "Bucket",
+    "AdminTokenSecretArn",
+    "ReadTokenSecretArn",
+    "WriteTokenSecretArn",
+)
 # Properties whose change means other tokens or another InfluxDB setup.
 IDENTITY = ("Org", "Bucket", "AdminTokenSecretArn", "ReadTokenSecretArn", "WriteTokenSecretArn")
 # Time kept back from the agent's deadline to write the secrets and answer.
@@ -49,7 +57,16 @@ MIN_AGENT_SECONDS = 5
 QUICK_CHECK_SECONDS = 30
 # Invoke errors that mean the agent never ran: safe to retry.
 # https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors
-NEVER_RAN = frozenset({"ResourceNotReadyException", "ResourceConflictException", "TooManyRequestsException", "ServiceException", "EC2ThrottledException", "EC2UnexpectedException"})
+NEVER_RAN = frozenset(
+    {
+        "ResourceNotReadyException",
+        "ResourceConflictException",
+        "TooManyRequestsException",
+        "ServiceException",
+        "EC2ThrottledException",
+        "EC2UnexpectedException",
+    }
+)
 RETRY_DELAYS = (2.0, 4.0, 8.0, 15.0, 15.0, 15.0, 15.0, 15.0)
 
 
@@ -69,7 +86,12 @@ def _secret_json(secrets: Any, arn: str) -> Any:
 
 
 def _is_token(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value.get("token")) and value.get("token") != "PLACEHOLDER" and bool(value.get("authorizationID"))
+    return (
+        isinstance(value, dict)
+        and bool(value.get("token"))
+        and value.get("token") != "PLACEHOLDER"
+        and bool(value.get("authorizationID"))
+    )
 
 
 def refuse_renames(properties: dict, old: dict | None) -> None:
@@ -80,7 +102,9 @@ def refuse_renames(properties: dict, old: dict | None) -> None:
     for name in ("Org", "Bucket"):
         if old.get(name) and old.get(name) != properties.get(name):
             raise ProviderError(
-                f"InfluxDB created {name.lower()} {old[name]!r} at first boot and keeps it; {name.lower()} {properties.get(name)!r} does not exist there. Keep {old[name]!r} (InfluxDb{name} parameter)"
+                f"InfluxDB created {name.lower()} {old[name]!r} at first boot and keeps it; {name.lower()} "
+                f"{properties.get(name)!r} "
+                f"does not exist there. Keep {old[name]!r} (InfluxDb{name} parameter)"
             )
 
 
@@ -88,7 +112,13 @@ def unchanged(properties: dict, old: dict | None) -> bool:
     return bool(old) and all(old.get(name) == properties.get(name) for name in IDENTITY)
 
 
-def wait_until_active(lambdas: Any, function: str, budget: float, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+def wait_until_active(
+    lambdas: Any,
+    function: str,
+    budget: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
     """Wait, within `budget` seconds, for the agent to be Active and not mid-update
     (an Inactive function is reactivated by the first invoke, then by this wait)."""
     end = clock() + budget
@@ -99,14 +129,24 @@ def wait_until_active(lambdas: Any, function: str, budget: float, sleep: Callabl
         if state == "Active" and update != "InProgress":
             return
         if state == "Failed" or update == "Failed":
-            raise ProviderError(f"the token agent function is {state} ({configuration.get('StateReasonCode') or configuration.get('LastUpdateStatusReasonCode') or 'no reason given'})")
+            reason = configuration.get("StateReasonCode") or configuration.get("LastUpdateStatusReasonCode")
+            raise ProviderError(f"the token agent function is {state} ({reason or 'no reason given'})")
         delay = next(delays, RETRY_DELAYS[-1])
         if clock() + delay > end:
-            raise ProviderError(f"the token agent function stayed {state} (last update {update}) until this invocation ran out of time")
+            raise ProviderError(
+                f"the token agent function stayed {state} (last update {update}) until this invocation ran out of time"
+            )
         sleep(delay)
 
 
-def invoke_agent(lambdas: Any, function: str, payload: dict, budget: float, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Any:
+def invoke_agent(
+    lambdas: Any,
+    function: str,
+    payload: dict,
+    budget: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Any:
     """Invoke the agent, retrying (within `budget`) only errors that mean it never ran."""
     from botocore.exceptions import ClientError
 
@@ -114,7 +154,9 @@ def invoke_agent(lambdas: Any, function: str, payload: dict, budget: float, slee
     delays = iter(RETRY_DELAYS)
     while True:
         try:
-            response = lambdas.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode())
+            response = lambdas.invoke(
+                FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+            )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             delay = next(delays, RETRY_DELAYS[-1])
@@ -173,8 +215,18 @@ def ensure(
     if not isinstance(answer, dict) or not answer.get("ok"):
         reason = str((answer or {}).get("error", "the token agent gave no answer")).splitlines()[0]
         if optional:
-            logger.info(json.dumps({"event": "tokens_kept", "why": "unchanged update; InfluxDB did not answer in time", "agent": reason}))
-            return physical_id(properties), {f"{kind.capitalize()}AuthorizationId": stored[kind]["authorizationID"] for kind in arns}
+            logger.info(
+                json.dumps(
+                    {
+                        "event": "tokens_kept",
+                        "why": "unchanged update; InfluxDB did not answer in time",
+                        "agent": reason,
+                    }
+                )
+            )
+            return physical_id(properties), {
+                f"{kind.capitalize()}AuthorizationId": stored[kind]["authorizationID"] for kind in arns
+            }
         raise ProviderError(reason)
     data: dict[str, str] = {}
     for kind, arn in arns.items():

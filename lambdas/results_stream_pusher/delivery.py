@@ -40,7 +40,9 @@ def decode_record(kinesis_record: Mapping) -> Record:
         data = base64.b64decode(kinesis_record["kinesis"]["data"], validate=True)
         message = json.loads(data)
     except (ValueError, TypeError) as error:
-        raise MalformedRecord(f"record {sequence_number} is not base64-encoded JSON ({error.__class__.__name__})") from None
+        raise MalformedRecord(
+            f"record {sequence_number} is not base64-encoded JSON ({error.__class__.__name__})"
+        ) from None
     if not isinstance(message, dict):
         raise MalformedRecord(f"record {sequence_number} is not a JSON object")
     for field in REQUIRED_FIELDS:

@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
 import connections_table
 import wire
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from delivery import MalformedRecord, Post, batch_item_failures, decode_batch, distinct_symbols, plan_posts
 
 logger = logging.getLogger()
@@ -122,15 +121,41 @@ def deliver(
         except Gone:
             return "gone", attempt
         except Permanent as error:
-            logger.warning(json.dumps({"event": "post_dropped", "connectionId": item.connection_id, "reason": str(error), "records": [record.sequence_number for record in item.records]}))
+            logger.warning(
+                json.dumps(
+                    {
+                        "event": "post_dropped",
+                        "connectionId": item.connection_id,
+                        "reason": str(error),
+                        "records": [record.sequence_number for record in item.records],
+                    }
+                )
+            )
             return "dropped", attempt
         except Retryable as error:
             if attempt == MAX_ATTEMPTS:
-                logger.warning(json.dumps({"event": "post_failed", "connectionId": item.connection_id, "reason": str(error), "attempts": attempt}))
+                logger.warning(
+                    json.dumps(
+                        {
+                            "event": "post_failed",
+                            "connectionId": item.connection_id,
+                            "reason": str(error),
+                            "attempts": attempt,
+                        }
+                    )
+                )
                 return "failed", attempt
             sleep(jitter(0, backoff(attempt)))
         except ClientError as error:
-            logger.warning(json.dumps({"event": "post_failed", "connectionId": item.connection_id, "reason": error.response.get("Error", {}).get("Code", "ClientError")}))
+            logger.warning(
+                json.dumps(
+                    {
+                        "event": "post_failed",
+                        "connectionId": item.connection_id,
+                        "reason": error.response.get("Error", {}).get("Code", "ClientError"),
+                    }
+                )
+            )
             return "failed", attempt
     return "failed", MAX_ATTEMPTS
 
@@ -144,7 +169,9 @@ class ConnectionOutcome:
     gone: bool = False
 
 
-def deliver_to_connection(post_data: Callable[[str, bytes], None], posts: list[Post], sleep: Callable[[float], None]) -> ConnectionOutcome:
+def deliver_to_connection(
+    post_data: Callable[[str, bytes], None], posts: list[Post], sleep: Callable[[float], None]
+) -> ConnectionOutcome:
     """Send one connection's posts in order. After a 410 the rest is dropped:
     the client is not coming back."""
     result = ConnectionOutcome()
@@ -162,13 +189,17 @@ def deliver_to_connection(post_data: Callable[[str, bytes], None], posts: list[P
     return result
 
 
-def push(event: dict, table: Any, post_data: Callable[[str, bytes], None], sleep: Callable[[float], None] | None = None) -> tuple[dict, Counters]:
+def push(
+    event: dict, table: Any, post_data: Callable[[str, bytes], None], sleep: Callable[[float], None] | None = None
+) -> tuple[dict, Counters]:
     counters = Counters()
     sleep = sleep or time.sleep
 
     def malformed(sequence_number: str, error: MalformedRecord) -> None:
         counters.malformed += 1
-        logger.warning(json.dumps({"event": "malformed_record", "sequenceNumber": sequence_number, "reason": str(error)}))
+        logger.warning(
+            json.dumps({"event": "malformed_record", "sequenceNumber": sequence_number, "reason": str(error)})
+        )
 
     records = decode_batch(event, malformed)
     subscribers = {}
@@ -180,7 +211,12 @@ def push(event: dict, table: Any, post_data: Callable[[str, bytes], None], sleep
         per_connection.setdefault(item.connection_id, []).append(item)
     # Connections are independent: post to several at once, each one's posts in order.
     with ThreadPoolExecutor(max_workers=POST_CONCURRENCY) as pool:
-        outcomes = dict(zip(per_connection, pool.map(lambda posts: deliver_to_connection(post_data, posts, sleep), per_connection.values())))
+        outcomes = dict(
+            zip(  # noqa: B905 (map yields one outcome per connection)
+                per_connection,
+                pool.map(lambda posts: deliver_to_connection(post_data, posts, sleep), per_connection.values()),
+            )
+        )
     for connection_id, outcome in sorted(outcomes.items()):
         counters.posts += outcome.attempts
         counters.retries += outcome.attempts - outcome.posts_tried
@@ -190,11 +226,21 @@ def push(event: dict, table: Any, post_data: Callable[[str, bytes], None], sleep
             counters.gone += 1
             connections_table.forget(table, connection_id)
     response = batch_item_failures(counters.failed_posts)
-    logger.info(json.dumps({
-        "event": "batch", "records": len(event.get("Records", [])), "malformed": counters.malformed,
-        "queries": counters.queries, "posts": counters.posts, "retries": counters.retries, "stale": counters.gone, "dropped": counters.dropped,
-        "failedRecords": len(response["batchItemFailures"]),
-    }))
+    logger.info(
+        json.dumps(
+            {
+                "event": "batch",
+                "records": len(event.get("Records", [])),
+                "malformed": counters.malformed,
+                "queries": counters.queries,
+                "posts": counters.posts,
+                "retries": counters.retries,
+                "stale": counters.gone,
+                "dropped": counters.dropped,
+                "failedRecords": len(response["batchItemFailures"]),
+            }
+        )
+    )
     return response, counters
 
 

@@ -13,10 +13,16 @@ import os
 from typing import Any
 
 import boto3
-
 import connections_table
 import wire
-from subscriptions import DEFAULT_MAX_SYMBOLS, SubscriptionError, confirmation, error_message, parse_subscription, plan_replacement
+from subscriptions import (
+    DEFAULT_MAX_SYMBOLS,
+    SubscriptionError,
+    confirmation,
+    error_message,
+    parse_subscription,
+    plan_replacement,
+)
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)

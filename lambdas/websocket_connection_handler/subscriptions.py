@@ -29,24 +29,24 @@ class Plan:
 def parse_subscription(body: str | None, max_symbols: int = DEFAULT_MAX_SYMBOLS) -> list[str]:
     """The symbols of a `{"subscribeTo": [...]}` message, deduplicated in order."""
     if body is None or body == "":
-        raise SubscriptionError("The message is empty; send {\"subscribeTo\": [\"SYMBOL\", ...]}.")
+        raise SubscriptionError('The message is empty; send {"subscribeTo": ["SYMBOL", ...]}.')
     if len(body.encode("utf-8")) > MAX_MESSAGE_BYTES:
         raise SubscriptionError(f"The message is larger than {MAX_MESSAGE_BYTES} bytes.")
     try:
         message = json.loads(body)
     except ValueError:
-        raise SubscriptionError("The message is not JSON; send {\"subscribeTo\": [\"SYMBOL\", ...]}.") from None
+        raise SubscriptionError('The message is not JSON; send {"subscribeTo": ["SYMBOL", ...]}.') from None
     if not isinstance(message, dict):
-        raise SubscriptionError("The message must be a JSON object with a \"subscribeTo\" list.")
+        raise SubscriptionError('The message must be a JSON object with a "subscribeTo" list.')
     if "subscribeTo" not in message:
-        raise SubscriptionError("The message has no \"subscribeTo\" list.")
+        raise SubscriptionError('The message has no "subscribeTo" list.')
     symbols = message["subscribeTo"]
     if not isinstance(symbols, list):
-        raise SubscriptionError("\"subscribeTo\" must be a list of symbol strings.")
+        raise SubscriptionError('"subscribeTo" must be a list of symbol strings.')
     unique: list[str] = []
     for symbol in symbols:
         if not isinstance(symbol, str):
-            raise SubscriptionError("\"subscribeTo\" must contain only strings.")
+            raise SubscriptionError('"subscribeTo" must contain only strings.')
         if not SYMBOL.match(symbol):
             raise SubscriptionError(f"{symbol[:40]!r} is not a valid symbol (1-32 letters, digits and . / : _ -).")
         if symbol not in unique:

@@ -130,7 +130,10 @@ def load_prices(region: str) -> dict:
     path = PRICES / f"{region}.toml"
     if not path.exists():
         available = ", ".join(sorted(p.stem for p in PRICES.glob("*.toml")))
-        raise CostError(f"no price table for region {region}; the repository has {available} (add streamlines/cost/prices/{region}.toml).")
+        raise CostError(
+            f"no price table for region {region}; the repository has {available} (add "
+            f"streamlines/cost/prices/{region}.toml)."
+        )
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
@@ -148,23 +151,31 @@ def weekly_hours(start: str, stop: str) -> Decimal:
     def parse(expression: str) -> tuple[int, int, str]:
         match = re.fullmatch(r"cron\((\d{1,2}) (\d{1,2}) \? \* ([A-Z,\-*]+) \*\)", expression)
         if not match:
-            raise CostError(f"cannot read {expression!r} as a daily schedule; pass --active-hours with the hours a month instead.")
+            raise CostError(
+                f"cannot read {expression!r} as a daily schedule; pass --active-hours with the hours a month instead."
+            )
         return int(match.group(1)), int(match.group(2)), match.group(3)
 
     start_minute, start_hour, days = parse(start)
     stop_minute, stop_hour, stop_days = parse(stop)
     if days != stop_days:
         raise CostError("ActiveHoursStart and ActiveHoursStop run on different days; pass --active-hours instead.")
-    day_count = {"*": 7, "MON-FRI": 5, "SAT,SUN": 2, "SAT-SUN": 2}.get(days, len(days.split(",")) if "-" not in days else None)
+    day_count = {"*": 7, "MON-FRI": 5, "SAT,SUN": 2, "SAT-SUN": 2}.get(
+        days, len(days.split(",")) if "-" not in days else None
+    )
     if day_count is None:
         raise CostError(f"cannot count the days in {days!r}; pass --active-hours instead.")
     daily = Decimal(stop_hour * 60 + stop_minute - start_hour * 60 - start_minute) / 60
     if daily <= 0:
-        raise CostError("ActiveHoursStop must come after ActiveHoursStart on the same day; pass --active-hours otherwise.")
+        raise CostError(
+            "ActiveHoursStop must come after ActiveHoursStart on the same day; pass --active-hours otherwise."
+        )
     return daily * day_count
 
 
-def estimate(template: dict, values: dict[str, str], prices: dict, assumptions: Assumptions, report: Report | None = None) -> Report:
+def estimate(
+    template: dict, values: dict[str, str], prices: dict, assumptions: Assumptions, report: Report | None = None
+) -> Report:
     report = report or Report()
     values = parameter_values(template, values)
     hours = _d(assumptions.hours)
@@ -181,11 +192,16 @@ def estimate(template: dict, values: dict[str, str], prices: dict, assumptions: 
             continue
         kind = resource["Type"]
         if kind in PRICERS:
-            report.lines.extend(PRICERS[kind](context, logical_id, resolve(resource.get("Properties", {}), template, values)))
+            report.lines.extend(
+                PRICERS[kind](context, logical_id, resolve(resource.get("Properties", {}), template, values))
+            )
         elif kind in USAGE_ONLY:
             report.usage_only.append(f"{logical_id} ({kind})")
         elif kind not in FREE:
-            raise CostError(f"the cost report does not know {kind} ({logical_id}); price it or list it as free or usage-only in streamlines/cost/__init__.py.")
+            raise CostError(
+                f"the cost report does not know {kind} ({logical_id}); price it or list it as free or usage-only "
+                "in streamlines/cost/__init__.py."
+            )
     return report
 
 
@@ -217,16 +233,33 @@ def _service(c: _Context, logical_id: str, properties: dict) -> list[Line]:
     gb = _d(definition["Memory"]) / 1024
     count = _d(properties.get("DesiredCount", 1))
     name = logical_id.removesuffix("Service")
-    cost = (vcpu * c.price("fargate", f"{architecture}_vcpu_hour") + gb * c.price("fargate", f"{architecture}_gb_hour")) * count * c.task_hours
+    cost = (
+        (vcpu * c.price("fargate", f"{architecture}_vcpu_hour") + gb * c.price("fargate", f"{architecture}_gb_hour"))
+        * count
+        * c.task_hours
+    )
     strategy = properties.get("CapacityProviderStrategy") or [{"CapacityProvider": "FARGATE"}]
     spot = strategy[0]["CapacityProvider"] == "FARGATE_SPOT"
     if spot:
         cost = cost * (1 - c.spot_discount())
     capacity = "Fargate Spot" if spot else "Fargate"
-    lines = [Line(f"{capacity} {name}", f"{architecture}, {vcpu.normalize()} vCPU, {gb.normalize()} GB x {count} task x {c.task_hours.quantize(Decimal('0.1'))} h", _money(cost))]
+    lines = [
+        Line(
+            f"{capacity} {name}",
+            f"{architecture}, {vcpu.normalize()} vCPU, {gb.normalize()} GB x {count} task x "
+            f"{c.task_hours.quantize(Decimal('0.1'))} h",
+            _money(cost),
+        )
+    ]
     network = properties["NetworkConfiguration"]["AwsvpcConfiguration"]
     if network.get("AssignPublicIp") == "ENABLED":
-        lines.append(Line(f"Public IPv4 {name} task", f"{count} address x {c.task_hours.quantize(Decimal('0.1'))} h", _money(count * c.task_hours * c.price("public_ipv4", "hour"))))
+        lines.append(
+            Line(
+                f"Public IPv4 {name} task",
+                f"{count} address x {c.task_hours.quantize(Decimal('0.1'))} h",
+                _money(count * c.task_hours * c.price("public_ipv4", "hour")),
+            )
+        )
     return lines
 
 
@@ -239,7 +272,13 @@ def _load_balancer(c: _Context, logical_id: str, properties: dict) -> list[Line]
     ]
     if properties.get("Scheme", "internet-facing") == "internet-facing":
         addresses = len(properties["Subnets"])
-        lines.append(Line(f"Public IPv4 ALB {name}", f"{addresses} addresses x {c.hours} h", _money(addresses * c.hours * c.price("public_ipv4", "hour"))))
+        lines.append(
+            Line(
+                f"Public IPv4 ALB {name}",
+                f"{addresses} addresses x {c.hours} h",
+                _money(addresses * c.hours * c.price("public_ipv4", "hour")),
+            )
+        )
     return lines
 
 
@@ -252,7 +291,9 @@ def _nat(c: _Context, logical_id: str, properties: dict) -> list[Line]:
 
 
 def _address(c: _Context, logical_id: str, properties: dict) -> list[Line]:
-    return [Line(f"Public IPv4 {logical_id}", f"1 address x {c.hours} h", _money(c.hours * c.price("public_ipv4", "hour")))]
+    return [
+        Line(f"Public IPv4 {logical_id}", f"1 address x {c.hours} h", _money(c.hours * c.price("public_ipv4", "hour")))
+    ]
 
 
 def _endpoint(c: _Context, logical_id: str, properties: dict) -> list[Line]:
@@ -261,14 +302,22 @@ def _endpoint(c: _Context, logical_id: str, properties: dict) -> list[Line]:
     azs = len(properties["SubnetIds"])
     gb = _d(c.assumptions.endpoint_gb)
     cost = azs * c.hours * c.price("interface_endpoint", "az_hour") + gb * c.price("interface_endpoint", "gb")
-    return [Line(f"Interface endpoint {logical_id.removesuffix('Endpoint')}", f"{azs} AZ x {c.hours} h + {gb} GB", _money(cost))]
+    return [
+        Line(
+            f"Interface endpoint {logical_id.removesuffix('Endpoint')}",
+            f"{azs} AZ x {c.hours} h + {gb} GB",
+            _money(cost),
+        )
+    ]
 
 
 def _stream(c: _Context, logical_id: str, properties: dict) -> list[Line]:
     mode = properties.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED")
     if mode == "ON_DEMAND":
         gb = _d(c.assumptions.kinesis_on_demand_gb)
-        cost = c.hours * c.price("kinesis", "on_demand_stream_hour") + gb * (c.price("kinesis", "on_demand_gb_in") + c.price("kinesis", "on_demand_gb_out"))
+        cost = c.hours * c.price("kinesis", "on_demand_stream_hour") + gb * (
+            c.price("kinesis", "on_demand_gb_in") + c.price("kinesis", "on_demand_gb_out")
+        )
         return [Line(f"Kinesis {logical_id}", f"on-demand, {c.hours} h + {gb} GB in and out", _money(cost))]
     shards = _d(properties.get("ShardCount", 1))
     puts = _d(c.assumptions.kinesis_put_millions)
@@ -293,7 +342,13 @@ def _log_group(c: _Context, logical_id: str, properties: dict) -> list[Line]:
 
 def _repository(c: _Context, logical_id: str, properties: dict) -> list[Line]:
     gb = _d(c.assumptions.ecr_gb_per_repository)
-    return [Line(f"ECR {logical_id.removeprefix('EcrRepository').lower()}", f"{gb} GB", _money(gb * c.price("ecr", "gb_month")))]
+    return [
+        Line(
+            f"ECR {logical_id.removeprefix('EcrRepository').lower()}",
+            f"{gb} GB",
+            _money(gb * c.price("ecr", "gb_month")),
+        )
+    ]
 
 
 def _namespace(c: _Context, logical_id: str, properties: dict) -> list[Line]:
@@ -307,8 +362,16 @@ def _discovery(c: _Context, logical_id: str, properties: dict) -> list[Line]:
 def _alarm(c: _Context, logical_id: str, properties: dict) -> list[Line]:
     # Standard-resolution alarms are billed per metric they watch (a metric-math
     # alarm per metric in its expression).
-    metrics = 1 if "MetricName" in properties else sum(1 for query in properties.get("Metrics", []) if "MetricStat" in query)
-    return [Line(f"Alarm {logical_id}", f"{metrics} metric{'s' if metrics != 1 else ''}", _money(metrics * c.price("cloudwatch_alarms", "metric_month")))]
+    metrics = (
+        1 if "MetricName" in properties else sum(1 for query in properties.get("Metrics", []) if "MetricStat" in query)
+    )
+    return [
+        Line(
+            f"Alarm {logical_id}",
+            f"{metrics} metric{'s' if metrics != 1 else ''}",
+            _money(metrics * c.price("cloudwatch_alarms", "metric_month")),
+        )
+    ]
 
 
 PRICERS: dict[str, Callable[[_Context, str, dict], list[Line]]] = {
@@ -328,13 +391,21 @@ PRICERS: dict[str, Callable[[_Context, str, dict], list[Line]]] = {
 }
 
 
-def profile_report(templates: dict[str, dict], profile: str, values: dict[str, str], prices: dict, assumptions: Assumptions) -> Report:
+def profile_report(
+    templates: dict[str, dict], profile: str, values: dict[str, str], prices: dict, assumptions: Assumptions
+) -> Report:
     """Foundations plus the profile's stack: what running the profile costs
     (`lite-pipeline`: foundations, lite and the pipeline add-on)."""
     report = Report()
     estimate(templates["foundations"], {}, prices, assumptions, report)
     if profile == "lite-pipeline":
-        estimate(templates["lite"], {k: v for k, v in values.items() if k in templates["lite"]["Parameters"]}, prices, assumptions, report)
+        estimate(
+            templates["lite"],
+            {k: v for k, v in values.items() if k in templates["lite"]["Parameters"]},
+            prices,
+            assumptions,
+            report,
+        )
         values = {k: v for k, v in values.items() if k in templates[profile]["Parameters"]}
     estimate(templates[profile], values, prices, assumptions, report)
     return report
@@ -347,17 +418,38 @@ def assumptions_from(overrides: dict[str, float | None]) -> Assumptions:
 
 def format_report(report: Report, title: str, prices: dict, assumptions: Assumptions) -> str:
     width = max(len(line.component) for line in report.lines) + 2
-    out = [title, f"list prices: {prices['meta']['region']}, {prices['meta']['date']} (streamlines/cost/prices/{prices['meta']['region']}.toml)", ""]
+    out = [
+        title,
+        f"list prices: {prices['meta']['region']}, {prices['meta']['date']} "
+        f"(streamlines/cost/prices/{prices['meta']['region']}.toml)",
+        "",
+    ]
     for line in report.lines:
         out.append(f"  {line.component:<{width}} {line.monthly:>9}  {line.detail}")
     out.append(f"  {'total per month (USD)':<{width}} {report.total:>9}")
     out.append("")
     if report.active_hours is not None:
-        out.append(f"services run {report.active_hours.quantize(Decimal('0.1'))} h a month (active hours) instead of {assumptions.hours} h")
+        out.append(
+            f"services run {report.active_hours.quantize(Decimal('0.1'))} h a month (active hours) instead of "
+            f"{assumptions.hours} h"
+        )
     if report.spot_discount is not None:
-        out.append(f"Fargate Spot priced at {report.spot_discount * 100:.0f}% off the Fargate price: an assumption dated {prices['meta']['date']} ({prices['fargate_spot']['source']})")
-    out.append("assumptions: " + "; ".join(f"{Assumptions.DESCRIPTIONS[f.name]} = {getattr(assumptions, f.name)}" for f in fields(Assumptions) if getattr(assumptions, f.name) is not None))
-    out.append("usage-only (billed per request or GB, not included): " + ", ".join(sorted({u.split(' (')[1].rstrip(')') for u in report.usage_only})))
+        out.append(
+            f"Fargate Spot priced at {report.spot_discount * 100:.0f}% off the Fargate price: an assumption dated "
+            f"{prices['meta']['date']} ({prices['fargate_spot']['source']})"
+        )
+    out.append(
+        "assumptions: "
+        + "; ".join(
+            f"{Assumptions.DESCRIPTIONS[f.name]} = {getattr(assumptions, f.name)}"
+            for f in fields(Assumptions)
+            if getattr(assumptions, f.name) is not None
+        )
+    )
+    out.append(
+        "usage-only (billed per request or GB, not included): "
+        + ", ".join(sorted({u.split(" (")[1].rstrip(")") for u in report.usage_only}))
+    )
     return "\n".join(out)
 
 
@@ -383,13 +475,22 @@ SCENARIOS = [
 ]
 
 
-def scenario_rows(templates: dict[str, dict], prices: dict, assumptions: Assumptions) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
+def scenario_rows(
+    templates: dict[str, dict], prices: dict, assumptions: Assumptions
+) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
     """(scenario, Fargate, network, other, total) for every scenario of `compare`."""
     rows = []
     for title, profile, values in SCENARIOS:
         report = profile_report(templates, profile, values, prices, assumptions)
-        fargate = sum((l.monthly for l in report.lines if l.component.startswith("Fargate")), Decimal(0))
-        network = sum((l.monthly for l in report.lines if l.component.startswith(("ALB", "NAT", "Interface", "Public IPv4"))), Decimal(0))
+        fargate = sum((line.monthly for line in report.lines if line.component.startswith("Fargate")), Decimal(0))
+        network = sum(
+            (
+                line.monthly
+                for line in report.lines
+                if line.component.startswith(("ALB", "NAT", "Interface", "Public IPv4"))
+            ),
+            Decimal(0),
+        )
         rows.append((title, fargate, network, report.total - fargate - network, report.total))
     return rows
 
@@ -401,8 +502,24 @@ def compare(templates: dict[str, dict], prices: dict, assumptions: Assumptions) 
     for title, fargate, network, other, total in rows:
         out.append(f"  {title:<42} {fargate:>9} {network:>9} {other:>9} {total:>9}")
     out.append("")
-    discount = assumptions.spot_discount if assumptions.spot_discount is not None else prices["fargate_spot"]["discount"]
-    out.append(f"Spot scenarios price Fargate Spot at {float(discount) * 100:.0f}% off: an assumption dated {prices['meta']['date']} ({prices['fargate_spot']['source']})")
-    out.append("network = ALBs and their LCUs, NAT gateway, interface endpoints, public IPv4 addresses; other = Kinesis, EFS, secrets, logs, ECR, Cloud Map, alarms")
-    out.append("assumptions: " + "; ".join(f"{Assumptions.DESCRIPTIONS[f.name]} = {getattr(assumptions, f.name)}" for f in fields(Assumptions) if getattr(assumptions, f.name) is not None))
+    discount = (
+        assumptions.spot_discount if assumptions.spot_discount is not None else prices["fargate_spot"]["discount"]
+    )
+    out.append(
+        f"Spot scenarios price Fargate Spot at {float(discount) * 100:.0f}% off: an assumption dated "
+        f"{prices['meta']['date']} "
+        f"({prices['fargate_spot']['source']})"
+    )
+    out.append(
+        "network = ALBs and their LCUs, NAT gateway, interface endpoints, public IPv4 addresses; other = Kinesis, "
+        "EFS, secrets, logs, ECR, Cloud Map, alarms"
+    )
+    out.append(
+        "assumptions: "
+        + "; ".join(
+            f"{Assumptions.DESCRIPTIONS[f.name]} = {getattr(assumptions, f.name)}"
+            for f in fields(Assumptions)
+            if getattr(assumptions, f.name) is not None
+        )
+    )
     return "\n".join(out)

@@ -25,8 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from troposphere import Equals, GetAtt, If, Not, Ref, Sub, Template
-from troposphere import cloudwatch, sns
+from troposphere import Equals, GetAtt, If, Not, Ref, Sub, Template, cloudwatch, sns
 
 from .parameters import add_parameter, skip_checkov
 from .tags import kebab
@@ -54,13 +53,18 @@ def alarm_notifications(t: Template) -> Alarms:
     email = add_parameter(
         t,
         EMAIL_PARAMETER,
-        description="Email address the alarms notify (confirm the subscription AWS mails); empty: alarms without notifications.",
+        description="Email address the alarms notify (confirm the subscription AWS mails); empty: alarms without "
+        "notifications.",
         Default="",
         AllowedPattern=EMAIL_PATTERN,
         ConstraintDescription="empty, or an email address.",
     )
     t.add_condition(NOTIFY, Not(Equals(Ref(email), "")))
-    topic = t.add_resource(sns.Topic("AlarmTopic", Condition=NOTIFY, Subscription=[sns.Subscription(Protocol="email", Endpoint=Ref(email))]))
+    topic = t.add_resource(
+        sns.Topic(
+            "AlarmTopic", Condition=NOTIFY, Subscription=[sns.Subscription(Protocol="email", Endpoint=Ref(email))]
+        )
+    )
     # CloudWatch cannot publish to a topic under the AWS managed SNS key; the messages hold no data.
     skip_checkov(topic, CKV_AWS_26="Alarm state changes only; CloudWatch cannot use the AWS managed SNS key.")
     return Alarms(actions=If(NOTIFY, [Ref(topic)], Ref("AWS::NoValue")))
@@ -110,24 +114,34 @@ class Metric:
 
     @classmethod
     def of(cls, namespace: str, name: str, dimensions: dict[str, Any], statistic: str) -> "Metric":
-        return cls(namespace, name, [cloudwatch.MetricDimension(Name=key, Value=value) for key, value in dimensions.items()], statistic)
+        return cls(
+            namespace,
+            name,
+            [cloudwatch.MetricDimension(Name=key, Value=value) for key, value in dimensions.items()],
+            statistic,
+        )
 
     def parts(self) -> tuple[Any, Any, Any, Any]:
         return (self.namespace, self.name, self.dimensions, self.statistic)
 
     def unless(self, condition: str, other: "Metric") -> "Metric":
         """This metric while `condition` holds, else `other` (field by field)."""
-        return Metric(*(If(condition, mine, theirs) for mine, theirs in zip(self.parts(), other.parts())))
+        return Metric(*(If(condition, mine, theirs) for mine, theirs in zip(self.parts(), other.parts(), strict=True)))
 
 
 def healthy_targets(load_balancer: Any, target_group: Any) -> Metric:
-    dimensions = {"LoadBalancer": GetAtt(load_balancer, "LoadBalancerFullName"), "TargetGroup": GetAtt(target_group, "TargetGroupFullName")}
+    dimensions = {
+        "LoadBalancer": GetAtt(load_balancer, "LoadBalancerFullName"),
+        "TargetGroup": GetAtt(target_group, "TargetGroupFullName"),
+    }
     return Metric.of("AWS/ApplicationELB", "HealthyHostCount", dimensions, "Minimum")
 
 
 def running_task(cluster: Any, service: Any) -> Metric:
     # Fargate services report CPUUtilization while a task runs; no task, no sample.
-    return Metric.of("AWS/ECS", "CPUUtilization", {"ClusterName": cluster, "ServiceName": GetAtt(service, "Name")}, "SampleCount")
+    return Metric.of(
+        "AWS/ECS", "CPUUtilization", {"ClusterName": cluster, "ServiceName": GetAtt(service, "Name")}, "SampleCount"
+    )
 
 
 def service_alarm(
@@ -172,7 +186,8 @@ def stream_throttled(t: Template, alarms: Alarms, logical_id: str, stream: Any, 
         t,
         alarms,
         logical_id,
-        f"Kinesis refuses {writer}'s writes to {stream.title} (throughput exceeded for 15 minutes): raise its shards or use on-demand.",
+        f"Kinesis refuses {writer}'s writes to {stream.title} (throughput exceeded for 15 minutes): raise its "
+        "shards or use on-demand.",
         Metric.of("AWS/Kinesis", "WriteProvisionedThroughputExceeded", {"StreamName": Ref(stream)}, "Sum"),
         threshold=0,
         comparison="GreaterThanThreshold",
@@ -181,7 +196,9 @@ def stream_throttled(t: Template, alarms: Alarms, logical_id: str, stream: Any, 
     )
 
 
-def stream_consumer_alarms(t: Template, alarms: Alarms, name: str, function: Any, stream: Any) -> list[cloudwatch.Alarm]:
+def stream_consumer_alarms(
+    t: Template, alarms: Alarms, name: str, function: Any, stream: Any
+) -> list[cloudwatch.Alarm]:
     """A stream-fed function's errors (any, in 5 minutes) and how far behind it reads
     (`IteratorAge` above a minute for 5 minutes)."""
     dimensions = {"FunctionName": Ref(function)}
@@ -216,7 +233,9 @@ def queue_not_empty(t: Template, alarms: Alarms, logical_id: str, queue: Any, de
         alarms,
         logical_id,
         description,
-        Metric.of("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": GetAtt(queue, "QueueName")}, "Maximum"),
+        Metric.of(
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": GetAtt(queue, "QueueName")}, "Maximum"
+        ),
         threshold=0,
         comparison="GreaterThanThreshold",
         periods=1,

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from awacs import s3 as s3_actions
 from awacs.aws import Statement
-from troposphere import GetAtt, Ref, Template
-from troposphere import s3
+from troposphere import GetAtt, Ref, Template, s3
 
 from .policies import bucket_objects, deny_insecure_transport, document
 
@@ -30,7 +29,9 @@ def private_bucket(t: Template, logical_id: str, rule: s3.LifecycleRule) -> s3.B
             PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
                 BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
             ),
-            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+            OwnershipControls=s3.OwnershipControls(
+                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
             LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[rule]),
         )
     )
@@ -40,4 +41,6 @@ def bucket_policy(t: Template, logical_id: str, bucket: s3.Bucket, *statements: 
     """The bucket's policy: the given statements, then a refusal of any request without TLS."""
     arn = GetAtt(bucket, "Arn")
     tls_only = deny_insecure_transport([arn, bucket_objects(arn)], [s3_actions.Action("*")])
-    return t.add_resource(s3.BucketPolicy(logical_id, Bucket=Ref(bucket), PolicyDocument=document(*statements, tls_only)))
+    return t.add_resource(
+        s3.BucketPolicy(logical_id, Bucket=Ref(bucket), PolicyDocument=document(*statements, tls_only))
+    )

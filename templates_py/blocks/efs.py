@@ -26,13 +26,17 @@ class MountTargets:
         """Let the tasks of `client` (a FargateService) reach NFS (TCP 2049) on the
         mount targets; the service waits for the rule and the mount targets, or its
         first task cannot mount its volume."""
-        rule = allow_from_group(t, f"FileSystemFrom{name}", self.security_group, client.security_group, 2049, f"NFS from {name} tasks")
+        rule = allow_from_group(
+            t, f"FileSystemFrom{name}", self.security_group, client.security_group, 2049, f"NFS from {name} tasks"
+        )
         wait_for(client.service, *self.mount_target_ids, rule.title)
 
 
 def mount_targets(t: Template, network: Network, subnets: list[Any] | None = None) -> MountTargets:
     """One mount target per subnet for the foundations file system, behind their own security group."""
-    group = security_group(t, "FileSystemSecurityGroup", network, "EFS mount targets; admits NFS from the services that mount it")
+    group = security_group(
+        t, "FileSystemSecurityGroup", network, "EFS mount targets; admits NFS from the services that mount it"
+    )
     targets = MountTargets(group)
     for index, subnet in enumerate(subnets or network.public_subnet_ids):
         target = t.add_resource(

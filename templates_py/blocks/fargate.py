@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from awacs.aws import Statement
-from troposphere import GetAtt, If, Ref, Sub, Template
-from troposphere import ecs, iam, logs
+from troposphere import GetAtt, If, Ref, Sub, Template, ecs, iam, logs
 
 from . import policies
-from .parameters import LOG_KEY_REASON, add_parameter, deleted_with_stack, skip_checkov, wait_for
 from .network import ImportedNetwork, Network, security_group
-
+from .parameters import LOG_KEY_REASON, add_parameter, deleted_with_stack, skip_checkov, wait_for
 
 # The cluster's association with the Fargate capacity providers; services that
 # name a capacity provider wait for it.
@@ -31,7 +29,8 @@ def capacity_parameter(t: Template, tolerant: str) -> Ref:
         add_parameter(
             t,
             "Capacity",
-            description=f"FARGATE, or FARGATE_SPOT (cheaper; a task may be stopped with two minutes' notice and replaced) for {tolerant}.",
+            description="FARGATE, or FARGATE_SPOT (cheaper; a task may be stopped with two minutes' notice and "
+            f"replaced) for {tolerant}.",
             Default="FARGATE",
             AllowedValues=CAPACITIES,
         )
@@ -48,7 +47,8 @@ def capacity_parameters(t: Template, tolerant: str) -> tuple[Ref, Ref]:
     influxdb = add_parameter(
         t,
         "InfluxDbCapacity",
-        description="FARGATE, or FARGATE_SPOT for InfluxDB too: an interruption stops writes and reads until the replacement task starts.",
+        description="FARGATE, or FARGATE_SPOT for InfluxDB too: an interruption stops writes and reads until "
+        "the replacement task starts.",
         Default="FARGATE",
         AllowedValues=CAPACITIES,
     )
@@ -66,7 +66,9 @@ def cluster(t: Template, insights_reason: str) -> ecs.Cluster:
         Default="disabled",
         AllowedValues=["enabled", "disabled"],
     )
-    made = t.add_resource(ecs.Cluster("Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value=Ref(insights))]))
+    made = t.add_resource(
+        ecs.Cluster("Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value=Ref(insights))])
+    )
     skip_checkov(made, CKV_AWS_65=insights_reason)
     t.add_resource(
         ecs.ClusterCapacityProviderAssociations(
@@ -184,12 +186,19 @@ def fargate_service(
                 arns.append(_secret_arn(secret))
         execution_statements.append(policies.read_secrets(arns))
     execution_role = t.add_resource(
-        policies.role(f"{name}ExecutionRole", "ecs-tasks.amazonaws.com", execution_statements, "pull-image-read-secrets-write-logs")
+        policies.role(
+            f"{name}ExecutionRole",
+            "ecs-tasks.amazonaws.com",
+            execution_statements,
+            "pull-image-read-secrets-write-logs",
+        )
     )
     statements = list(task_statements) + ([policies.ecs_exec()] if exec_condition is None else [])
     if container.mount:
         statements.append(policies.efs_client(container.mount.file_system_arn, container.mount.access_point_arn))
-    task_role = t.add_resource(policies.role(f"{name}TaskRole", "ecs-tasks.amazonaws.com", statements, f"{container_name}-task"))
+    task_role = t.add_resource(
+        policies.role(f"{name}TaskRole", "ecs-tasks.amazonaws.com", statements, f"{container_name}-task")
+    )
     if exec_condition is not None:
         t.add_resource(
             iam.RolePolicy(
@@ -209,11 +218,15 @@ def fargate_service(
                 EFSVolumeConfiguration=ecs.EFSVolumeConfiguration(
                     FilesystemId=container.mount.file_system_id,
                     TransitEncryption="ENABLED",
-                    AuthorizationConfig=ecs.AuthorizationConfig(AccessPointId=container.mount.access_point_id, IAM="ENABLED"),
+                    AuthorizationConfig=ecs.AuthorizationConfig(
+                        AccessPointId=container.mount.access_point_id, IAM="ENABLED"
+                    ),
                 ),
             )
         )
-        mount_points.append(ecs.MountPoint(SourceVolume="data", ContainerPath=container.mount.container_path, ReadOnly=False))
+        mount_points.append(
+            ecs.MountPoint(SourceVolume="data", ContainerPath=container.mount.container_path, ReadOnly=False)
+        )
 
     definition: dict[str, Any] = dict(
         Name=container_name,
@@ -259,7 +272,10 @@ def fargate_service(
         )
     )
     if not container.readonly_root:
-        skip_checkov(task_definition, CKV_AWS_336=f"{description} writes outside its data volume (configuration, temporary files).")
+        skip_checkov(
+            task_definition,
+            CKV_AWS_336=f"{description} writes outside its data volume (configuration, temporary files).",
+        )
 
     group = security_group(t, f"{name}SecurityGroup", network, f"{description} tasks")
 
@@ -285,7 +301,11 @@ def fargate_service(
         PropagateTags="SERVICE",
     )
     if placement.target_group is not None:
-        attachment: Any = [ecs.LoadBalancer(ContainerName=container_name, ContainerPort=container.port, TargetGroupArn=placement.target_group)]
+        attachment: Any = [
+            ecs.LoadBalancer(
+                ContainerName=container_name, ContainerPort=container.port, TargetGroupArn=placement.target_group
+            )
+        ]
         grace: Any = placement.grace_period or None
         if placement.load_balancer_condition:
             # An empty list, not AWS::NoValue: only [] detaches the service from a
@@ -320,4 +340,3 @@ def fargate_service(
         task_role=task_role,
         execution_role=execution_role,
     )
-

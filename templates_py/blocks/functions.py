@@ -13,8 +13,7 @@ from typing import Any, Sequence
 
 from awacs import ec2
 from awacs.aws import Statement
-from troposphere import GetAtt, Ref, Template
-from troposphere import awslambda, logs
+from troposphere import GetAtt, Ref, Template, awslambda, logs
 
 from .. import exports
 from . import policies
@@ -68,11 +67,24 @@ def python_function(
     if vpc_config is not None:
         # ENI management for a function in a VPC; these EC2 actions have no resource-level scope.
         all_statements.append(
-            policies.allow([ec2.CreateNetworkInterface, ec2.DescribeNetworkInterfaces, ec2.DeleteNetworkInterface, ec2.AssignPrivateIpAddresses, ec2.UnassignPrivateIpAddresses], ["*"])
+            policies.allow(
+                [
+                    ec2.CreateNetworkInterface,
+                    ec2.DescribeNetworkInterfaces,
+                    ec2.DeleteNetworkInterface,
+                    ec2.AssignPrivateIpAddresses,
+                    ec2.UnassignPrivateIpAddresses,
+                ],
+                ["*"],
+            )
         )
     role = t.add_resource(policies.role(f"{name}Role", "lambda.amazonaws.com", all_statements, f"{folder}-function"))
     if vpc_config is not None:
-        skip_checkov(role, CKV_AWS_111="The network-interface actions of AWSLambdaVPCAccessExecutionRole; they take no resource scope.")
+        skip_checkov(
+            role,
+            CKV_AWS_111="The network-interface actions of AWSLambdaVPCAccessExecutionRole; they take no resource "
+            "scope.",
+        )
     properties: dict[str, Any] = dict(
         Description=description,
         Runtime=RUNTIME,

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from troposphere import And, Condition, GetAtt, If, Not, Ref, Sub, Template
-from troposphere import cloudformation, ec2, route53
+from troposphere import And, Condition, GetAtt, If, Not, Ref, Sub, Template, cloudformation, ec2, route53
 from troposphere import elasticloadbalancingv2 as elb
 
-from .parameters import skip_checkov
 from .network import Network, allow_from_group, security_group
+from .parameters import skip_checkov
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ATTRIBUTES = [
@@ -37,7 +36,9 @@ class LoadBalancer:
     ready: cloudformation.WaitConditionHandle
     condition: str | None = None
 
-    def admit(self, t: Template, logical_id: str, service_group: Any, port: Any, description: str) -> ec2.SecurityGroupIngress:
+    def admit(
+        self, t: Template, logical_id: str, service_group: Any, port: Any, description: str
+    ) -> ec2.SecurityGroupIngress:
         """Let the ALB reach the service's port; `ready` waits for the rule too, so
         the first health checks are not refused."""
         kwargs = {"Condition": self.condition} if self.condition else {}
@@ -46,7 +47,9 @@ class LoadBalancer:
         return rule
 
 
-def _target_group(t: Template, name: str, network: Network, port: int, health_path: str, condition: str | None) -> elb.TargetGroup:
+def _target_group(
+    t: Template, name: str, network: Network, port: int, health_path: str, condition: str | None
+) -> elb.TargetGroup:
     group = elb.TargetGroup(
         f"{name}TargetGroup",
         VpcId=Ref(network.vpc),
@@ -67,7 +70,12 @@ def _target_group(t: Template, name: str, network: Network, port: int, health_pa
 
 def internal_load_balancer(t: Template, name: str, network: Network, port: int, health_path: str) -> LoadBalancer:
     """An internal ALB that forwards plain HTTP `port` to one target group inside the VPC."""
-    group = security_group(t, f"{name}LoadBalancerSecurityGroup", network, f"Internal {name} load balancer; admits only listed client security groups")
+    group = security_group(
+        t,
+        f"{name}LoadBalancerSecurityGroup",
+        network,
+        f"Internal {name} load balancer; admits only listed client security groups",
+    )
     balancer = t.add_resource(
         elb.LoadBalancer(
             f"{name}LoadBalancer",
@@ -122,7 +130,12 @@ def public_load_balancer(
     the ALB's own *.elb.amazonaws.com name, which no ACM certificate can cover);
     the stacks' Rules make `has_domain` hold whenever there is a certificate."""
     https_condition = https_condition or has_certificate
-    group = security_group(t, f"{name}LoadBalancerSecurityGroup", network, f"Public {name} load balancer; admits HTTP(S) from the allowed CIDR only")
+    group = security_group(
+        t,
+        f"{name}LoadBalancerSecurityGroup",
+        network,
+        f"Public {name} load balancer; admits HTTP(S) from the allowed CIDR only",
+    )
     _admit_cidr(t, name, group, allowed_cidr, [(80, condition), (443, https_condition)])
     balancer = _internet_facing(name, network, group)
     target = _target_group(t, name, network, port, health_path, condition)
@@ -174,7 +187,9 @@ def url(balancer: elb.LoadBalancer, has_certificate: str, domain_name: Any, has_
     return If(has_certificate, Sub("https://${Domain}", Domain=domain_name), plain)
 
 
-def alias_record(t: Template, logical_id: str, condition: str, zone: Any, name: Any, balancer: elb.LoadBalancer) -> route53.RecordSetType:
+def alias_record(
+    t: Template, logical_id: str, condition: str, zone: Any, name: Any, balancer: elb.LoadBalancer
+) -> route53.RecordSetType:
     """A Route 53 A alias for an ALB (IPv4 only, as the ALBs are)."""
     return t.add_resource(
         route53.RecordSetType(
@@ -183,7 +198,11 @@ def alias_record(t: Template, logical_id: str, condition: str, zone: Any, name: 
             HostedZoneId=zone,
             Name=name,
             Type="A",
-            AliasTarget=route53.AliasTarget(DNSName=GetAtt(balancer, "DNSName"), HostedZoneId=GetAtt(balancer, "CanonicalHostedZoneID"), EvaluateTargetHealth=True),
+            AliasTarget=route53.AliasTarget(
+                DNSName=GetAtt(balancer, "DNSName"),
+                HostedZoneId=GetAtt(balancer, "CanonicalHostedZoneID"),
+                EvaluateTargetHealth=True,
+            ),
         )
     )
 
@@ -202,7 +221,9 @@ class Route:
     own_port: int | None = None
 
 
-def _admit_cidr(t: Template, name: str, group: ec2.SecurityGroup, allowed_cidr: Any, ports: Sequence[tuple[int, str | None]]) -> None:
+def _admit_cidr(
+    t: Template, name: str, group: ec2.SecurityGroup, allowed_cidr: Any, ports: Sequence[tuple[int, str | None]]
+) -> None:
     """One ingress rule per listener port, from `allowed_cidr` only, under its condition."""
     for listener_port, condition in ports:
         rule = ec2.SecurityGroupIngress(
@@ -239,7 +260,9 @@ def _internet_facing(name: str, network: Network, group: ec2.SecurityGroup) -> e
 def _redirect(host: Any, kind: type = elb.Action) -> Any:
     return kind(
         Type="redirect",
-        RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301", Host=host, Path="/#{path}", Query="#{query}"),
+        RedirectConfig=elb.RedirectConfig(
+            Protocol="HTTPS", Port="443", StatusCode="HTTP_301", Host=host, Path="/#{path}", Query="#{query}"
+        ),
     )
 
 
@@ -261,7 +284,12 @@ def host_routed_load_balancer(
     redirects each name to https://<that name>. Without a certificate port 80
     serves HTTP, and a `by_host` route without a domain name gets its own
     listener port. Returns, per route, the LoadBalancer its service attaches to."""
-    group = security_group(t, f"{name}LoadBalancerSecurityGroup", network, f"{name} load balancer; admits HTTP(S) from the allowed CIDR only")
+    group = security_group(
+        t,
+        f"{name}LoadBalancerSecurityGroup",
+        network,
+        f"{name} load balancer; admits HTTP(S) from the allowed CIDR only",
+    )
     listener_ports = [(80, None), (443, has_certificate)]
     for route in by_host:
         t.add_condition(f"{route.name}OnOwnPort", Not(Condition(route.has_domain)))
@@ -269,14 +297,23 @@ def host_routed_load_balancer(
         listener_ports.append((route.own_port, f"{route.name}OnOwnPort"))
     _admit_cidr(t, name, group, allowed_cidr, listener_ports)
     balancer = t.add_resource(_internet_facing(name, network, group))
-    targets = {route.name: _target_group(t, route.name, network, route.port, route.health_path, None) for route in (default, *by_host)}
+    targets = {
+        route.name: _target_group(t, route.name, network, route.port, route.health_path, None)
+        for route in (default, *by_host)
+    }
     http = t.add_resource(
         elb.Listener(
             f"{name}HttpListener",
             LoadBalancerArn=Ref(balancer),
             Port=80,
             Protocol="HTTP",
-            DefaultActions=[If(has_certificate, _redirect(If(default.has_domain, default.domain, "#{host}")), elb.Action(Type="forward", TargetGroupArn=Ref(targets[default.name])))],
+            DefaultActions=[
+                If(
+                    has_certificate,
+                    _redirect(If(default.has_domain, default.domain, "#{host}")),
+                    elb.Action(Type="forward", TargetGroupArn=Ref(targets[default.name])),
+                )
+            ],
         )
     )
     skip_checkov(http, **PLAIN_HTTP_REASONS)
@@ -297,7 +334,12 @@ def host_routed_load_balancer(
             balancer,
             targets[default.name],
             group,
-            t.add_resource(cloudformation.WaitConditionHandle(f"{default.name}ListenerReady", Metadata={"HttpListener": Ref(http), "HttpsListener": If(has_certificate, Ref(https), "")})),
+            t.add_resource(
+                cloudformation.WaitConditionHandle(
+                    f"{default.name}ListenerReady",
+                    Metadata={"HttpListener": Ref(http), "HttpsListener": If(has_certificate, Ref(https), "")},
+                )
+            ),
         )
     }
     for priority, route in enumerate(by_host, start=10):
@@ -314,7 +356,14 @@ def host_routed_load_balancer(
             )
         )
         https_rule = t.add_resource(
-            elb.ListenerRule(f"{route.name}HttpsRule", Condition=f"{route.name}OnHttps", ListenerArn=Ref(https), Priority=priority, Conditions=host, Actions=[forward])
+            elb.ListenerRule(
+                f"{route.name}HttpsRule",
+                Condition=f"{route.name}OnHttps",
+                ListenerArn=Ref(https),
+                Priority=priority,
+                Conditions=host,
+                Actions=[forward],
+            )
         )
         own = t.add_resource(
             elb.Listener(
@@ -326,7 +375,11 @@ def host_routed_load_balancer(
                 DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(targets[route.name]))],
             )
         )
-        skip_checkov(own, CKV_AWS_2="Only without a domain name, hence without a certificate: the operator's choice.", CKV_AWS_103="As CKV_AWS_2: plain HTTP only without a certificate.")
+        skip_checkov(
+            own,
+            CKV_AWS_2="Only without a domain name, hence without a certificate: the operator's choice.",
+            CKV_AWS_103="As CKV_AWS_2: plain HTTP only without a certificate.",
+        )
         ready = cloudformation.WaitConditionHandle(
             f"{route.name}ListenerReady",
             Metadata={
@@ -343,5 +396,9 @@ def routed_url(route: Route, balancer: elb.LoadBalancer, has_certificate: str) -
     """https://<name> with a certificate; http://<name> with a name; else the ALB's
     name, on the route's own port when it has one."""
     port = f":{route.own_port}" if route.own_port else ""
-    plain = If(route.has_domain, Sub("http://${Domain}", Domain=route.domain), Sub("http://${Dns}" + port, Dns=GetAtt(balancer, "DNSName")))
+    plain = If(
+        route.has_domain,
+        Sub("http://${Domain}", Domain=route.domain),
+        Sub("http://${Dns}" + port, Dns=GetAtt(balancer, "DNSName")),
+    )
     return If(has_certificate, Sub("https://${Domain}", Domain=route.domain), plain)

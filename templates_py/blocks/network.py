@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from troposphere import Cidr, GetAtt, GetAZs, If, Ref, Select, Sub, Template
-from troposphere import cloudformation, ec2
+from troposphere import Cidr, GetAtt, GetAZs, If, Ref, Select, Sub, Template, cloudformation, ec2
 
-from .parameters import add_parameter
 from ..config import BuildConfig
+from .parameters import add_parameter
 
 AZ_COUNT = 2
 CIDR_PATTERN = r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$"
@@ -135,13 +134,21 @@ def _routes_ready(t: Template, logical_id: str, waits_for: dict[str, Any]) -> No
     t.add_resource(cloudformation.WaitConditionHandle(logical_id, Metadata=waits_for))
 
 
-def security_group(t: Template, logical_id: str, network: "Network | ImportedNetwork", description: str, **kwargs: Any) -> ec2.SecurityGroup:
-    return t.add_resource(
-        ec2.SecurityGroup(logical_id, GroupDescription=description, VpcId=network.vpc_id, **kwargs)
-    )
+def security_group(
+    t: Template, logical_id: str, network: "Network | ImportedNetwork", description: str, **kwargs: Any
+) -> ec2.SecurityGroup:
+    return t.add_resource(ec2.SecurityGroup(logical_id, GroupDescription=description, VpcId=network.vpc_id, **kwargs))
 
 
-def allow_from_group(t: Template, logical_id: str, target: ec2.SecurityGroup, source: ec2.SecurityGroup, port: int, description: str, **kwargs: Any) -> ec2.SecurityGroupIngress:
+def allow_from_group(
+    t: Template,
+    logical_id: str,
+    target: ec2.SecurityGroup,
+    source: ec2.SecurityGroup,
+    port: int,
+    description: str,
+    **kwargs: Any,
+) -> ec2.SecurityGroupIngress:
     """Admit TCP `port` on `target` from members of `source` only."""
     return t.add_resource(
         ec2.SecurityGroupIngress(
@@ -187,11 +194,25 @@ class Endpoints:
         endpoint and every admitting rule: private tasks depend on it, so their
         first image pull and secret fetch find the endpoints in place (DependsOn
         cannot name a resource whose condition may be false)."""
-        wanted = {logical_id: If(self.conditions.get(logical_id, self.condition), Ref(logical_id), "") for logical_id in [*self.interfaces, *self.rules]}
-        return t.add_resource(cloudformation.WaitConditionHandle("EndpointsReady", Metadata={"S3GatewayEndpoint": Ref(self.gateway), **wanted}))
+        wanted = {
+            logical_id: If(self.conditions.get(logical_id, self.condition), Ref(logical_id), "")
+            for logical_id in [*self.interfaces, *self.rules]
+        }
+        return t.add_resource(
+            cloudformation.WaitConditionHandle(
+                "EndpointsReady", Metadata={"S3GatewayEndpoint": Ref(self.gateway), **wanted}
+            )
+        )
 
 
-def add_private_subnets(t: Template, network: Network, *, nat_condition: str, endpoints_condition: str, endpoint_conditions: dict[str, str] | None = None) -> Endpoints:
+def add_private_subnets(
+    t: Template,
+    network: Network,
+    *,
+    nat_condition: str,
+    endpoints_condition: str,
+    endpoint_conditions: dict[str, str] | None = None,
+) -> Endpoints:
     """Private subnets in the same AZs, and what lets their tasks reach AWS:
     a NAT gateway (`nat_condition`) or interface endpoints (`endpoints_condition`).
     The S3 gateway endpoint is always there: it is free and carries ECR's image
@@ -211,13 +232,17 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
         associations.append(
             t.add_resource(
                 ec2.SubnetRouteTableAssociation(
-                    f"PrivateSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(route_table)
+                    f"PrivateSubnet{index + 1}RouteTableAssociation",
+                    SubnetId=Ref(subnet),
+                    RouteTableId=Ref(route_table),
                 )
             )
         )
         network.private_subnets.append(subnet)
 
-    address = t.add_resource(ec2.EIP("NatGatewayAddress", Condition=nat_condition, DependsOn=[network.internet_route], Domain="vpc"))
+    address = t.add_resource(
+        ec2.EIP("NatGatewayAddress", Condition=nat_condition, DependsOn=[network.internet_route], Domain="vpc")
+    )
     # One NAT gateway, not one per AZ: the earlier app's cost profile; an AZ outage
     # then cuts private egress, which this platform tolerates.
     nat = t.add_resource(
@@ -240,7 +265,11 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
     )
     # The NAT gateway takes minutes to become available; a task started before its
     # route exists cannot pull its image or read its secrets.
-    _routes_ready(t, PRIVATE_ROUTES_READY, {nat_route.title: If(nat_condition, Ref(nat_route), ""), **{a.title: Ref(a) for a in associations}})
+    _routes_ready(
+        t,
+        PRIVATE_ROUTES_READY,
+        {nat_route.title: If(nat_condition, Ref(nat_route), ""), **{a.title: Ref(a) for a in associations}},
+    )
     network.private_routes = PRIVATE_ROUTES_READY
     gateway = t.add_resource(
         ec2.VPCEndpoint(
@@ -251,7 +280,13 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
             RouteTableIds=[Ref(route_table)],
         )
     )
-    group = security_group(t, "EndpointSecurityGroup", network, "Interface endpoints; admit HTTPS from the service security groups", Condition=endpoints_condition)
+    group = security_group(
+        t,
+        "EndpointSecurityGroup",
+        network,
+        "Interface endpoints; admit HTTPS from the service security groups",
+        Condition=endpoints_condition,
+    )
     endpoints = Endpoints(group, endpoints_condition, gateway.title)
     for prefix, service in INTERFACE_ENDPOINTS.items():
         endpoints.interfaces.append(f"{prefix}Endpoint")
@@ -275,7 +310,13 @@ def add_private_subnets(t: Template, network: Network, *, nat_condition: str, en
 
 def admit_to_endpoints(t: Template, name: str, endpoints: Endpoints, client: Any) -> ec2.SecurityGroupIngress:
     rule = allow_from_group(
-        t, f"EndpointsFrom{name}", endpoints.security_group, client, 443, f"AWS APIs through interface endpoints for {name}", Condition=endpoints.condition
+        t,
+        f"EndpointsFrom{name}",
+        endpoints.security_group,
+        client,
+        443,
+        f"AWS APIs through interface endpoints for {name}",
+        Condition=endpoints.condition,
     )
     endpoints.rules.append(rule.title)
     return rule

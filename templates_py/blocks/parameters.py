@@ -1,4 +1,5 @@
-"""Helpers every stack module shares: the template, parameters, exports and imports, checkov notes, deletion policies."""
+"""Helpers every stack module shares: the template, parameters, exports and imports, checkov notes,
+deletion policies."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def foundations_parameter(template: Template) -> Parameter:
     return add_parameter(
         template,
         FOUNDATIONS_PARAMETER,
-        description="Name of the deployed foundations stack whose exports (bucket, ECR, EFS, table, secrets) this stack imports.",
+        description="Name of the deployed foundations stack whose exports (bucket, ECR, EFS, table, secrets) "
+        "this stack imports.",
         Default="streamlines-foundations",
         AllowedPattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$",
         ConstraintDescription="a CloudFormation stack name: letters, digits and hyphens, starting with a letter.",
@@ -90,7 +92,9 @@ def log_retention_parameter(template: Template, default: int) -> Parameter:
     )
 
 
-def task_size_parameters(template: Template, name: str, label: str, cpu: int, memory: int, max_cpu: int = 4096) -> tuple[Ref, Ref]:
+def task_size_parameters(
+    template: Template, name: str, label: str, cpu: int, memory: int, max_cpu: int = 4096
+) -> tuple[Ref, Ref]:
     """`<name>Cpu` and `<name>Memory` parameters (CPU up to `max_cpu`), plus a Rule
     that refuses pairs Fargate does not run."""
     from ..config import FARGATE_SIZES as ALL_SIZES
@@ -118,7 +122,12 @@ def task_size_parameters(template: Template, name: str, label: str, cpu: int, me
                 {
                     "Assert": {
                         "Fn::Or": [
-                            {"Fn::And": [{"Fn::Equals": [Ref(cpu_parameter), str(c)]}, _memory_fits(sizes, all_memory, Ref(memory_parameter))]}
+                            {
+                                "Fn::And": [
+                                    {"Fn::Equals": [Ref(cpu_parameter), str(c)]},
+                                    _memory_fits(sizes, all_memory, Ref(memory_parameter)),
+                                ]
+                            }
                             for c, sizes in FARGATE_SIZES.items()
                         ]
                     },

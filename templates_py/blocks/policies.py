@@ -120,7 +120,16 @@ def deny_insecure_transport(resources: Sequence[Any], actions: Sequence[Action])
 
 def kinesis_write(stream_arn: Any) -> Statement:
     """A producer: its records, and the description of the stream it checks at start."""
-    return allow([kinesis.PutRecord, kinesis.PutRecords, kinesis.DescribeStream, kinesis.DescribeStreamSummary, kinesis.ListShards], [stream_arn])
+    return allow(
+        [
+            kinesis.PutRecord,
+            kinesis.PutRecords,
+            kinesis.DescribeStream,
+            kinesis.DescribeStreamSummary,
+            kinesis.ListShards,
+        ],
+        [stream_arn],
+    )
 
 
 def kinesis_read(stream_arn: Any) -> Statement:
@@ -142,7 +151,9 @@ def kinesis_read(stream_arn: Any) -> Statement:
 def s3_prefix_read_write(bucket_arn: Any, prefix: str) -> list[Statement]:
     """Objects under `prefix/` only, and listing of that prefix only."""
     return [
-        allow([s3.GetObject, s3.PutObject, s3.DeleteObject], [Sub("${BucketArn}/" + prefix + "/*", BucketArn=bucket_arn)]),
+        allow(
+            [s3.GetObject, s3.PutObject, s3.DeleteObject], [Sub("${BucketArn}/" + prefix + "/*", BucketArn=bucket_arn)]
+        ),
         allow([s3.ListBucket], [bucket_arn], Condition(StringLike({"s3:prefix": [f"{prefix}/*", prefix]}))),
     ]
 
@@ -158,7 +169,14 @@ def connections_table_access(table_arn: Any, index: bool = False) -> Statement:
 def manage_connections(api_id: Any, stage: str) -> Statement:
     return allow(
         [execute_api.ManageConnections],
-        [Sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/" + stage + "/POST/@connections/*", Api=api_id)],
+        [
+            Sub(
+                "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/"
+                + stage
+                + "/POST/@connections/*",
+                Api=api_id,
+            )
+        ],
     )
 
 

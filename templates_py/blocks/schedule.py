@@ -11,8 +11,7 @@ from typing import Sequence
 
 from awacs import cloudwatch as cw
 from awacs import ecs as ecs_actions
-from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub, Template
-from troposphere import ecs, scheduler
+from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub, Template, ecs, scheduler
 
 from . import policies
 from .alarms import Alarms, alarm_name
@@ -26,14 +25,17 @@ DEFAULT_TIMEZONE = "America/New_York"
 CRON_PATTERN = r"^cron\([0-9*?,/\-LW#A-Z ]+\)$"
 
 
-def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Service], alarms: Alarms | None = None) -> None:
+def active_hours(
+    t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Service], alarms: Alarms | None = None
+) -> None:
     """The ActiveHours parameters and, when scheduled, a start and a stop schedule per
     service; with `alarms`, two more turn the actions of `alarms.scaled` off at the
     stop and on at the start, so that a service stopped on purpose notifies nobody."""
     mode = add_parameter(
         t,
         "ActiveHours",
-        description="'always': services run all the time. 'scheduled': they scale to zero at ActiveHoursStop and back to one task at ActiveHoursStart.",
+        description="'always': services run all the time. 'scheduled': they scale to zero at ActiveHoursStop "
+        "and back to one task at ActiveHoursStart.",
         Default="always",
         AllowedValues=["always", "scheduled"],
     )
@@ -66,10 +68,15 @@ def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Servi
     statements = [policies.allow([ecs_actions.UpdateService], [Ref(service) for service in services])]
     if scaled:
         alarm_arn = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
-        statements.append(policies.allow([cw.DisableAlarmActions, cw.EnableAlarmActions], [Sub(alarm_arn + alarm_name(a.title)) for a in scaled]))
+        statements.append(
+            policies.allow(
+                [cw.DisableAlarmActions, cw.EnableAlarmActions], [Sub(alarm_arn + alarm_name(a.title)) for a in scaled]
+            )
+        )
     role = policies.role("ActiveHoursRole", "scheduler.amazonaws.com", statements, "scale-services")
     role.Condition = CONDITION
     t.add_resource(role)
+
     def schedule(logical_id: str, expression: Parameter, api: str, payload: Sub) -> None:
         """One call of AWS API `api` (service:action) with `payload` at `expression`."""
         t.add_resource(
@@ -96,8 +103,14 @@ def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Servi
         # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html#cfn-ecs-service-desiredcount
         service.DesiredCount = If(CONDITION, Ref("AWS::NoValue"), service.DesiredCount)
         for action, expression, count in (("Start", start, 1), ("Stop", stop, 0)):
-            payload = Sub('{"Cluster":"${Cluster}","Service":"${Service}","DesiredCount":%d}' % count, Cluster=Ref(cluster), Service=GetAtt(service, "Name"))
-            schedule(f"{service.title.removesuffix('Service')}{action}Schedule", expression, "ecs:updateService", payload)
+            payload = Sub(
+                '{"Cluster":"${Cluster}","Service":"${Service}","DesiredCount":%d}' % count,
+                Cluster=Ref(cluster),
+                Service=GetAtt(service, "Name"),
+            )
+            schedule(
+                f"{service.title.removesuffix('Service')}{action}Schedule", expression, "ecs:updateService", payload
+            )
     # The alarms are off as long as their services are: from the stop until the start.
     if scaled:
         # DisableAlarmActions outlives the schedule that called it: an update that
@@ -107,7 +120,9 @@ def active_hours(t: Template, cluster: ecs.Cluster, services: Sequence[ecs.Servi
         # with ActionsEnabled true (PutMetricAlarm overwrites the whole alarm).
         # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
         for made in scaled:
-            made.AlarmDescription = Sub(made.AlarmDescription + "${Paused}", Paused=If(CONDITION, " Paused outside active hours.", ""))
+            made.AlarmDescription = Sub(
+                made.AlarmDescription + "${Paused}", Paused=If(CONDITION, " Paused outside active hours.", "")
+            )
         names = Sub('{"AlarmNames":[%s]}' % ",".join(f'"{alarm_name(a.title)}"' for a in scaled))
         schedule("AlarmsStartSchedule", start, "cloudwatch:enableAlarmActions", names)
         schedule("AlarmsStopSchedule", stop, "cloudwatch:disableAlarmActions", names)

@@ -32,16 +32,19 @@ def influxdb_parameters(t: Template, config: BuildConfig, image_note: str = "") 
     image = add_parameter(
         t,
         "InfluxDbImage",
-        description="InfluxDB 2.x image with a pinned tag ('latest' is InfluxDB 3); the default, in ECR Public, has no pull limit." + image_note,
+        description="InfluxDB 2.x image with a pinned tag ('latest' is InfluxDB 3); the default, in ECR Public, "
+        "has no pull limit." + image_note,
         Default=config.influxdb_image,
         AllowedPattern=r"^" + NOT_PRIVATE_ECR + r"[a-z0-9][a-z0-9._/-]*:2\.[A-Za-z0-9._-]{1,126}$",
-        ConstraintDescription="an InfluxDB 2.x image with a tag, such as public.ecr.aws/docker/library/influxdb:2.7.12, " + NOT_PRIVATE_ECR_TEXT + ".",
+        ConstraintDescription="an InfluxDB 2.x image with a tag, such as "
+        "public.ecr.aws/docker/library/influxdb:2.7.12, " + NOT_PRIVATE_ECR_TEXT + ".",
     )
     cpu, memory = task_size_parameters(t, "InfluxDb", "InfluxDB", config.influxdb.cpu, config.influxdb.memory)
     org = add_parameter(
         t,
         "InfluxDbOrg",
-        description="InfluxDB organization created at first boot; it cannot change later (preflight and the token issuer refuse a new one).",
+        description="InfluxDB organization created at first boot; it cannot change later (preflight and the token "
+        "issuer refuse a new one).",
         Default=config.influx_org,
         AllowedPattern=NAME_PATTERN,
         ConstraintDescription="3-32 lowercase letters, digits or hyphens.",

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from awacs.aws import Statement
-from troposphere import GetAtt, Parameter, Ref, Sub, Template
-from troposphere import kinesis
+from troposphere import GetAtt, Parameter, Ref, Sub, Template, kinesis
 
 from .. import exports
 from ..blocks import policies
@@ -21,7 +20,9 @@ from ..blocks.parameters import add_parameter, import_value
 
 TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"
 # Flink's serializers reflect into these JDK modules.
-JAVA_TOOL_OPTIONS = " ".join(f"--add-opens=java.base/java.{module}=ALL-UNNAMED" for module in ("lang", "math", "time", "util"))
+JAVA_TOOL_OPTIONS = " ".join(
+    f"--add-opens=java.base/java.{module}=ALL-UNNAMED" for module in ("lang", "math", "time", "util")
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def image_tag_parameter(t: Template, service: str) -> Parameter:
     return add_parameter(
         t,
         f"{service}ImageTag",
-        description=f"Tag of the {service.lower()} image in the foundations '{service.lower()}' ECR repository (tags there are immutable).",
+        description=f"Tag of the {service.lower()} image in the foundations '{service.lower()}' ECR repository "
+        "(tags there are immutable).",
         AllowedPattern=TAG_PATTERN,
         ConstraintDescription="an image tag: letters, digits, '.', '_' and '-'.",
     )
@@ -56,12 +58,20 @@ def ingest_parameters(t: Template) -> IngestParameters:
     top_tickers_api = add_parameter(
         t,
         "TopTickersApi",
-        description="URL of the top-tickers API ingest asks which symbols to follow (TOP_TICKERS_API); ingest exits at start without it. Its bearer token is topTickersToken in the foundations MarketDataApiCredentials secret.",
+        description="URL of the top-tickers API ingest asks which symbols to follow (TOP_TICKERS_API); ingest "
+        "exits at start without it. Its bearer token is topTickersToken in the foundations MarketDataApiCredentials "
+        "secret.",
         AllowedPattern=r"^https?://[^\s]+$",
         ConstraintDescription="an http(s):// URL.",
     )
     max_ticker_count = add_parameter(
-        t, "MaxTickerCount", description="Most tickers ingest follows (MAX_TICKER_COUNT).", Type="Number", Default="50", MinValue=1, MaxValue=1000
+        t,
+        "MaxTickerCount",
+        description="Most tickers ingest follows (MAX_TICKER_COUNT).",
+        Type="Number",
+        Default="50",
+        MinValue=1,
+        MaxValue=1000,
     )
     return IngestParameters(top_tickers_api, max_ticker_count)
 
@@ -99,7 +109,8 @@ def ingest_not_writing(t: Template, alarms: Alarms, upstream: kinesis.Stream) ->
         t,
         alarms,
         "IngestNotWriting",
-        "Ingest: no record reached the upstream stream for 15 minutes. See the IngestService events and its logs (feed errors, credentials).",
+        "Ingest: no record reached the upstream stream for 15 minutes. See the IngestService events and its logs "
+        "(feed errors, credentials).",
         Metric.of("AWS/Kinesis", "IncomingRecords", {"StreamName": Ref(upstream)}, "Sum"),
         threshold=1,
         comparison="LessThanThreshold",
@@ -111,7 +122,9 @@ def ingest_not_writing(t: Template, alarms: Alarms, upstream: kinesis.Stream) ->
     return made
 
 
-def ripples(upstream: kinesis.Stream, downstream: kinesis.Stream, influx_url: Any, org: Any, bucket: Any) -> ContainerSettings:
+def ripples(
+    upstream: kinesis.Stream, downstream: kinesis.Stream, influx_url: Any, org: Any, bucket: Any
+) -> ContainerSettings:
     return ContainerSettings(
         environment={
             "KINESIS_UPSTREAM_NAME": Ref(upstream),

@@ -7,20 +7,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Ref, Template
-from troposphere import awslambda, kinesis, sqs
+from troposphere import GetAtt, Ref, Template, awslambda, kinesis, sqs
 
 from .. import exports
 from ..blocks import policies
-from ..blocks.functions import Function, python_function
 from ..blocks.alarms import Alarms, queue_not_empty, stream_consumer_alarms
+from ..blocks.functions import Function, python_function
 from ..blocks.parameters import deleted_with_stack, export_output, import_value, skip_checkov
 from .websocket_api import STAGE, WebSocketApi, management_endpoint
 
 
-def results_pusher(t: Template, downstream: kinesis.Stream, websocket: WebSocketApi, log_retention: Any, alarms: Alarms) -> Function:
-    failures = t.add_resource(deleted_with_stack(sqs.Queue("FailedDeliveriesQueue", MessageRetentionPeriod=1209600, SqsManagedSseEnabled=True)))
-    skip_checkov(failures, CKV_AWS_27="Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the check only recognises a KMS key.")
+def results_pusher(
+    t: Template, downstream: kinesis.Stream, websocket: WebSocketApi, log_retention: Any, alarms: Alarms
+) -> Function:
+    failures = t.add_resource(
+        deleted_with_stack(
+            sqs.Queue("FailedDeliveriesQueue", MessageRetentionPeriod=1209600, SqsManagedSseEnabled=True)
+        )
+    )
+    skip_checkov(
+        failures,
+        CKV_AWS_27="Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the check only recognises a KMS key.",
+    )
     pusher = python_function(
         t,
         "ResultsPusher",
@@ -53,10 +61,23 @@ def results_pusher(t: Template, downstream: kinesis.Stream, websocket: WebSocket
             MaximumRetryAttempts=3,
             BisectBatchOnFunctionError=True,
             MaximumRecordAgeInSeconds=3600,
-            DestinationConfig=awslambda.DestinationConfig(OnFailure=awslambda.OnFailure(Destination=GetAtt(failures, "Arn"))),
+            DestinationConfig=awslambda.DestinationConfig(
+                OnFailure=awslambda.OnFailure(Destination=GetAtt(failures, "Arn"))
+            ),
         )
     )
     stream_consumer_alarms(t, alarms, "ResultsPusher", pusher.function, downstream)
-    queue_not_empty(t, alarms, "FailedDeliveries", failures, "Batches the results pusher gave up on are in FailedDeliveriesQueue: see its log group.")
-    export_output(t, "FailedDeliveriesQueueUrl", Ref(failures), "SQS queue that receives batches the results pusher could not deliver.")
+    queue_not_empty(
+        t,
+        alarms,
+        "FailedDeliveries",
+        failures,
+        "Batches the results pusher gave up on are in FailedDeliveriesQueue: see its log group.",
+    )
+    export_output(
+        t,
+        "FailedDeliveriesQueueUrl",
+        Ref(failures),
+        "SQS queue that receives batches the results pusher could not deliver.",
+    )
     return pusher

@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import Equals, If, Parameter, Ref, Template
-from troposphere import kinesis
+from troposphere import Equals, If, Parameter, Ref, Template, kinesis
 
 from ..blocks.parameters import add_parameter, deleted_with_stack
 
@@ -31,9 +30,23 @@ def stream_parameters(t: Template) -> StreamParameters:
         Default="PROVISIONED",
         AllowedValues=["PROVISIONED", "ON_DEMAND"],
     )
-    shards = add_parameter(t, "ShardCount", description="Shards per stream in PROVISIONED mode.", Type="Number", Default="1", MinValue=1, MaxValue=64)
+    shards = add_parameter(
+        t,
+        "ShardCount",
+        description="Shards per stream in PROVISIONED mode.",
+        Type="Number",
+        Default="1",
+        MinValue=1,
+        MaxValue=64,
+    )
     retention = add_parameter(
-        t, "StreamRetentionHours", description="Hours each stream keeps records (24 is the cheapest).", Type="Number", Default="24", MinValue=24, MaxValue=8760
+        t,
+        "StreamRetentionHours",
+        description="Hours each stream keeps records (24 is the cheapest).",
+        Type="Number",
+        Default="24",
+        MinValue=24,
+        MaxValue=8760,
     )
     t.add_condition(ON_DEMAND_CONDITION, Equals(Ref(mode), "ON_DEMAND"))
     return StreamParameters(mode, shards, retention)
@@ -41,7 +54,13 @@ def stream_parameters(t: Template) -> StreamParameters:
 
 def stream(t: Template, name: str, parameters: StreamParameters) -> kinesis.Stream:
     """A stream sized by the stack's stream parameters."""
-    return _stream(t, name, Ref(parameters.mode), If(ON_DEMAND_CONDITION, Ref("AWS::NoValue"), Ref(parameters.shard_count)), Ref(parameters.retention_hours))
+    return _stream(
+        t,
+        name,
+        Ref(parameters.mode),
+        If(ON_DEMAND_CONDITION, Ref("AWS::NoValue"), Ref(parameters.shard_count)),
+        Ref(parameters.retention_hours),
+    )
 
 
 def cheapest_stream(t: Template, name: str) -> kinesis.Stream:

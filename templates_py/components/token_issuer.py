@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from awacs import awslambda as lambda_actions
-from troposphere import GetAtt, Template
-from troposphere import awslambda
+from troposphere import GetAtt, Template, awslambda
 from troposphere.cloudformation import AWSCustomObject
 
 from .. import exports
 from ..blocks import policies
-from ..blocks.parameters import import_value
 from ..blocks.functions import python_function
 from ..blocks.network import Network, security_group
+from ..blocks.parameters import import_value
 
 # Both functions may run this long; the provider answers CloudFormation before it.
 TIMEOUT_SECONDS = 600
@@ -60,13 +59,16 @@ def influx_token_issuer(
     after: Sequence[str],
 ) -> TokenIssuer:
     """The issuer; `after` are the logical IDs (the InfluxDB service) it must wait for."""
-    agent_group = security_group(t, "InfluxTokenAgentSecurityGroup", network, "InfluxDB token agent; reaches InfluxDB only, admits nothing")
+    agent_group = security_group(
+        t, "InfluxTokenAgentSecurityGroup", network, "InfluxDB token agent; reaches InfluxDB only, admits nothing"
+    )
     agent = python_function(
         t,
         "InfluxTokenAgent",
         folder="influx_token_agent",
         handler="token_agent.handler",
-        description="Ensures the InfluxDB read and write tokens over HTTP (the token provider invokes it; streamlines smoke too)",
+        description="Ensures the InfluxDB read and write tokens over HTTP (the token provider invokes it; streamlines "
+        "smoke too)",
         environment={},
         statements=[],
         log_retention=log_retention,
@@ -90,7 +92,10 @@ def influx_token_issuer(
             policies.read_secrets([secrets["admin"]]),
             policies.write_secrets([secrets["read"], secrets["write"]]),
             # GetFunctionConfiguration: wait for an Inactive agent to be Active again.
-            policies.allow([lambda_actions.GetFunctionConfiguration, lambda_actions.InvokeFunction], [GetAtt(agent.function, "Arn")]),
+            policies.allow(
+                [lambda_actions.GetFunctionConfiguration, lambda_actions.InvokeFunction],
+                [GetAtt(agent.function, "Arn")],
+            ),
         ],
         log_retention=log_retention,
         timeout=TIMEOUT_SECONDS,

@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import Equals, GetAtt, If, Join, Ref, Sub, Template
-from troposphere import apigatewayv2, awslambda, logs, route53
+from troposphere import Equals, GetAtt, If, Join, Ref, Sub, Template, apigatewayv2, awslambda, logs, route53
 
 from .. import exports
 from ..blocks import policies
@@ -19,7 +18,11 @@ STAGE = "prod"
 # The custom domain exists only with a hosted zone, a certificate and a name.
 DOMAIN_CONDITION = "WebSocketDomain"
 ACCESS_LOGS_CONDITION = "WebSocketAccessLogsOn"
-ACCESS_LOG_FORMAT = '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","routeKey":"$context.routeKey","status":"$context.status","connectionId":"$context.connectionId","eventType":"$context.eventType","error":"$context.error.message","integrationError":"$context.integrationErrorMessage"}'
+ACCESS_LOG_FORMAT = (
+    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","routeKey":"$context.routeKey",'
+    '"status":"$context.status","connectionId":"$context.connectionId","eventType":"$context.eventType",'
+    '"error":"$context.error.message","integrationError":"$context.integrationErrorMessage"}'
+)
 
 
 @dataclass
@@ -35,14 +38,16 @@ def management_endpoint() -> Any:
     return Sub("https://${WebSocketApi}.execute-api.${AWS::Region}.amazonaws.com/" + STAGE)
 
 
-def websocket_api(t: Template, *, max_symbols: Any, certificate_arn: Any, hosted_zone_id: Any, domain_name: Any, log_retention: Any) -> WebSocketApi:
+def websocket_api(
+    t: Template, *, max_symbols: Any, certificate_arn: Any, hosted_zone_id: Any, domain_name: Any, log_retention: Any
+) -> WebSocketApi:
     api = t.add_resource(
         apigatewayv2.Api(
             "WebSocketApi",
             Name=Sub("${AWS::StackName}-live"),
             ProtocolType="WEBSOCKET",
             RouteSelectionExpression="$request.body.action",
-            Description="Live results for the dashboard: subscribe with {\"subscribeTo\": [symbols]}",
+            Description='Live results for the dashboard: subscribe with {"subscribeTo": [symbols]}',
         )
     )
     handler = python_function(
@@ -74,9 +79,19 @@ def websocket_api(t: Template, *, max_symbols: Any, certificate_arn: Any, hosted
         )
     )
     routes = []
-    for route_key, logical_id in (("$connect", "ConnectRoute"), ("$disconnect", "DisconnectRoute"), ("$default", "DefaultRoute")):
+    for route_key, logical_id in (
+        ("$connect", "ConnectRoute"),
+        ("$disconnect", "DisconnectRoute"),
+        ("$default", "DefaultRoute"),
+    ):
         route = t.add_resource(
-            apigatewayv2.Route(logical_id, ApiId=Ref(api), RouteKey=route_key, AuthorizationType="NONE", Target=Join("/", ["integrations", Ref(integration)]))
+            apigatewayv2.Route(
+                logical_id,
+                ApiId=Ref(api),
+                RouteKey=route_key,
+                AuthorizationType="NONE",
+                Target=Join("/", ["integrations", Ref(integration)]),
+            )
         )
         routes.append(route.title)
     t.add_resource(
@@ -96,12 +111,18 @@ def websocket_api(t: Template, *, max_symbols: Any, certificate_arn: Any, hosted
     switch = add_parameter(
         t,
         "WebSocketAccessLogs",
-        description="'enabled' writes WebSocket stage access logs; it needs the account's API Gateway CloudWatch Logs role in this region (README, 'WebSocket access logs'; preflight checks it). 'disabled' works in a fresh account.",
+        description="'enabled' writes WebSocket stage access logs; it needs the account's API Gateway CloudWatch "
+        "Logs role in this region (README, 'WebSocket access logs'; preflight checks it). 'disabled' "
+        "works in a fresh account.",
         Default="disabled",
         AllowedValues=["enabled", "disabled"],
     )
     t.add_condition(ACCESS_LOGS_CONDITION, Equals(Ref(switch), "enabled"))
-    access_logs = t.add_resource(deleted_with_stack(logs.LogGroup("WebSocketAccessLogGroup", Condition=ACCESS_LOGS_CONDITION, RetentionInDays=log_retention)))
+    access_logs = t.add_resource(
+        deleted_with_stack(
+            logs.LogGroup("WebSocketAccessLogGroup", Condition=ACCESS_LOGS_CONDITION, RetentionInDays=log_retention)
+        )
+    )
     skip_checkov(access_logs, CKV_AWS_158="Access logs are encrypted with the CloudWatch Logs service key.")
     stage = t.add_resource(
         apigatewayv2.Stage(
@@ -119,16 +140,34 @@ def websocket_api(t: Template, *, max_symbols: Any, certificate_arn: Any, hosted
             ),
         )
     )
-    skip_checkov(stage, CKV_AWS_95="Access logging is the WebSocketAccessLogs parameter: it needs an account-level role a fresh account lacks.")
+    skip_checkov(
+        stage,
+        CKV_AWS_95="Access logging is the WebSocketAccessLogs parameter: it needs an account-level role a fresh "
+        "account "
+        "lacks.",
+    )
     domain = t.add_resource(
         apigatewayv2.DomainName(
             "WebSocketDomain",
             Condition=DOMAIN_CONDITION,
             DomainName=domain_name,
-            DomainNameConfigurations=[apigatewayv2.DomainNameConfiguration(CertificateArn=certificate_arn, EndpointType="REGIONAL", SecurityPolicy="TLS_1_2")],
+            DomainNameConfigurations=[
+                apigatewayv2.DomainNameConfiguration(
+                    CertificateArn=certificate_arn, EndpointType="REGIONAL", SecurityPolicy="TLS_1_2"
+                )
+            ],
         )
     )
-    t.add_resource(apigatewayv2.ApiMapping("WebSocketApiMapping", Condition=DOMAIN_CONDITION, DependsOn=[stage.title], ApiId=Ref(api), DomainName=Ref(domain), Stage=STAGE))
+    t.add_resource(
+        apigatewayv2.ApiMapping(
+            "WebSocketApiMapping",
+            Condition=DOMAIN_CONDITION,
+            DependsOn=[stage.title],
+            ApiId=Ref(api),
+            DomainName=Ref(domain),
+            Stage=STAGE,
+        )
+    )
     t.add_resource(
         route53.RecordSetType(
             "WebSocketAliasRecord",
@@ -136,8 +175,16 @@ def websocket_api(t: Template, *, max_symbols: Any, certificate_arn: Any, hosted
             HostedZoneId=hosted_zone_id,
             Name=domain_name,
             Type="A",
-            AliasTarget=route53.AliasTarget(DNSName=GetAtt(domain, "RegionalDomainName"), HostedZoneId=GetAtt(domain, "RegionalHostedZoneId"), EvaluateTargetHealth=False),
+            AliasTarget=route53.AliasTarget(
+                DNSName=GetAtt(domain, "RegionalDomainName"),
+                HostedZoneId=GetAtt(domain, "RegionalHostedZoneId"),
+                EvaluateTargetHealth=False,
+            ),
         )
     )
-    url = If(DOMAIN_CONDITION, Sub("wss://${WebSocketDomainName}"), Sub("wss://${WebSocketApi}.execute-api.${AWS::Region}.amazonaws.com/" + STAGE))
+    url = If(
+        DOMAIN_CONDITION,
+        Sub("wss://${WebSocketDomainName}"),
+        Sub("wss://${WebSocketApi}.execute-api.${AWS::Region}.amazonaws.com/" + STAGE),
+    )
     return WebSocketApi(api, stage, url)

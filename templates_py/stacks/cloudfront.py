@@ -1,4 +1,6 @@
-"""Stream Lines CloudFront: the static dashboard served from a private S3 bucket through CloudFront with origin access control, HTTPS for viewers, and an optional alias with an ACM certificate, which CloudFront only accepts from us-east-1.
+"""Stream Lines CloudFront: the static dashboard served from a private S3 bucket through CloudFront with origin access
+control, HTTPS for viewers, and an optional alias with an ACM certificate, which CloudFront only accepts from
+us-east-1.
 
 Creates: the site bucket (private, encrypted, versioned, retained: it holds the
 published dashboard), its policy admitting only this distribution, the origin
@@ -13,14 +15,13 @@ from __future__ import annotations
 
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
-from troposphere import And, Equals, GetAtt, If, Not, Ref, Sub, Template
-from troposphere import cloudfront, route53, s3
+from troposphere import And, Equals, GetAtt, If, Not, Ref, Sub, Template, cloudfront, route53, s3
 
+from ..blocks.buckets import bucket_policy, private_bucket
 from ..blocks.parameters import add_parameter, export_output, new_template, skip_checkov
+from ..blocks.policies import bucket_objects
 from ..blocks.tags import tag_everything
 from ..config import BuildConfig
-from ..blocks.buckets import bucket_policy, private_bucket
-from ..blocks.policies import bucket_objects
 
 PROFILE = "cloudfront"
 # CloudFront's fixed hosted zone for alias records, and AWS's managed CachingOptimized policy.
@@ -42,10 +43,12 @@ def build(config: BuildConfig) -> Template:
     certificate = add_parameter(
         t,
         "CertificateArn",
-        description="ACM certificate for DomainName. CloudFront only uses certificates from us-east-1, whatever this stack's region.",
+        description="ACM certificate for DomainName. CloudFront only uses certificates from us-east-1, whatever "
+        "this stack's region.",
         Default=config.cloudfront_certificate_arn,
         AllowedPattern=US_EAST_1_CERTIFICATE,
-        ConstraintDescription="the certificate must be an ACM certificate in us-east-1 (CloudFront accepts no other region).",
+        ConstraintDescription="the certificate must be an ACM certificate in us-east-1 (CloudFront accepts no other "
+        "region).",
     )
     zone = add_parameter(
         t,
@@ -63,7 +66,10 @@ def build(config: BuildConfig) -> Template:
         AllowedValues=["PriceClass_100", "PriceClass_200", "PriceClass_All"],
     )
     t.add_condition("HasAlias", And(Not(Equals(Ref(alias), "")), Not(Equals(Ref(certificate), ""))))
-    t.add_condition("HasAliasRecord", And(Not(Equals(Ref(alias), "")), Not(Equals(Ref(certificate), "")), Not(Equals(Ref(zone), ""))))
+    t.add_condition(
+        "HasAliasRecord",
+        And(Not(Equals(Ref(alias), "")), Not(Equals(Ref(certificate), "")), Not(Equals(Ref(zone), ""))),
+    )
     t.add_rule(
         "AliasNeedsCertificate",
         {
@@ -71,7 +77,8 @@ def build(config: BuildConfig) -> Template:
             "Assertions": [
                 {
                     "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(certificate), ""]}]},
-                    "AssertDescription": "DomainName needs CertificateArn, an ACM certificate in us-east-1 that covers it.",
+                    "AssertDescription": "DomainName needs CertificateArn, an ACM certificate in us-east-1 that "
+                    "covers it.",
                 }
             ],
         },
@@ -80,9 +87,16 @@ def build(config: BuildConfig) -> Template:
     bucket = private_bucket(
         t,
         "SiteBucket",
-        s3.LifecycleRule(Id="ExpireOldSiteVersions", Status="Enabled", NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30)),
+        s3.LifecycleRule(
+            Id="ExpireOldSiteVersions",
+            Status="Enabled",
+            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30),
+        ),
     )
-    skip_checkov(bucket, CKV_AWS_18="Viewers reach the site through CloudFront only; S3 access logs would record CloudFront alone.")
+    skip_checkov(
+        bucket,
+        CKV_AWS_18="Viewers reach the site through CloudFront only; S3 access logs would record CloudFront alone.",
+    )
     access_control = t.add_resource(
         cloudfront.OriginAccessControl(
             "OriginAccessControl",
@@ -95,7 +109,9 @@ def build(config: BuildConfig) -> Template:
         )
     )
     spa_errors = [
-        cloudfront.CustomErrorResponse(ErrorCode=code, ResponseCode=200, ResponsePagePath="/index.html", ErrorCachingMinTTL=10)
+        cloudfront.CustomErrorResponse(
+            ErrorCode=code, ResponseCode=200, ResponsePagePath="/index.html", ErrorCachingMinTTL=10
+        )
         for code in (403, 404)
     ]
     distribution = t.add_resource(
@@ -127,7 +143,11 @@ def build(config: BuildConfig) -> Template:
                 CustomErrorResponses=spa_errors,
                 ViewerCertificate=If(
                     "HasAlias",
-                    cloudfront.ViewerCertificate(AcmCertificateArn=Ref(certificate), SslSupportMethod="sni-only", MinimumProtocolVersion="TLSv1.2_2021"),
+                    cloudfront.ViewerCertificate(
+                        AcmCertificateArn=Ref(certificate),
+                        SslSupportMethod="sni-only",
+                        MinimumProtocolVersion="TLSv1.2_2021",
+                    ),
                     cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True),
                 ),
             ),
@@ -137,7 +157,8 @@ def build(config: BuildConfig) -> Template:
         distribution,
         CKV_AWS_68="A static dashboard with no forms or API behind this distribution; WAF costs more than the site.",
         CKV_AWS_86="Access logs need a log bucket with ACLs; CloudFront's standard metrics are on.",
-        CKV_AWS_174="With an alias the minimum is TLSv1.2_2021; the default cloudfront.net certificate does not allow setting it.",
+        CKV_AWS_174="With an alias the minimum is TLSv1.2_2021; the default cloudfront.net certificate does not "
+        "allow setting it.",
         CKV_AWS_310="One origin, the site bucket; there is nothing to fail over to.",
         CKV_AWS_374="The dashboard is public; geo restriction is not wanted.",
     )
@@ -151,7 +172,13 @@ def build(config: BuildConfig) -> Template:
             Action=[s3_actions.GetObject],
             Resource=[bucket_objects(GetAtt(bucket, "Arn"))],
             Condition=Condition(
-                StringEquals({"AWS:SourceArn": Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")})
+                StringEquals(
+                    {
+                        "AWS:SourceArn": Sub(
+                            "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
+                        )
+                    }
+                )
             ),
         ),
     )
@@ -165,11 +192,17 @@ def build(config: BuildConfig) -> Template:
                 HostedZoneId=Ref(zone),
                 Name=Ref(alias),
                 Type=record_type,
-                AliasTarget=route53.AliasTarget(DNSName=GetAtt(distribution, "DomainName"), HostedZoneId=CLOUDFRONT_HOSTED_ZONE, EvaluateTargetHealth=False),
+                AliasTarget=route53.AliasTarget(
+                    DNSName=GetAtt(distribution, "DomainName"),
+                    HostedZoneId=CLOUDFRONT_HOSTED_ZONE,
+                    EvaluateTargetHealth=False,
+                ),
             )
         )
     export_output(t, "SiteBucketName", Ref(bucket), "Bucket to publish the dashboard's static files into.")
-    export_output(t, "DistributionId", Ref(distribution), "CloudFront distribution ID (for invalidations after publishing).")
+    export_output(
+        t, "DistributionId", Ref(distribution), "CloudFront distribution ID (for invalidations after publishing)."
+    )
     export_output(
         t,
         "SiteUrl",

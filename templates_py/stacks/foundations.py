@@ -1,4 +1,6 @@
-"""Stream Lines foundations: everything stateful or slow to recreate, deployed once and kept when profile stacks come and go (app bucket, ECR repositories, EFS with InfluxDB and Grafana access points, WebSocket connections table, and the secrets that must match the data on EFS).
+"""Stream Lines foundations: everything stateful or slow to recreate, deployed once and kept when profile stacks come
+and go (app bucket, ECR repositories, EFS with InfluxDB and Grafana access points, WebSocket connections table, and
+the secrets that must match the data on EFS).
 
 Creates: S3 app bucket (Lambda artifacts, Flink checkpoints) with a TLS-only
 policy; one ECR repository per image; an encrypted EFS file system with backups
@@ -17,17 +19,15 @@ from __future__ import annotations
 import json
 
 from awacs import elasticfilesystem
-from awacs.aws import Bool, Condition, Principal, Statement, Allow
-from troposphere import GetAtt, Ref, Sub, Template
-from troposphere import dynamodb, ecr, efs, s3, secretsmanager
+from awacs.aws import Allow, Bool, Condition, Principal, Statement
+from troposphere import GetAtt, Ref, Sub, Template, dynamodb, ecr, efs, s3, secretsmanager
 
 from .. import exports
 from ..blocks.buckets import RETAIN, bucket_policy, private_bucket
 from ..blocks.parameters import add_parameter, export_output, new_template, skip_checkov
+from ..blocks.policies import as_dict, deny_insecure_transport, document
 from ..blocks.tags import tag_everything
 from ..config import BuildConfig
-from ..blocks.policies import as_dict, deny_insecure_transport, document
-
 
 # A token secret's value until the token issuer stores a real token in it; the
 # issuer stores {"authorizationID", "token"}, and services read the "token" key.
@@ -36,22 +36,46 @@ TOKEN_PLACEHOLDER = json.dumps({"authorizationID": "", "token": PLACEHOLDER}, so
 
 # Logical ID -> (export name, description, how the value is made).
 SECRETS = {
-    "InfluxDbAdminPassword": (exports.INFLUXDB_ADMIN_PASSWORD_SECRET, "InfluxDB admin user's password, used by the first-boot setup", "generate"),
-    "InfluxDbAdminToken": (exports.INFLUXDB_ADMIN_TOKEN_SECRET, "InfluxDB operator (admin) token, used by the first-boot setup and the token issuer", "generate"),
-    "InfluxDbReadToken": (exports.INFLUXDB_READ_TOKEN_SECRET, "InfluxDB read-only token for the bucket, stored by the token issuer (read by Grafana and backend)", "placeholder"),
-    "InfluxDbWriteToken": (exports.INFLUXDB_WRITE_TOKEN_SECRET, "InfluxDB write-only token for the bucket, stored by the token issuer (used by ripples)", "placeholder"),
+    "InfluxDbAdminPassword": (
+        exports.INFLUXDB_ADMIN_PASSWORD_SECRET,
+        "InfluxDB admin user's password, used by the first-boot setup",
+        "generate",
+    ),
+    "InfluxDbAdminToken": (
+        exports.INFLUXDB_ADMIN_TOKEN_SECRET,
+        "InfluxDB operator (admin) token, used by the first-boot setup and the token issuer",
+        "generate",
+    ),
+    "InfluxDbReadToken": (
+        exports.INFLUXDB_READ_TOKEN_SECRET,
+        "InfluxDB read-only token for the bucket, stored by the token issuer (read by Grafana and backend)",
+        "placeholder",
+    ),
+    "InfluxDbWriteToken": (
+        exports.INFLUXDB_WRITE_TOKEN_SECRET,
+        "InfluxDB write-only token for the bucket, stored by the token issuer (used by ripples)",
+        "placeholder",
+    ),
     "GrafanaAdminPassword": (exports.GRAFANA_ADMIN_PASSWORD_SECRET, "Grafana admin user's password", "generate"),
     # One secret, three JSON keys (apiKey, apiSecret, topTickersToken): what ingest
     # needs from outside, set together by the operator. Its placeholder is pinned
     # by a test: a new placeholder would overwrite the operator's values.
-    "MarketDataApiCredentials": (exports.MARKET_DATA_API_SECRET, "Market-data websocket API key and secret, and the top-tickers API token, for ingest; set the real values after the first deploy", "credentials"),
+    "MarketDataApiCredentials": (
+        exports.MARKET_DATA_API_SECRET,
+        "Market-data websocket API key and secret, and the top-tickers API token, for ingest; set the real values "
+        "after the first deploy",
+        "credentials",
+    ),
 }
 
 ROTATION_REASON = (
     "Rotation would break the running system: the InfluxDB admin secrets must match the data created on EFS, "
     "the token secrets are managed by the token issuer and the market-data credentials come from the provider."
 )
-CMK_REASON = "The AWS managed key is used on purpose; a customer managed key costs 1 USD a month each and adds no control this project uses."
+CMK_REASON = (
+    "The AWS managed key is used on purpose; a customer managed key costs 1 USD a month each and adds "
+    "no control this project uses."
+)
 
 
 def build(config: BuildConfig) -> Template:
@@ -93,10 +117,13 @@ def _app_bucket(t: Template) -> None:
     )
     skip_checkov(
         bucket,
-        CKV_AWS_18="Access logging needs a second bucket and costs more than it tells here: only the project's own roles read or write this bucket.",
+        CKV_AWS_18="Access logging needs a second bucket and costs more than it tells here: only the project's "
+        "own roles read or write this bucket.",
     )
     bucket_policy(t, "AppBucketPolicy", bucket)
-    export_output(t, exports.APP_BUCKET_NAME, Ref(bucket), "Name of the app bucket (Lambda artifacts, Flink checkpoints).")
+    export_output(
+        t, exports.APP_BUCKET_NAME, Ref(bucket), "Name of the app bucket (Lambda artifacts, Flink checkpoints)."
+    )
     export_output(t, exports.APP_BUCKET_ARN, GetAtt(bucket, "Arn"), "ARN of the app bucket.")
 
 
@@ -126,7 +153,9 @@ def _repository(t: Template, name: str) -> None:
             ),
         )
     )
-    export_output(t, exports.repository_uri(name), GetAtt(repo, "RepositoryUri"), f"URI of the ECR repository for {name} images.")
+    export_output(
+        t, exports.repository_uri(name), GetAtt(repo, "RepositoryUri"), f"URI of the ECR repository for {name} images."
+    )
     export_output(t, exports.repository_arn(name), GetAtt(repo, "Arn"), f"ARN of the ECR repository for {name} images.")
 
 
@@ -141,26 +170,56 @@ def _file_system(t: Template) -> None:
             PerformanceMode="generalPurpose",
             ThroughputMode="bursting",
             BackupPolicy=efs.BackupPolicy(Status="ENABLED"),
-            FileSystemPolicy=as_dict(document(
-                Statement(
-                    Effect=Allow,
-                    Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
-                    Action=[elasticfilesystem.ClientMount, elasticfilesystem.ClientWrite],
-                    Resource=["*"],
-                    Condition=Condition(Bool({"elasticfilesystem:AccessedViaMountTarget": "true"})),
-                ),
-                deny_insecure_transport(["*"], [elasticfilesystem.ClientMount, elasticfilesystem.ClientWrite, elasticfilesystem.ClientRootAccess]),
-            )),
+            FileSystemPolicy=as_dict(
+                document(
+                    Statement(
+                        Effect=Allow,
+                        Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+                        Action=[elasticfilesystem.ClientMount, elasticfilesystem.ClientWrite],
+                        Resource=["*"],
+                        Condition=Condition(Bool({"elasticfilesystem:AccessedViaMountTarget": "true"})),
+                    ),
+                    deny_insecure_transport(
+                        ["*"],
+                        [
+                            elasticfilesystem.ClientMount,
+                            elasticfilesystem.ClientWrite,
+                            elasticfilesystem.ClientRootAccess,
+                        ],
+                    ),
+                )
+            ),
         )
     )
-    export_output(t, exports.FILE_SYSTEM_ID, Ref(file_system), "ID of the EFS file system (profile stacks add mount targets in their own VPC).")
+    export_output(
+        t,
+        exports.FILE_SYSTEM_ID,
+        Ref(file_system),
+        "ID of the EFS file system (profile stacks add mount targets in their own VPC).",
+    )
     export_output(t, exports.FILE_SYSTEM_ARN, GetAtt(file_system, "Arn"), "ARN of the EFS file system.")
 
     # Creation info lets the first mount create the directory with the right owner,
     # https://docs.aws.amazon.com/efs/latest/ug/efs-access-points.html#enforce-root-directory-access-point
     access_points = {
-        "InfluxDbAccessPoint": ("/influxdb2", "1000", "1000", "750", exports.INFLUXDB_ACCESS_POINT_ID, exports.INFLUXDB_ACCESS_POINT_ARN, "InfluxDB"),
-        "GrafanaAccessPoint": ("/grafana", "472", "0", "750", exports.GRAFANA_ACCESS_POINT_ID, exports.GRAFANA_ACCESS_POINT_ARN, "Grafana"),
+        "InfluxDbAccessPoint": (
+            "/influxdb2",
+            "1000",
+            "1000",
+            "750",
+            exports.INFLUXDB_ACCESS_POINT_ID,
+            exports.INFLUXDB_ACCESS_POINT_ARN,
+            "InfluxDB",
+        ),
+        "GrafanaAccessPoint": (
+            "/grafana",
+            "472",
+            "0",
+            "750",
+            exports.GRAFANA_ACCESS_POINT_ID,
+            exports.GRAFANA_ACCESS_POINT_ARN,
+            "Grafana",
+        ),
     }
     for logical_id, (path, uid, gid, permissions, id_export, arn_export, who) in access_points.items():
         access_point = t.add_resource(
@@ -174,7 +233,9 @@ def _file_system(t: Template) -> None:
                 ),
             )
         )
-        export_output(t, id_export, Ref(access_point), f"ID of the EFS access point for {who} data ({path}, uid {uid}).")
+        export_output(
+            t, id_export, Ref(access_point), f"ID of the EFS access point for {who} data ({path}, uid {uid})."
+        )
         export_output(t, arn_export, GetAtt(access_point, "Arn"), f"ARN of the EFS access point for {who} data.")
 
 
@@ -211,8 +272,17 @@ def _connections_table(t: Template) -> None:
             TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(AttributeName="expiresAt", Enabled=True),
         )
     )
-    skip_checkov(table, CKV_AWS_119="Encrypted with the DynamoDB service key; it holds connection ids and symbols only, and a customer managed key costs 1 USD a month.")
-    export_output(t, exports.CONNECTIONS_TABLE_NAME, Ref(table), "Name of the WebSocket connections table (key connectionId + symbol, GSI 'symbol').")
+    skip_checkov(
+        table,
+        CKV_AWS_119="Encrypted with the DynamoDB service key; it holds connection ids and symbols only, and a "
+        "customer managed key costs 1 USD a month.",
+    )
+    export_output(
+        t,
+        exports.CONNECTIONS_TABLE_NAME,
+        Ref(table),
+        "Name of the WebSocket connections table (key connectionId + symbol, GSI 'symbol').",
+    )
     export_output(t, exports.CONNECTIONS_TABLE_ARN, GetAtt(table, "Arn"), "ARN of the WebSocket connections table.")
 
 
@@ -225,7 +295,9 @@ def _secret(t: Template, logical_id: str, export: str, description: str, kind: s
     elif kind == "placeholder":
         properties["SecretString"] = TOKEN_PLACEHOLDER
     else:
-        properties["SecretString"] = json.dumps({"apiKey": PLACEHOLDER, "apiSecret": PLACEHOLDER, "topTickersToken": PLACEHOLDER}, sort_keys=True)
+        properties["SecretString"] = json.dumps(
+            {"apiKey": PLACEHOLDER, "apiSecret": PLACEHOLDER, "topTickersToken": PLACEHOLDER}, sort_keys=True
+        )
     secret = t.add_resource(secretsmanager.Secret(logical_id, **RETAIN, **properties))
     skip_checkov(secret, CKV_AWS_149=CMK_REASON, CKV2_AWS_57=ROTATION_REASON)
     export_output(t, export, Ref(secret), f"ARN of the secret: {description}.")

@@ -1,4 +1,6 @@
-"""Stream Lines full: the whole platform (ingest, ripples, InfluxDB, backend and dashboard on ECS Fargate, Kinesis upstream and downstream streams, a WebSocket API with the connection-handler Lambda and the results-pusher Lambda on the results stream, ALBs and optional Route 53 aliases).
+"""Stream Lines full: the whole platform (ingest, ripples, InfluxDB, backend and dashboard on ECS Fargate, Kinesis
+upstream and downstream streams, a WebSocket API with the connection-handler Lambda and the results-pusher Lambda on
+the results stream, ALBs and optional Route 53 aliases).
 
 Creates: a VPC in two AZs with public and private subnets; `NetworkMode` picks
 how private tasks reach AWS: `endpoints` (S3 gateway endpoint plus interface
@@ -25,14 +27,43 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Parameter, Ref, Select, Split, Sub, Template
-from troposphere import servicediscovery
+from troposphere import (
+    And,
+    Condition,
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    Not,
+    Parameter,
+    Ref,
+    Select,
+    Split,
+    Sub,
+    Template,
+    servicediscovery,
+)
 
 from .. import exports
+from ..blocks.alarms import alarm_notifications, service_alarm, stream_throttled
 from ..blocks.efs import mount_targets
-from ..blocks.fargate import Container, FargateService, Placement, SecretKey, capacity_parameters, cluster, fargate_service
+from ..blocks.fargate import (
+    Container,
+    FargateService,
+    Placement,
+    SecretKey,
+    capacity_parameters,
+    cluster,
+    fargate_service,
+)
 from ..blocks.load_balancers import Route, alias_record, host_routed_load_balancer, routed_url
-from ..blocks.network import CIDR_PATTERN, add_private_subnets, admit_to_endpoints, allow_from_group, vpc_with_public_subnets
+from ..blocks.network import (
+    CIDR_PATTERN,
+    add_private_subnets,
+    admit_to_endpoints,
+    allow_from_group,
+    vpc_with_public_subnets,
+)
 from ..blocks.parameters import (
     FOUNDATIONS_PARAMETER,
     add_parameter,
@@ -44,7 +75,6 @@ from ..blocks.parameters import (
     task_size_parameters,
     wait_for,
 )
-from ..blocks.alarms import alarm_notifications, service_alarm, stream_throttled
 from ..blocks.schedule import active_hours
 from ..blocks.tags import tag_everything
 from ..components import pipeline
@@ -110,7 +140,13 @@ def build(config: BuildConfig) -> Template:
 
     network = vpc_with_public_subnets(t, config)
     # The ssmmessages endpoint serves ECS Exec only: there only when exec is on.
-    endpoints = add_private_subnets(t, network, nat_condition="IsNat", endpoints_condition="IsEndpoints", endpoint_conditions={"SsmMessages": "IsEndpointsWithExec"})
+    endpoints = add_private_subnets(
+        t,
+        network,
+        nat_condition="IsNat",
+        endpoints_condition="IsEndpoints",
+        endpoint_conditions={"SsmMessages": "IsEndpointsWithExec"},
+    )
     private_or_public = If("IsPublic", network.public_subnet_ids, network.private_subnet_ids)
     public_ip = If("IsPublic", "ENABLED", "DISABLED")
     retention = Ref(p.log_retention)
@@ -119,7 +155,10 @@ def build(config: BuildConfig) -> Template:
     capacity, influxdb_capacity = p.capacity, p.influxdb_capacity
     namespace = t.add_resource(
         servicediscovery.PrivateDnsNamespace(
-            "Namespace", Name=Ref(p.service_namespace), Vpc=Ref(network.vpc), Description="Service names inside the Stream Lines VPC"
+            "Namespace",
+            Name=Ref(p.service_namespace),
+            Vpc=Ref(network.vpc),
+            Description="Service names inside the Stream Lines VPC",
         )
     )
     influx_registry = t.add_resource(
@@ -127,7 +166,9 @@ def build(config: BuildConfig) -> Template:
             "InfluxDbDiscoveryService",
             Name="influxdb",
             NamespaceId=GetAtt(namespace, "Id"),
-            DnsConfig=servicediscovery.DnsConfig(DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=10)], RoutingPolicy="MULTIVALUE"),
+            DnsConfig=servicediscovery.DnsConfig(
+                DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=10)], RoutingPolicy="MULTIVALUE"
+            ),
             HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
         )
     )
@@ -156,7 +197,11 @@ def build(config: BuildConfig) -> Template:
         # the same tag comes from the foundations mirror, whatever registry the
         # parameter names (a Rule cannot look inside a string, so the template
         # makes the wrong pair impossible instead of refusing it).
-        image=If("IsEndpoints", Join(":", [import_value(exports.repository_uri("influxdb")), Select(1, Split(":", Ref(influx.image)))]), Ref(influx.image)),
+        image=If(
+            "IsEndpoints",
+            Join(":", [import_value(exports.repository_uri("influxdb")), Select(1, Split(":", Ref(influx.image)))]),
+            Ref(influx.image),
+        ),
         exec_condition=EXEC_CONDITION,
     )
     efs.admit(t, "InfluxDb", influxdb)
@@ -191,7 +236,9 @@ def build(config: BuildConfig) -> Template:
         service = p.services[name]
         image = Join(":", [import_value(exports.repository_uri(name.lower())), Ref(service.image_tag)])
         architecture = getattr(config, name.lower()).architecture
-        return Container(image=image, cpu=service.size.cpu, memory=service.size.memory, architecture=architecture, **settings)
+        return Container(
+            image=image, cpu=service.size.cpu, memory=service.size.memory, architecture=architecture, **settings
+        )
 
     # The services implement contracts/services.toml (the images' own contract);
     # tests/templates/test_service_contract.py holds each task definition to it.
@@ -214,14 +261,23 @@ def build(config: BuildConfig) -> Template:
     ripples = app_service(
         "Ripples",
         container("Ripples", port=None, environment=ripples_settings.environment, secrets=ripples_settings.secrets),
-        Placement(subnets=private_or_public, assign_public_ip=public_ip, depends_on=[issuer.tokens.title], capacity=capacity),
+        Placement(
+            subnets=private_or_public, assign_public_ip=public_ip, depends_on=[issuer.tokens.title], capacity=capacity
+        ),
         ripples_settings.statements,
     )
 
     # One internet-facing ALB for both: the dashboard by default, the backend by
     # its domain name (or, without one, on its own listener port).
     dashboard_route = Route("Dashboard", Ref(p.dashboard_port), "/", Ref(p.dashboard_domain), "HasDashboardDomain")
-    backend_route = Route("Backend", Ref(p.backend_port), "/health", Ref(p.backend_domain), "HasBackendDomain", own_port=BACKEND_LISTENER_PORT)
+    backend_route = Route(
+        "Backend",
+        Ref(p.backend_port),
+        "/health",
+        Ref(p.backend_domain),
+        "HasBackendDomain",
+        own_port=BACKEND_LISTENER_PORT,
+    )
     routes = host_routed_load_balancer(
         t,
         "Public",
@@ -288,14 +344,43 @@ def build(config: BuildConfig) -> Template:
     )
 
     # Who may talk to whom: InfluxDB only from ripples and backend, apps only from their ALB.
-    allow_from_group(t, "InfluxDbFromRipples", influxdb.security_group, ripples.security_group, INFLUXDB_PORT, "InfluxDB writes from ripples")
-    allow_from_group(t, "InfluxDbFromBackend", influxdb.security_group, backend.security_group, INFLUXDB_PORT, "InfluxDB reads from backend")
-    agent_rule = allow_from_group(t, "InfluxDbFromTokenAgent", influxdb.security_group, issuer.agent_security_group, INFLUXDB_PORT, "InfluxDB API from the token agent")
+    allow_from_group(
+        t,
+        "InfluxDbFromRipples",
+        influxdb.security_group,
+        ripples.security_group,
+        INFLUXDB_PORT,
+        "InfluxDB writes from ripples",
+    )
+    allow_from_group(
+        t,
+        "InfluxDbFromBackend",
+        influxdb.security_group,
+        backend.security_group,
+        INFLUXDB_PORT,
+        "InfluxDB reads from backend",
+    )
+    agent_rule = allow_from_group(
+        t,
+        "InfluxDbFromTokenAgent",
+        influxdb.security_group,
+        issuer.agent_security_group,
+        INFLUXDB_PORT,
+        "InfluxDB API from the token agent",
+    )
     # The agent's first request must not be refused: the tokens wait for the rule.
     wait_for(issuer.tokens, agent_rule.title)
     backend_lb.admit(t, "BackendFromLoadBalancer", backend.security_group, Ref(p.backend_port), "Backend from the ALB")
-    dashboard_lb.admit(t, "DashboardFromLoadBalancer", dashboard.security_group, Ref(p.dashboard_port), "Dashboard from the ALB")
-    services = (("InfluxDb", influxdb), ("Ingest", ingest), ("Ripples", ripples), ("Backend", backend), ("Dashboard", dashboard))
+    dashboard_lb.admit(
+        t, "DashboardFromLoadBalancer", dashboard.security_group, Ref(p.dashboard_port), "Dashboard from the ALB"
+    )
+    services = (
+        ("InfluxDb", influxdb),
+        ("Ingest", ingest),
+        ("Ripples", ripples),
+        ("Backend", backend),
+        ("Dashboard", dashboard),
+    )
     for name, service in services:
         admit_to_endpoints(t, name, endpoints, service.security_group)
     # In endpoints mode every task's first image pull, secret fetch and log write
@@ -306,21 +391,42 @@ def build(config: BuildConfig) -> Template:
         wait_for(service.service, ready.title)
 
     alarms = alarm_notifications(t)
-    for label, service, balancer in (("InfluxDB", influxdb, None), ("Ingest", ingest, None), ("Ripples", ripples, None), ("Backend", backend, backend_lb), ("Dashboard", dashboard, dashboard_lb)):
+    for label, service, balancer in (
+        ("InfluxDB", influxdb, None),
+        ("Ingest", ingest, None),
+        ("Ripples", ripples, None),
+        ("Backend", backend, backend_lb),
+        ("Dashboard", dashboard, dashboard_lb),
+    ):
         service_alarm(t, alarms, label, service.service, Ref(ecs_cluster), balancer, scaled=True)
     stream_throttled(t, alarms, "UpstreamThrottled", upstream, "ingest")
     stream_throttled(t, alarms, "DownstreamThrottled", downstream, "ripples")
     pipeline.ingest_not_writing(t, alarms, upstream)
     results_pusher(t, downstream, websocket, retention, alarms)
-    active_hours(t, ecs_cluster, [influxdb.service, ingest.service, ripples.service, backend.service, dashboard.service], alarms)
+    active_hours(
+        t, ecs_cluster, [influxdb.service, ingest.service, ripples.service, backend.service, dashboard.service], alarms
+    )
     for route, condition in ((backend_route, "BackendAlias"), (dashboard_route, "DashboardAlias")):
-        alias_record(t, f"{route.name}AliasRecord", condition, Ref(p.hosted_zone_id), route.domain, backend_lb.load_balancer)
+        alias_record(
+            t, f"{route.name}AliasRecord", condition, Ref(p.hosted_zone_id), route.domain, backend_lb.load_balancer
+        )
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack.")
-    export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from.")
-    export_output(t, "DashboardUrl", routed_url(dashboard_route, dashboard_lb.load_balancer, "HasCertificate"), "Dashboard URL.")
-    export_output(t, "BackendUrl", routed_url(backend_route, backend_lb.load_balancer, "HasCertificate"), f"Backend (GraphQL) URL: its domain name, or the ALB's name on port {BACKEND_LISTENER_PORT}.")
-    export_output(t, "WebSocketUrl", websocket.url, "WebSocket URL the dashboard subscribes to (custom domain when one is set).")
+    export_output(
+        t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from."
+    )
+    export_output(
+        t, "DashboardUrl", routed_url(dashboard_route, dashboard_lb.load_balancer, "HasCertificate"), "Dashboard URL."
+    )
+    export_output(
+        t,
+        "BackendUrl",
+        routed_url(backend_route, backend_lb.load_balancer, "HasCertificate"),
+        f"Backend (GraphQL) URL: its domain name, or the ALB's name on port {BACKEND_LISTENER_PORT}.",
+    )
+    export_output(
+        t, "WebSocketUrl", websocket.url, "WebSocket URL the dashboard subscribes to (custom domain when one is set)."
+    )
     export_output(t, "WebSocketApiId", Ref(websocket.api), "ID of the WebSocket API.")
     export_output(t, "UpstreamStreamName", Ref(upstream), "Kinesis stream ingest writes market data to.")
     export_output(t, "DownstreamStreamName", Ref(downstream), "Kinesis stream ripples writes results to.")
@@ -339,7 +445,9 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
     network_mode = add_parameter(
         t,
         "NetworkMode",
-        description="How private tasks reach AWS APIs and images: 'endpoints' (interface endpoints, no internet route; ECR images only), 'nat' (one NAT gateway), 'public' (public subnets with public IPs). See the cost report.",
+        description="How private tasks reach AWS APIs and images: 'endpoints' (interface endpoints, no internet "
+        "route; ECR images only), 'nat' (one NAT gateway), 'public' (public subnets with public IPs). "
+        "See the cost report.",
         Default="endpoints",
         AllowedValues=["endpoints", "nat", "public"],
     )
@@ -352,9 +460,25 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         ConstraintDescription="a DNS name such as streamlines.internal.",
     )
     image_tags = {service: pipeline.image_tag_parameter(t, service) for service in APP_SERVICES}
-    backend_port = add_parameter(t, "BackendPort", description="Port the backend (GraphQL) container listens on (GRAPHQL_SERVER_PORT).", Type="Number", Default="3030", MinValue=1024, MaxValue=65535)
+    backend_port = add_parameter(
+        t,
+        "BackendPort",
+        description="Port the backend (GraphQL) container listens on (GRAPHQL_SERVER_PORT).",
+        Type="Number",
+        Default="3030",
+        MinValue=1024,
+        MaxValue=65535,
+    )
     ingest = pipeline.ingest_parameters(t)
-    dashboard_port = add_parameter(t, "DashboardPort", description="Port the dashboard container listens on (PORT; the image's own default is 3000).", Type="Number", Default="3000", MinValue=1024, MaxValue=65535)
+    dashboard_port = add_parameter(
+        t,
+        "DashboardPort",
+        description="Port the dashboard container listens on (PORT; the image's own default is 3000).",
+        Type="Number",
+        Default="3000",
+        MinValue=1024,
+        MaxValue=65535,
+    )
     allowed_cidr = add_parameter(
         t,
         "AllowedCidr",
@@ -366,7 +490,9 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
     certificate = add_parameter(
         t,
         "CertificateArn",
-        description="Regional ACM certificate ARN (this stack's region) for HTTPS on both ALBs and the WebSocket custom domain; it must cover BackendDomainName and DashboardDomainName (required with it). Empty serves plain HTTP.",
+        description="Regional ACM certificate ARN (this stack's region) for HTTPS on both ALBs and the WebSocket "
+        "custom domain; it must cover BackendDomainName and DashboardDomainName (required with it). "
+        "Empty serves plain HTTP.",
         Default="",
         AllowedPattern=CERTIFICATE_PATTERN,
         ConstraintDescription="empty, or an ACM certificate ARN in this stack's region.",
@@ -383,12 +509,17 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         name: add_parameter(
             t,
             name,
-            description=f"DNS name of the {what}: an alias record is made in HostedZoneId when one is given; required with CertificateArn (except the WebSocket name). Empty for none.",
+            description=f"DNS name of the {what}: an alias record is made in HostedZoneId when one is given; required "
+            "with CertificateArn (except the WebSocket name). Empty for none.",
             Default="",
             AllowedPattern=DOMAIN_PATTERN,
             ConstraintDescription="empty, or a lowercase DNS name such as live.example.com.",
         )
-        for name, what in (("BackendDomainName", "backend ALB"), ("DashboardDomainName", "dashboard ALB"), ("WebSocketDomainName", "WebSocket API (needs CertificateArn)"))
+        for name, what in (
+            ("BackendDomainName", "backend ALB"),
+            ("DashboardDomainName", "dashboard ALB"),
+            ("WebSocketDomainName", "WebSocket API (needs CertificateArn)"),
+        )
     }
     streams = stream_parameters(t)
     max_symbols = add_parameter(
@@ -405,11 +536,17 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
     ecs_exec = add_parameter(
         t,
         "EcsExec",
-        description="'enabled' allows ECS Exec sessions into the tasks (and, in endpoints mode, adds the ssmmessages endpoint it needs); 'disabled' removes both. Nothing in this stack needs it.",
+        description="'enabled' allows ECS Exec sessions into the tasks (and, in endpoints mode, adds the ssmmessages "
+        "endpoint it needs); 'disabled' removes both. Nothing in this stack needs it.",
         Default="disabled",
         AllowedValues=["enabled", "disabled"],
     )
-    influx = influxdb_parameters(t, config, " In endpoints mode the tasks pull its tag from the foundations 'influxdb' ECR repository (make mirror-images).")
+    influx = influxdb_parameters(
+        t,
+        config,
+        " In endpoints mode the tasks pull its tag from the foundations 'influxdb' ECR repository (make "
+        "mirror-images).",
+    )
     services = {}
     for name in APP_SERVICES:
         size = getattr(config, name.lower())
@@ -453,7 +590,9 @@ def _conditions(t: Template, p: FullParameters) -> None:
     t.add_condition("HasDashboardDomain", not_empty(p.dashboard_domain))
     t.add_condition("BackendAlias", And(Condition("HasHostedZone"), not_empty(p.backend_domain)))
     t.add_condition("DashboardAlias", And(Condition("HasHostedZone"), not_empty(p.dashboard_domain)))
-    t.add_condition("WebSocketDomain", And(Condition("HasHostedZone"), Condition("HasCertificate"), not_empty(p.websocket_domain)))
+    t.add_condition(
+        "WebSocketDomain", And(Condition("HasHostedZone"), Condition("HasCertificate"), not_empty(p.websocket_domain))
+    )
     # No ACM certificate can cover the ALBs' own *.elb.amazonaws.com names: HTTPS
     # needs the operator's names, in the URLs, the dashboard's settings and the redirect.
     t.add_rule(
@@ -463,7 +602,8 @@ def _conditions(t: Template, p: FullParameters) -> None:
             "Assertions": [
                 {
                     "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(domain), ""]}]},
-                    "AssertDescription": f"{domain.title} must be set when CertificateArn is: the certificate must cover that name, since no certificate can cover the ALB's own name.",
+                    "AssertDescription": f"{domain.title} must be set when CertificateArn is: the certificate "
+                    "must cover that name, since no certificate can cover the ALB's own name.",
                 }
                 for domain in (p.backend_domain, p.dashboard_domain)
             ],

@@ -1,4 +1,5 @@
-"""Stream Lines lite ("backend only"): InfluxDB on ECS Fargate with its data on the foundations EFS, reachable only through an internal ALB, and Grafana OSS reading it; the cheap way to look at the market data.
+"""Stream Lines lite ("backend only"): InfluxDB on ECS Fargate with its data on the foundations EFS, reachable only
+through an internal ALB, and Grafana OSS reading it; the cheap way to look at the market data.
 
 Creates: a VPC with public subnets in two AZs (no NAT gateway, no interface
 endpoints: tasks take a public IP for image pulls and Secrets Manager, and
@@ -21,7 +22,6 @@ from __future__ import annotations
 from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Ref, Sub, Template
 
 from .. import exports
-
 from ..blocks.alarms import alarm_notifications, service_alarm
 from ..blocks.efs import mount_targets
 from ..blocks.fargate import Placement, capacity_parameters, cluster
@@ -61,14 +61,16 @@ def build(config: BuildConfig) -> Template:
     exposure = add_parameter(
         t,
         "GrafanaExposure",
-        description="'public': an internet-facing ALB for Grafana, limited to AllowedCidr. 'none': no ALB; reach Grafana through an ECS Exec port forward.",
+        description="'public': an internet-facing ALB for Grafana, limited to AllowedCidr. 'none': no ALB; reach "
+        "Grafana through an ECS Exec port forward.",
         Default="public",
         AllowedValues=["public", "none"],
     )
     allowed_cidr = add_parameter(
         t,
         "AllowedCidr",
-        description="IPv4 CIDR allowed to reach the Grafana ALB, such as your office address /32. Required when GrafanaExposure is public.",
+        description="IPv4 CIDR allowed to reach the Grafana ALB, such as your office address /32. Required when "
+        "GrafanaExposure is public.",
         Default=config.allowed_cidr,
         AllowedPattern=r"^$|" + CIDR_PATTERN,
         ConstraintDescription="an IPv4 CIDR block such as 198.18.7.10/32, or empty.",
@@ -76,7 +78,9 @@ def build(config: BuildConfig) -> Template:
     certificate = add_parameter(
         t,
         "CertificateArn",
-        description="ACM certificate ARN (same region as the stack) for HTTPS on the Grafana ALB, covering GrafanaDomainName; empty for plain HTTP.",
+        description="ACM certificate ARN (same region as the stack) for HTTPS on the Grafana ALB, covering "
+        "GrafanaDomainName; "
+        "empty for plain HTTP.",
         Default="",
         AllowedPattern=CERTIFICATE_PATTERN,
         ConstraintDescription="empty, or an ACM certificate ARN.",
@@ -84,7 +88,8 @@ def build(config: BuildConfig) -> Template:
     domain = add_parameter(
         t,
         "GrafanaDomainName",
-        description="DNS name for Grafana, which CertificateArn must cover; required with a certificate. An alias record is made when GrafanaHostedZoneId is set.",
+        description="DNS name for Grafana, which CertificateArn must cover; required with a certificate. An alias "
+        "record is made when GrafanaHostedZoneId is set.",
         Default="",
         AllowedPattern=DOMAIN_PATTERN,
         ConstraintDescription="empty, or a lowercase DNS name such as grafana.example.com.",
@@ -100,12 +105,15 @@ def build(config: BuildConfig) -> Template:
     grafana_image = add_parameter(
         t,
         "GrafanaImage",
-        description=f"Empty: tag {mirror_tag(config.grafana_image)} of the foundations 'grafana' ECR repository (make mirror-images fills it). Or an image with a pinned tag.",
+        description=f"Empty: tag {mirror_tag(config.grafana_image)} of the foundations 'grafana' ECR repository "
+        "(make mirror-images fills it). Or an image with a pinned tag.",
         Default="",
         AllowedPattern=r"^$|" + IMAGE_PATTERN,
         ConstraintDescription="empty, or an image reference with a tag, " + NOT_PRIVATE_ECR_TEXT + ".",
     )
-    grafana_cpu, grafana_memory = task_size_parameters(t, "Grafana", "Grafana", config.grafana.cpu, config.grafana.memory, max_cpu=GRAFANA_MAX_CPU)
+    grafana_cpu, grafana_memory = task_size_parameters(
+        t, "Grafana", "Grafana", config.grafana.cpu, config.grafana.memory, max_cpu=GRAFANA_MAX_CPU
+    )
     influx = influxdb_parameters(t, config)
     retention = log_retention_parameter(t, config.log_retention_days)
 
@@ -115,7 +123,9 @@ def build(config: BuildConfig) -> Template:
     t.add_condition("HasCertificate", Not(Equals(Ref(certificate), "")))
     t.add_condition("ExposeGrafanaWithHttps", And(Condition("ExposeGrafana"), Condition("HasCertificate")))
     t.add_condition("HasGrafanaDomain", Not(Equals(Ref(domain), "")))
-    t.add_condition("GrafanaAlias", And(Condition("ExposeGrafana"), Condition("HasGrafanaDomain"), Not(Equals(Ref(zone), ""))))
+    t.add_condition(
+        "GrafanaAlias", And(Condition("ExposeGrafana"), Condition("HasGrafanaDomain"), Not(Equals(Ref(zone), "")))
+    )
     t.add_condition("GrafanaFromMirror", Equals(Ref(grafana_image), ""))
     # No ACM certificate covers the ALB's own *.elb.amazonaws.com name.
     t.add_rule(
@@ -125,7 +135,8 @@ def build(config: BuildConfig) -> Template:
             "Assertions": [
                 {
                     "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(domain), ""]}]},
-                    "AssertDescription": "GrafanaDomainName must be set when CertificateArn is: the certificate must cover that name.",
+                    "AssertDescription": "GrafanaDomainName must be set when CertificateArn is: the certificate "
+                    "must cover that name.",
                 }
             ],
         },
@@ -144,9 +155,7 @@ def build(config: BuildConfig) -> Template:
     )
 
     capacity, influxdb_capacity = capacity_parameters(t, "Grafana")
-    ecs_cluster = cluster(
-        t, "Container Insights is the ContainerInsights parameter, off by default for cost."
-    )
+    ecs_cluster = cluster(t, "Container Insights is the ContainerInsights parameter, off by default for cost.")
 
     influx_lb = internal_load_balancer(t, "InfluxDb", network, 8086, "/health")
     efs = mount_targets(t, network)
@@ -192,7 +201,11 @@ def build(config: BuildConfig) -> Template:
         config,
         cluster=Ref(ecs_cluster),
         network=network,
-        image=If("GrafanaFromMirror", Join(":", [import_value(exports.repository_uri("grafana")), mirror_tag(config.grafana_image)]), Ref(grafana_image)),
+        image=If(
+            "GrafanaFromMirror",
+            Join(":", [import_value(exports.repository_uri("grafana")), mirror_tag(config.grafana_image)]),
+            Ref(grafana_image),
+        ),
         cpu=grafana_cpu,
         memory=grafana_memory,
         load_balancer=grafana_lb,
@@ -203,7 +216,14 @@ def build(config: BuildConfig) -> Template:
         log_retention=Ref(retention),
     )
     grafana_lb.admit(t, "GrafanaFromLoadBalancer", grafana.security_group, GRAFANA_PORT, "Grafana from its ALB")
-    allow_from_group(t, "InfluxDbLoadBalancerFromGrafana", influx_lb.security_group, grafana.security_group, 8086, "InfluxDB API from Grafana")
+    allow_from_group(
+        t,
+        "InfluxDbLoadBalancerFromGrafana",
+        influx_lb.security_group,
+        grafana.security_group,
+        8086,
+        "InfluxDB API from Grafana",
+    )
     efs.admit(t, "Grafana", grafana)
 
     influx_url = Sub("http://${Dns}:8086", Dns=GetAtt(influx_lb.load_balancer, "DNSName"))
@@ -218,28 +238,65 @@ def build(config: BuildConfig) -> Template:
         log_retention=Ref(retention),
         after=[influxdb.service.title],
     )
-    agent_rule = allow_from_group(t, "InfluxDbLoadBalancerFromTokenAgent", influx_lb.security_group, issuer.agent_security_group, 8086, "InfluxDB API from the token agent")
+    agent_rule = allow_from_group(
+        t,
+        "InfluxDbLoadBalancerFromTokenAgent",
+        influx_lb.security_group,
+        issuer.agent_security_group,
+        8086,
+        "InfluxDB API from the token agent",
+    )
     # The agent's first request must not be refused: the tokens wait for the rule.
     wait_for(issuer.tokens, agent_rule.title)
 
     alarms = alarm_notifications(t)
     service_alarm(t, alarms, "InfluxDB", influxdb.service, Ref(ecs_cluster), influx_lb, scaled=True)
-    service_alarm(t, alarms, "Grafana", grafana.service, Ref(ecs_cluster), grafana_lb, exposed="ExposeGrafana", scaled=True)
+    service_alarm(
+        t, alarms, "Grafana", grafana.service, Ref(ecs_cluster), grafana_lb, exposed="ExposeGrafana", scaled=True
+    )
     active_hours(t, ecs_cluster, [influxdb.service, grafana.service], alarms)
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack; the provisioning command checks it.")
-    export_output(t, "GrafanaUrl", grafana_url, "Grafana URL (public ALB, limited to AllowedCidr; GrafanaDomainName when set).", condition="ExposeGrafana")
-    export_output(t, "InfluxDbUrl", influx_url, "InfluxDB URL inside the VPC (internal ALB); Grafana's datasource uses it.")
+    export_output(
+        t,
+        "GrafanaUrl",
+        grafana_url,
+        "Grafana URL (public ALB, limited to AllowedCidr; GrafanaDomainName when set).",
+        condition="ExposeGrafana",
+    )
+    export_output(
+        t, "InfluxDbUrl", influx_url, "InfluxDB URL inside the VPC (internal ALB); Grafana's datasource uses it."
+    )
     export_output(t, "InfluxDbOrg", Ref(influx.org), "InfluxDB organization.")
     export_output(t, "InfluxDbBucket", Ref(influx.bucket), "InfluxDB bucket the data is written to.")
     # Secret ARNs are not re-exported (an output of an import is a lint warning):
     # the provisioning command follows this output to the foundations exports.
-    export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack whose secrets (read token, Grafana admin password) this stack uses.")
+    export_output(
+        t,
+        "FoundationsStack",
+        Ref(FOUNDATIONS_PARAMETER),
+        "Name of the foundations stack whose secrets (read token, Grafana admin password) this stack uses.",
+    )
     export_output(t, "VpcId", Ref(network.vpc), "VPC of this stack (its EFS mount targets must be in it).")
-    export_output(t, exports.LITE_PUBLIC_SUBNET_IDS, Join(",", network.public_subnet_ids), "Public subnets, comma-separated (for the data-pipeline add-on).")
-    export_output(t, exports.LITE_INFLUXDB_CLIENTS_GROUP, GetAtt(influx_lb.security_group, "GroupId"), "Security group of the internal InfluxDB ALB; the data-pipeline add-on admits ripples to it.")
+    export_output(
+        t,
+        exports.LITE_PUBLIC_SUBNET_IDS,
+        Join(",", network.public_subnet_ids),
+        "Public subnets, comma-separated (for the data-pipeline add-on).",
+    )
+    export_output(
+        t,
+        exports.LITE_INFLUXDB_CLIENTS_GROUP,
+        GetAtt(influx_lb.security_group, "GroupId"),
+        "Security group of the internal InfluxDB ALB; the data-pipeline add-on admits ripples to it.",
+    )
     export_output(t, "ClusterName", Ref(ecs_cluster), "ECS cluster name (for ECS Exec).")
-    export_output(t, "GrafanaServiceName", GetAtt(grafana.service, "Name"), "Grafana ECS service name (for an ECS Exec port forward when there is no ALB).")
+    export_output(
+        t,
+        "GrafanaServiceName",
+        GetAtt(grafana.service, "Name"),
+        "Grafana ECS service name (for an ECS Exec port forward when there is no ALB).",
+    )
     export_output(t, "InfluxDbServiceName", GetAtt(influxdb.service, "Name"), "InfluxDB ECS service name.")
 
     tag_everything(t, config.project, PROFILE)

@@ -1,4 +1,5 @@
-"""Stream Lines lite data pipeline (add-on): ingest -> Kinesis upstream stream -> ripples -> InfluxDB, so the lite profile's Grafana shows live data.
+"""Stream Lines lite data pipeline (add-on): ingest -> Kinesis upstream stream -> ripples -> InfluxDB, so the lite
+profile's Grafana shows live data.
 
 An add-on stack beside a deployed lite stack (parameter LiteStackName), so that
 lite itself stays under the size `aws cloudformation deploy` takes inline and
@@ -24,8 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Join, Ref, Select, Split, Template
-from troposphere import ec2
+from troposphere import GetAtt, Join, Ref, Select, Split, Template, ec2
 
 from .. import exports
 from ..blocks.alarms import alarm_notifications, service_alarm, stream_throttled
@@ -43,8 +43,8 @@ from ..blocks.parameters import (
     wait_for,
 )
 from ..blocks.tags import tag_everything
-from ..components.influxdb import INFLUXDB_PORT
 from ..components import pipeline
+from ..components.influxdb import INFLUXDB_PORT
 from ..components.streams import cheapest_stream, stream, stream_parameters
 from ..config import BuildConfig
 
@@ -72,7 +72,12 @@ def build(config: BuildConfig) -> Template:
     capacity = capacity_parameter(t, "ingest and ripples")
     streams = stream_parameters(t)
     retention = Ref(log_retention_parameter(t, config.log_retention_days))
-    sizes = {name: task_size_parameters(t, name, name.lower(), getattr(config, name.lower()).cpu, getattr(config, name.lower()).memory) for name in ("Ingest", "Ripples")}
+    sizes = {
+        name: task_size_parameters(
+            t, name, name.lower(), getattr(config, name.lower()).cpu, getattr(config, name.lower()).memory
+        )
+        for name in ("Ingest", "Ripples")
+    }
 
     upstream = stream(t, "UpstreamStream", streams)
     # Nothing reads the results in lite, but ripples requires a stream to write them to.
@@ -99,7 +104,12 @@ def build(config: BuildConfig) -> Template:
             ),
             # Public subnets without a NAT gateway: a public IP reaches ECR,
             # Kinesis and Secrets Manager; the security group admits nothing.
-            placement=Placement(subnets=network.public_subnet_ids, assign_public_ip="ENABLED", single_writer=settings.single_writer, capacity=capacity),
+            placement=Placement(
+                subnets=network.public_subnet_ids,
+                assign_public_ip="ENABLED",
+                single_writer=settings.single_writer,
+                capacity=capacity,
+            ),
             log_retention=retention,
             repository_arns=[import_value(exports.repository_arn(name.lower()))],
             task_statements=settings.statements,
@@ -109,7 +119,9 @@ def build(config: BuildConfig) -> Template:
     ingest = service("Ingest", pipeline.ingest(ingest_parameters, upstream))
     ripples = service(
         "Ripples",
-        pipeline.ripples(upstream, downstream, influx_url, lite(exports.LITE_INFLUXDB_ORG), lite(exports.LITE_INFLUXDB_BUCKET)),
+        pipeline.ripples(
+            upstream, downstream, influx_url, lite(exports.LITE_INFLUXDB_ORG), lite(exports.LITE_INFLUXDB_BUCKET)
+        ),
     )
     # The one way in to lite's InfluxDB from this stack: ripples' writes.
     admit = t.add_resource(
@@ -133,10 +145,17 @@ def build(config: BuildConfig) -> Template:
     pipeline.ingest_not_writing(t, alarms, upstream)
 
     export_output(t, "StackProfile", PROFILE, "Profile of this stack.")
-    export_output(t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from.")
+    export_output(
+        t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from."
+    )
     export_output(t, "LiteStack", Ref(LITE_PARAMETER), "Name of the lite stack whose InfluxDB the pipeline fills.")
     export_output(t, "UpstreamStreamName", Ref(upstream), "Kinesis stream ingest writes market data to.")
-    export_output(t, "DownstreamStreamName", Ref(downstream), "Kinesis stream ripples writes results to (nothing reads it in lite).")
+    export_output(
+        t,
+        "DownstreamStreamName",
+        Ref(downstream),
+        "Kinesis stream ripples writes results to (nothing reads it in lite).",
+    )
     export_output(t, "IngestServiceName", GetAtt(ingest.service, "Name"), "Ingest ECS service name.")
     export_output(t, "RipplesServiceName", GetAtt(ripples.service, "Name"), "Ripples ECS service name.")
     tag_everything(t, config.project, PROFILE)

@@ -29,17 +29,34 @@ def synthetic_batch(rng: random.Random, symbols: list[str]) -> dict:
     records = []
     for i in range(RECORDS):
         symbol = symbols[rng.randrange(len(symbols))]
-        message = {"measure_id": f"{symbol}-{i}", "measurement": "windowed-stock-quotation-volumes", "symbol": symbol, "sum_bid_volume": rng.random() * 1000}
-        records.append({"kinesis": {"sequenceNumber": str(10**20 + i), "data": base64.b64encode(json.dumps(message).encode()).decode(), "partitionKey": symbol}})
+        message = {
+            "measure_id": f"{symbol}-{i}",
+            "measurement": "windowed-stock-quotation-volumes",
+            "symbol": symbol,
+            "sum_bid_volume": rng.random() * 1000,
+        }
+        records.append(
+            {
+                "kinesis": {
+                    "sequenceNumber": str(10**20 + i),
+                    "data": base64.b64encode(json.dumps(message).encode()).decode(),
+                    "partitionKey": symbol,
+                }
+            }
+        )
     return {"Records": records}
 
 
 def main() -> int:
-    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }.items():
         os.environ.setdefault(name, value)
-    from moto import mock_aws
-
     import results_pusher
+    from moto import mock_aws
 
     from tests.doubles import apigateway as doubles
 
@@ -71,10 +88,22 @@ def main() -> int:
     distinct = len(per_symbol)
     post_bound = sum(math.ceil(sum(per_symbol.get(s, 0) for s in chosen) / 7) for chosen in subscriptions.values())
     messages = sum(sum(per_symbol.get(s, 0) for s in chosen) for chosen in subscriptions.values())
-    print(f"batch: {RECORDS} records, {distinct} distinct symbols, {CONNECTIONS} connections x {PER_CONNECTION} symbols, {messages} messages to deliver")
-    print(f"DynamoDB queries per batch: {counters.queries} (target <= {distinct}; earlier design: {RECORDS}, one per record)")
-    print(f"PostToConnection calls per batch: {counters.posts} (target <= {post_bound}; one post per message would be {messages})")
-    print(f"wall time per batch against moto: median {statistics.median(times):.2f} s over {RUNS} runs ({', '.join(f'{t:.2f}' for t in times)})")
+    print(
+        f"batch: {RECORDS} records, {distinct} distinct symbols, {CONNECTIONS} connections x {PER_CONNECTION} "
+        f"symbols, {messages} messages to deliver"
+    )
+    print(
+        f"DynamoDB queries per batch: {counters.queries} (target <= {distinct}; earlier design: {RECORDS}, one per "
+        "record)"
+    )
+    print(
+        f"PostToConnection calls per batch: {counters.posts} (target <= {post_bound}; one post per message would be "
+        f"{messages})"
+    )
+    print(
+        f"wall time per batch against moto: median {statistics.median(times):.2f} s over {RUNS} runs "
+        f"({', '.join(f'{t:.2f}' for t in times)})"
+    )
     ok = counters.queries <= distinct and counters.posts <= post_bound
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1

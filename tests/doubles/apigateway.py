@@ -97,11 +97,13 @@ def management_api_double(patch) -> Connections:
 
 def connections_table(name: str = "connections"):
     """The connections table, created with the key schema and GSI the foundations template declares."""
-    from templates_py.stacks import foundations
     from templates_py.config import BuildConfig
+    from templates_py.stacks import foundations
 
     declared = foundations.build(BuildConfig().validated()).to_dict()["Resources"]["ConnectionsTable"]["Properties"]
     keep = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
-    table = boto3.resource("dynamodb", region_name=REGION).create_table(TableName=name, **{k: declared[k] for k in keep})
+    table = boto3.resource("dynamodb", region_name=REGION).create_table(
+        TableName=name, **{k: declared[k] for k in keep}
+    )
     table.wait_until_exists()
     return table

@@ -92,9 +92,22 @@ class GrafanaDouble:
                 return _json(405, {"message": "Method Not Allowed"})
             if not self.healthy:
                 return _json(503, {"commit": "abc", "database": "failing", "version": VERSION})
-            return _json(200, self.health_body if self.health_body is not None else {"commit": "abc", "database": "ok", "version": VERSION})
+            return _json(
+                200,
+                self.health_body
+                if self.health_body is not None
+                else {"commit": "abc", "database": "ok", "version": VERSION},
+            )
         if not self._authorized(request):
-            return _json(401, {"message": "Invalid username or password", "messageId": "password-auth.failed", "statusCode": 401, "traceID": ""})
+            return _json(
+                401,
+                {
+                    "message": "Invalid username or password",
+                    "messageId": "password-auth.failed",
+                    "statusCode": 401,
+                    "traceID": "",
+                },
+            )
         routes = [
             (r"^/api/datasources$", {"POST": self._create_datasource}),
             (r"^/api/datasources/uid/([^/]+)$", {"GET": self._get_datasource, "PUT": self._update_datasource}),
@@ -150,7 +163,11 @@ class GrafanaDouble:
         return None
 
     def _store_datasource(self, uid: str, body: dict, number: int, version: int) -> dict:
-        stored = {key: copy.deepcopy(body.get(key)) for key in ("name", "type", "access", "url", "isDefault", "basicAuth", "jsonData") if key in body}
+        stored = {
+            key: copy.deepcopy(body.get(key))
+            for key in ("name", "type", "access", "url", "isDefault", "basicAuth", "jsonData")
+            if key in body
+        }
         stored.update({"id": number, "uid": uid, "orgId": 1, "version": version, "readOnly": False})
         self.datasources[uid] = stored
         if "secureJsonData" in body:
@@ -177,7 +194,9 @@ class GrafanaDouble:
             return _json(400, {"message": problem})
         current = self.datasources[uid]
         if "version" in body and body["version"] != current["version"]:
-            return _json(409, {"message": "Datasource has already been updated by someone else. Please reload and try again"})
+            return _json(
+                409, {"message": "Datasource has already been updated by someone else. Please reload and try again"}
+            )
         view = self._store_datasource(uid, body, current["id"], current["version"] + 1)
         return _json(200, {"datasource": view, "id": view["id"], "message": "Datasource updated", "name": view["name"]})
 
@@ -188,7 +207,9 @@ class GrafanaDouble:
             return _json(404, {"message": "Data source not found"})
         if self.token_of(uid) in self.valid_tokens:
             return _json(200, {"status": "OK", "message": "datasource is working. 3 buckets found"})
-        return _json(400, {"status": "ERROR", "message": "error reading InfluxDB. Status Code: 401. unauthorized access"})
+        return _json(
+            400, {"status": "ERROR", "message": "error reading InfluxDB. Status Code: 401. unauthorized access"}
+        )
 
     # folders
     def _get_folder(self, request, uid):
@@ -205,7 +226,13 @@ class GrafanaDouble:
             return _json(409, {"message": "a folder with the same uid already exists"})
         if any(folder["title"] == body["title"] for folder in self.folders.values()):
             return _json(409, {"message": "a folder with the same name already exists"})
-        self.folders[uid] = {"id": next(self._ids), "uid": uid, "title": body["title"], "version": 1, "url": f"/dashboards/f/{uid}/"}
+        self.folders[uid] = {
+            "id": next(self._ids),
+            "uid": uid,
+            "title": body["title"],
+            "version": 1,
+            "url": f"/dashboards/f/{uid}/",
+        }
         return _json(200, self.folders[uid])
 
     def _update_folder(self, request, uid):
@@ -225,7 +252,13 @@ class GrafanaDouble:
         if uid not in self.dashboards:
             return _json(404, {"message": "Dashboard not found"})
         stored = self.dashboards[uid]
-        return _json(200, {"dashboard": copy.deepcopy(stored["dashboard"]), "meta": {"folderUid": stored["folderUid"], "version": stored["dashboard"]["version"], "slug": uid}})
+        return _json(
+            200,
+            {
+                "dashboard": copy.deepcopy(stored["dashboard"]),
+                "meta": {"folderUid": stored["folderUid"], "version": stored["dashboard"]["version"], "slug": uid},
+            },
+        )
 
     def _save_dashboard(self, request):
         body = self._body(request)
@@ -240,11 +273,24 @@ class GrafanaDouble:
         uid = dashboard.get("uid") or f"d{len(self.dashboards) + 1}"
         existing = self.dashboards.get(uid)
         if existing and not body.get("overwrite") and dashboard.get("version") != existing["dashboard"]["version"]:
-            return _json(412, {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"})
+            return _json(
+                412, {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"}
+            )
         version = existing["dashboard"]["version"] + 1 if existing else 1
         dashboard.update(uid=uid, version=version, id=existing["dashboard"]["id"] if existing else next(self._ids))
         self.dashboards[uid] = {"dashboard": dashboard, "folderUid": folder_uid}
-        return _json(200, {"id": dashboard["id"], "uid": uid, "url": f"/d/{uid}/{uid}", "status": "success", "version": version, "slug": uid, "folderUid": folder_uid})
+        return _json(
+            200,
+            {
+                "id": dashboard["id"],
+                "uid": uid,
+                "url": f"/d/{uid}/{uid}",
+                "status": "success",
+                "version": version,
+                "slug": uid,
+                "folderUid": folder_uid,
+            },
+        )
 
     # what an operator does by hand in the UI
     def edit_dashboard(self, uid: str, **changes) -> None:

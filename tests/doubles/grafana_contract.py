@@ -33,20 +33,26 @@ def _unhealthy_health_is_the_health_body(spec: dict) -> None:
     """With its database failing, GET /api/health answers 503 with the same body as
     200 (`database: failing`), not the generic error with a `message` the
     description names."""
-    spec["paths"]["/health"]["get"]["responses"]["503"] = copy.deepcopy(spec["paths"]["/health"]["get"]["responses"]["200"])
+    spec["paths"]["/health"]["get"]["responses"]["503"] = copy.deepcopy(
+        spec["paths"]["/health"]["get"]["responses"]["200"]
+    )
 
 
 def _datasource_by_unknown_name_is_404(spec: dict) -> None:
     """GET /api/datasources/name/{name} answers 404 for a name that does not exist,
     which the description does not declare."""
-    spec["paths"]["/datasources/name/{name}"]["get"]["responses"]["404"] = {"$ref": "#/components/responses/notFoundError"}
+    spec["paths"]["/datasources/name/{name}"]["get"]["responses"]["404"] = {
+        "$ref": "#/components/responses/notFoundError"
+    }
 
 
 def _health_of_an_unknown_datasource_is_404(spec: dict) -> None:
     """GET /api/datasources/uid/{uid}/health answers 404 ("Data source not found")
     for a uid that does not exist, and Grafana versions before the endpoint answer
     404 for the path itself; the description declares neither."""
-    spec["paths"]["/datasources/uid/{uid}/health"]["get"]["responses"]["404"] = {"$ref": "#/components/responses/notFoundError"}
+    spec["paths"]["/datasources/uid/{uid}/health"]["get"]["responses"]["404"] = {
+        "$ref": "#/components/responses/notFoundError"
+    }
 
 
 CORRECTIONS: list[Callable[[dict], None]] = [

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import calendar
 import itertools
-import re
 import json
+import re
 import secrets
 import threading
 import time
@@ -64,10 +64,13 @@ def contract():
 # Line protocol as the probes write it: measurement[,tag=value...] field=value[,...] [time].
 LINE = re.compile(r"^(?P<measurement>[A-Za-z0-9_]+)(?:,(?P<tags>[^ ]+))? (?P<fields>[^ ]+)(?: (?P<time>\d+))?$")
 SCRATCH_QUERY = re.compile(
-    r'^from\(bucket: "(?P<bucket>[^"]+)"\) \|> range\(start: -1h\) \|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)" and r\.run == "(?P<run>\w+)"\)$'
+    r'^from\(bucket: "(?P<bucket>[^"]+)"\) \|> range\(start: -1h\) \|> filter\(fn: \(r\) => r\._measurement == '
+    r'"(?P<measurement>\w+)" and r\.run == "(?P<run>\w+)"\)$'
 )
 RECENT_QUERY = re.compile(
-    r'^from\(bucket: "(?P<bucket>[^"]+)"\) \|> range\(start: -(?P<minutes>\d+)m\) \|> filter\(fn: \(r\) => r\._measurement != "(?P<measurement>\w+)"\)'
+    r'^from\(bucket: "(?P<bucket>[^"]+)"\) \|> range\(start: -(?P<minutes>\d+)m\) \|> filter\(fn: \(r\) => '
+    r"r\._measurement "
+    r'!= "(?P<measurement>\w+)"\)'
     r' \|> limit\(n: 1\) \|> keep\(columns: \["_time", "_measurement"\]\)$'
 )
 
@@ -85,7 +88,9 @@ def _field(value: str) -> Any:
 
 
 def _error(status: int, code: str, message: str) -> Response:
-    return Response(json.dumps({"code": code, "message": message}), status=status, content_type="application/json; charset=utf-8")
+    return Response(
+        json.dumps({"code": code, "message": message}), status=status, content_type="application/json; charset=utf-8"
+    )
 
 
 def _json(status: int, body: Any) -> Response:
@@ -131,7 +136,13 @@ class InfluxDouble:
 
     def add_bucket(self, org: str, name: str) -> str:
         bucket_id = next(self._ids)
-        self.buckets[bucket_id] = {"id": bucket_id, "orgID": self.orgs[org], "name": name, "type": "user", "retentionRules": []}
+        self.buckets[bucket_id] = {
+            "id": bucket_id,
+            "orgID": self.orgs[org],
+            "name": name,
+            "type": "user",
+            "retentionRules": [],
+        }
         return bucket_id
 
     def revoke(self, authorization_id: str) -> None:
@@ -167,7 +178,11 @@ class InfluxDouble:
             @property
             def data(self):
                 raw = super().data
-                return raw.decode("utf-8") if isinstance(raw, bytes) and self.content_type.startswith("application/csv") else raw
+                return (
+                    raw.decode("utf-8")
+                    if isinstance(raw, bytes) and self.content_type.startswith("application/csv")
+                    else raw
+                )
 
         try:
             contract().validate_response(WerkzeugOpenAPIRequest(request), TextAware(response))
@@ -190,7 +205,17 @@ class InfluxDouble:
                 return _error(405, "method not allowed", "method not allowed")
             if not self.healthy:
                 return _json(503, {"name": "influxdb", "message": "not ready", "status": "fail", "checks": []})
-            return _json(200, {"name": "influxdb", "message": "ready for queries and writes", "status": "pass", "checks": [], "version": "v2.7.12", "commit": "ed645d9d1f"})
+            return _json(
+                200,
+                {
+                    "name": "influxdb",
+                    "message": "ready for queries and writes",
+                    "status": "pass",
+                    "checks": [],
+                    "version": "v2.7.12",
+                    "commit": "ed645d9d1f",
+                },
+            )
         if self.fail_next > 0:
             self.fail_next -= 1
             return _error(500, "internal error", "simulated failure")
@@ -198,7 +223,9 @@ class InfluxDouble:
         if planned:
             status = planned.pop(0)
             if status is not None:
-                code = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not found"}.get(status, "internal error")
+                code = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not found"}.get(
+                    status, "internal error"
+                )
                 return _error(status, code, f"refused with {status} by the test")
         from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest
         from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
@@ -236,7 +263,15 @@ class InfluxDouble:
         """A point as ripples would have written it `seconds_ago`."""
         at = (now if now is not None else time.time()) - seconds_ago
         bucket_id = next(b["id"] for b in self.buckets.values() if b["name"] == bucket)
-        self.points.append({"bucket": bucket_id, "measurement": measurement, "tags": {"symbol": "AAPL"}, "fields": {"price": 1.0}, "time": int(at * 1e9)})
+        self.points.append(
+            {
+                "bucket": bucket_id,
+                "measurement": measurement,
+                "tags": {"symbol": "AAPL"},
+                "fields": {"price": 1.0},
+                "time": int(at * 1e9),
+            }
+        )
 
     def _bucket_of(self, request: Request) -> tuple[dict | None, Response | None]:
         org, name = request.args.get("org"), request.args.get("bucket")
@@ -262,7 +297,15 @@ class InfluxDouble:
             tags = dict(pair.split("=", 1) for pair in (match["tags"] or "").split(",") if pair)
             fields = {key: _field(value) for key, value in (pair.split("=", 1) for pair in match["fields"].split(","))}
             stamp = int(match["time"]) * scale if match["time"] else int(time.time() * 1e9)
-            self.points.append({"bucket": bucket["id"], "measurement": match["measurement"], "tags": tags, "fields": fields, "time": stamp})
+            self.points.append(
+                {
+                    "bucket": bucket["id"],
+                    "measurement": match["measurement"],
+                    "tags": tags,
+                    "fields": fields,
+                    "time": stamp,
+                }
+            )
         return Response(status=204)
 
     def _query(self, request: Request, who: dict) -> Response:
@@ -345,8 +388,18 @@ class InfluxDouble:
         name = request.args.get("org")
         if name is not None and name not in self.orgs:
             return _error(404, "not found", f'organization name "{name}" not found')
-        orgs = [{"id": oid, "name": oname, "links": {"self": f"/api/v2/orgs/{oid}"}} for oname, oid in sorted(self.orgs.items()) if name in (None, oname)]
-        return _json(200, {"links": {"self": "/api/v2/orgs"}, "orgs": _page(request, [o for o in orgs if self._can(who, "read", "orgs", o["id"])])})
+        orgs = [
+            {"id": oid, "name": oname, "links": {"self": f"/api/v2/orgs/{oid}"}}
+            for oname, oid in sorted(self.orgs.items())
+            if name in (None, oname)
+        ]
+        return _json(
+            200,
+            {
+                "links": {"self": "/api/v2/orgs"},
+                "orgs": _page(request, [o for o in orgs if self._can(who, "read", "orgs", o["id"])]),
+            },
+        )
 
     def _buckets(self, request: Request, who: dict) -> Response:
         name, org_id = request.args.get("name"), request.args.get("orgID")
@@ -366,7 +419,11 @@ class InfluxDouble:
             return _error(401, "unauthorized", "read:authorizations is unauthorized")
         org_id = request.args.get("orgID")
         # InfluxDB 2.9+ stores tokens hashed: a listing never shows a token again.
-        found = [{k: v for k, v in a.items() if k != "token"} for a in self.authorizations.values() if org_id in (None, a["orgID"])]
+        found = [
+            {k: v for k, v in a.items() if k != "token"}
+            for a in self.authorizations.values()
+            if org_id in (None, a["orgID"])
+        ]
         return _json(200, {"links": {"self": "/api/v2/authorizations"}, "authorizations": found})
 
     def _create_authorization(self, request: Request, who: dict) -> Response:

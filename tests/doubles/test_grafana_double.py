@@ -55,10 +55,19 @@ def test_behaves_as_grafana(grafana):
     assert call(grafana.url + "/folders", "POST", body={"uid": "a", "title": "Stream Lines"})[0] == 200
     status, body = call(grafana.url + "/folders", "POST", body={"uid": "b", "title": "Stream Lines"})
     assert status == 409 and "same name" in body["message"]
-    saved = call(grafana.url + "/dashboards/db", "POST", body={"dashboard": {"uid": "d", "title": "T", "panels": []}, "folderUid": "a", "overwrite": True})[1]
+    saved = call(
+        grafana.url + "/dashboards/db",
+        "POST",
+        body={"dashboard": {"uid": "d", "title": "T", "panels": []}, "folderUid": "a", "overwrite": True},
+    )[1]
     assert "title" not in saved and saved["version"] == 1
     status, got = call(grafana.url + "/dashboards/uid/d")
-    assert status == 200 and got["dashboard"]["id"] == saved["id"] and got["dashboard"]["version"] == 1 and got["meta"]["folderUid"] == "a"
+    assert (
+        status == 200
+        and got["dashboard"]["id"] == saved["id"]
+        and got["dashboard"]["version"] == 1
+        and got["meta"]["folderUid"] == "a"
+    )
     assert grafana.violations == []
 
 
@@ -71,7 +80,12 @@ def test_each_correction_is_needed():
     assert "404" not in raw["paths"]["/datasources/name/{name}"]["get"]["responses"]
     assert "404" not in raw["paths"]["/datasources/uid/{uid}/health"]["get"]["responses"]
     corrected = grafana_contract.corrected(raw)
-    assert "title" not in corrected["components"]["responses"]["postDashboardResponse"]["content"]["application/json"]["schema"]["required"]
+    assert (
+        "title"
+        not in corrected["components"]["responses"]["postDashboardResponse"]["content"]["application/json"]["schema"][
+            "required"
+        ]
+    )
     assert corrected["paths"]["/health"]["get"]["security"] == []
     assert len(grafana_contract.CORRECTIONS) == 5 and all(c.__doc__ for c in grafana_contract.CORRECTIONS)
 
@@ -82,7 +96,15 @@ def test_unchanged_does_not_depend_on_an_identical_echo():
     from grafana.provision import dashboard_unchanged
 
     ours = {"uid": "d", "title": "T", "panels": [{"id": 1, "type": "timeseries"}], "tags": ["streamlines"]}
-    echoed = {"tags": ["streamlines"], "id": 7, "version": 3, "weekStart": "", "panels": [{"type": "timeseries", "id": 1}], "title": "T", "uid": "d"}
+    echoed = {
+        "tags": ["streamlines"],
+        "id": 7,
+        "version": 3,
+        "weekStart": "",
+        "panels": [{"type": "timeseries", "id": 1}],
+        "title": "T",
+        "uid": "d",
+    }
     assert dashboard_unchanged({"dashboard": echoed, "meta": {"folderUid": "f"}}, ours, "f")
     assert not dashboard_unchanged({"dashboard": {**echoed, "title": "edited"}, "meta": {"folderUid": "f"}}, ours, "f")
     assert not dashboard_unchanged({"dashboard": echoed, "meta": {"folderUid": "other"}}, ours, "f")

@@ -49,7 +49,16 @@ def test_behaves_as_influxdb_2(double):
     org = double.orgs["streamlines"]
     status, _ = call(double.url + f"/api/v2/buckets?name=nope&orgID={org}")
     assert status == 404
-    status, created = call(double.url + "/api/v2/authorizations", "POST", body={"orgID": org, "permissions": [{"action": "write", "resource": {"type": "buckets", "id": next(iter(double.buckets)), "orgID": org}}]})
+    status, created = call(
+        double.url + "/api/v2/authorizations",
+        "POST",
+        body={
+            "orgID": org,
+            "permissions": [
+                {"action": "write", "resource": {"type": "buckets", "id": next(iter(double.buckets)), "orgID": org}}
+            ],
+        },
+    )
     assert status == 201 and created["token"]
     status, listed = call(double.url + f"/api/v2/authorizations?orgID={org}")
     assert status == 200 and [a["id"] for a in listed["authorizations"]] == [created["id"]]

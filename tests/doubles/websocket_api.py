@@ -78,7 +78,9 @@ class WebSocketApiDouble:
         """The routes seen, once `count` connections have gone through $disconnect:
         the server handles a client's close on its own thread, after the client returns."""
         with self._disconnected:
-            self._disconnected.wait_for(lambda: sum(1 for route, _ in self.routes if route == "$disconnect") >= count, timeout)
+            self._disconnected.wait_for(
+                lambda: sum(1 for route, _ in self.routes if route == "$disconnect") >= count, timeout
+            )
         return list(self.routes)
 
     def _route(self, route: str, connection_id: str, body: str | None) -> dict:

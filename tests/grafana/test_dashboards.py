@@ -15,8 +15,13 @@ from grafana.provision import bind, load_dashboards
 # The data model of docs/architecture.md ("The data model").
 MEASUREMENTS = {"windowed-stock-quotation-volumes", "windowed-crypto-quotation-volumes"}
 FIELDS = {
-    "sum_bid_volume", "sum_ask_volume", "average_bid_price", "average_ask_price",
-    "bid_price_at_window_end", "ask_price_at_window_end", "record_count",
+    "sum_bid_volume",
+    "sum_ask_volume",
+    "average_bid_price",
+    "average_ask_price",
+    "bid_price_at_window_end",
+    "ask_price_at_window_end",
+    "record_count",
 }
 FILES = sorted(FOLDER.glob("*.json"))
 
@@ -37,7 +42,9 @@ def test_committed_json_is_what_the_generator_makes():
 
 
 def test_one_dashboard_per_measurement():
-    measured = {m for path in FILES for _, q in queries(load(path)) for m in re.findall(r'r\._measurement == "([^"]+)"', q)}
+    measured = {
+        m for path in FILES for _, q in queries(load(path)) for m in re.findall(r'r\._measurement == "([^"]+)"', q)
+    }
     assert measured == MEASUREMENTS
 
 
@@ -72,7 +79,11 @@ def test_panels_cover_prices_spread_volumes_ratio_and_counts(path):
     by_title = {panel["title"]: query for panel, query in queries(dashboard)}
     assert any("average_bid_price" in q and "average_ask_price" in q and "spread" not in q for q in by_title.values())
     assert any("spread:" in q for q in by_title.values())
-    volumes = [p for p in dashboard["panels"] if "sum_bid_volume" in p["targets"][0]["query"] and "ratio" not in p["targets"][0]["query"]]
+    volumes = [
+        p
+        for p in dashboard["panels"]
+        if "sum_bid_volume" in p["targets"][0]["query"] and "ratio" not in p["targets"][0]["query"]
+    ]
     assert volumes and volumes[0]["fieldConfig"]["defaults"]["custom"]["drawStyle"] == "bars"
     assert any("ratio:" in q and "r.sum_bid_volume / r.sum_ask_volume" in q for q in by_title.values())
     assert any('r._field == "record_count"' in q for q in by_title.values())
@@ -98,7 +109,7 @@ def test_loads_in_grafana_foundation_sdk(path):
     again = json.loads(json.dumps(model, cls=JSONEncoder))
     assert (again["uid"], again["title"]) == (data["uid"], data["title"])
     assert len(again["panels"]) == len(data["panels"])
-    for original, loaded in zip(data["panels"], again["panels"]):
+    for original, loaded in zip(data["panels"], again["panels"], strict=True):
         assert loaded["type"] == "timeseries"
         assert loaded["gridPos"] == {**loaded["gridPos"], **original["gridPos"]}
         assert [t["query"] for t in loaded["targets"]] == [t["query"] for t in original["targets"]]
@@ -117,7 +128,15 @@ def test_panels_do_not_overlap():
 
 
 def test_binding_points_foreign_influxdb_references_at_our_datasource():
-    imported = {"uid": "x", "title": "t", "id": 7, "version": 3, "panels": [{"datasource": {"type": "influxdb", "uid": "${DS_INFLUXDB}"}, "targets": [{"datasource": "${DS_INFLUXDB}"}]}]}
+    imported = {
+        "uid": "x",
+        "title": "t",
+        "id": 7,
+        "version": 3,
+        "panels": [
+            {"datasource": {"type": "influxdb", "uid": "${DS_INFLUXDB}"}, "targets": [{"datasource": "${DS_INFLUXDB}"}]}
+        ],
+    }
     bound = bind(imported)
     assert bound["panels"][0]["datasource"] == {"type": "influxdb", "uid": DATASOURCE_UID}
     assert bound["panels"][0]["targets"][0]["datasource"] == DATASOURCE_UID
@@ -129,7 +148,14 @@ def test_loader_accepts_the_shipped_folder():
 
 
 # The data model's field types (docs/architecture.md, "The data model").
-FLOAT_FIELDS = {"sum_bid_volume", "sum_ask_volume", "average_bid_price", "average_ask_price", "bid_price_at_window_end", "ask_price_at_window_end"}
+FLOAT_FIELDS = {
+    "sum_bid_volume",
+    "sum_ask_volume",
+    "average_bid_price",
+    "average_ask_price",
+    "bid_price_at_window_end",
+    "ask_price_at_window_end",
+}
 INTEGER_FIELDS = {"record_count", "window_start_time", "window_end_time"}
 # Per-window values that add up (volumes, counts): summing them over overlapping windows double counts.
 ADDITIVE = {"sum_bid_volume", "sum_ask_volume", "record_count"}
@@ -142,7 +168,9 @@ def test_no_query_sums_overlapping_windows(path):
         fields = set(re.findall(r'r\._field == "([^"]+)"', query))
         if "fn: sum" in query and fields & ADDITIVE:
             summed += 1
-            assert generator.DISJOINT.strip() in query, f"{panel['title']} sums per-window values of overlapping windows"
+            assert generator.DISJOINT.strip() in query, (
+                f"{panel['title']} sums per-window values of overlapping windows"
+            )
             assert "do not overlap" in panel["description"], panel["title"]
     assert summed == 3
 

@@ -21,10 +21,12 @@ PASSWORD = "grafana-admin-password"
 
 
 def stack_template(outputs: dict[str, str]) -> str:
-    return json.dumps({
-        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
-    })
+    return json.dumps(
+        {
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+        }
+    )
 
 
 @pytest.fixture
@@ -39,10 +41,15 @@ def grafana(httpserver):
 def deployed(aws, grafana):
     """A foundations and a lite stack as they look after `aws cloudformation deploy`."""
     secrets = aws.client("secretsmanager")
-    read = secrets.create_secret(Name="read-token", SecretString=json.dumps({"authorizationID": "0a1b", "token": READ_TOKEN}))["ARN"]
+    read = secrets.create_secret(
+        Name="read-token", SecretString=json.dumps({"authorizationID": "0a1b", "token": READ_TOKEN})
+    )["ARN"]
     admin = secrets.create_secret(Name="grafana-admin", SecretString=PASSWORD)["ARN"]
     cloudformation = aws.client("cloudformation")
-    cloudformation.create_stack(StackName="sl-foundations", TemplateBody=stack_template({"InfluxDbReadTokenSecretArn": read, "GrafanaAdminPasswordSecretArn": admin}))
+    cloudformation.create_stack(
+        StackName="sl-foundations",
+        TemplateBody=stack_template({"InfluxDbReadTokenSecretArn": read, "GrafanaAdminPasswordSecretArn": admin}),
+    )
 
     def lite(name="sl-lite", **overrides):
         outputs = {
@@ -54,21 +61,38 @@ def deployed(aws, grafana):
             "InfluxDbBucket": "market-data",
         }
         outputs.update(overrides)
-        cloudformation.create_stack(StackName=name, TemplateBody=stack_template({k: v for k, v in outputs.items() if v is not None}))
+        cloudformation.create_stack(
+            StackName=name, TemplateBody=stack_template({k: v for k, v in outputs.items() if v is not None})
+        )
 
     lite()
     return {"session": aws, "secrets": secrets, "read": read, "admin": admin, "lite": lite}
 
 
-def provision(deployed, stack="sl-lite", dry_run=False, grafana_url=None, folder=FOLDER, wait=2.0, allow_insecure_http=False):
+def provision(
+    deployed, stack="sl-lite", dry_run=False, grafana_url=None, folder=FOLDER, wait=2.0, allow_insecure_http=False
+):
     out, err = io.StringIO(), io.StringIO()
-    code = run(lambda: grafana_target(deployed["session"], stack, grafana_url), dry_run, wait, folder, out=out, err=err, allow_insecure_http=allow_insecure_http)
+    code = run(
+        lambda: grafana_target(deployed["session"], stack, grafana_url),
+        dry_run,
+        wait,
+        folder,
+        out=out,
+        err=err,
+        allow_insecure_http=allow_insecure_http,
+    )
     return code, out.getvalue(), err.getvalue()
 
 
 def actions(stdout: str) -> dict[str, str]:
     lines = [line.split() for line in stdout.splitlines() if line.startswith("  ") and "health" not in line]
-    return {" ".join(parts[1:-1]) if parts[-2] not in ("would",) else " ".join(parts[1:-2]): parts[-1] if parts[-2] != "would" else "would " + parts[-1] for parts in lines}
+    return {
+        " ".join(parts[1:-1]) if parts[-2] not in ("would",) else " ".join(parts[1:-2]): parts[-1]
+        if parts[-2] != "would"
+        else "would " + parts[-1]
+        for parts in lines
+    }
 
 
 def test_first_run_creates_everything(deployed, grafana):
@@ -78,7 +102,10 @@ def test_first_run_creates_everything(deployed, grafana):
     datasource = grafana.datasources[DATASOURCE_UID]
     assert datasource["type"] == "influxdb" and datasource["url"].endswith(":8086")
     assert datasource["jsonData"]["version"] == "Flux"
-    assert (datasource["jsonData"]["organization"], datasource["jsonData"]["defaultBucket"]) == ("streamlines", "market-data")
+    assert (datasource["jsonData"]["organization"], datasource["jsonData"]["defaultBucket"]) == (
+        "streamlines",
+        "market-data",
+    )
     assert grafana.token_of(DATASOURCE_UID) == READ_TOKEN
     assert grafana.folders["streamlines"]["title"] == "Stream Lines"
     assert {d["folderUid"] for d in grafana.dashboards.values()} == {"streamlines"}
@@ -104,7 +131,9 @@ def test_changed_token_updates_only_the_datasource(deployed, grafana):
     provision(deployed)
     new_token = "rotated-" + "y" * 70
     grafana.valid_tokens.add(new_token)
-    deployed["secrets"].put_secret_value(SecretId=deployed["read"], SecretString=json.dumps({"authorizationID": "0c1d", "token": new_token}))
+    deployed["secrets"].put_secret_value(
+        SecretId=deployed["read"], SecretString=json.dumps({"authorizationID": "0c1d", "token": new_token})
+    )
     grafana.requests.clear()
     code, out, _ = provision(deployed)
     assert code == 0
@@ -164,7 +193,9 @@ def test_missing_secret(deployed, grafana):
 
 
 def test_placeholder_token(deployed, grafana):
-    deployed["secrets"].put_secret_value(SecretId=deployed["read"], SecretString=json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}))
+    deployed["secrets"].put_secret_value(
+        SecretId=deployed["read"], SecretString=json.dumps({"authorizationID": "", "token": "PLACEHOLDER"})
+    )
     assert_one_line_error(*provision(deployed), "placeholder")
     assert grafana.requests == []
 
@@ -191,7 +222,9 @@ def test_invalid_dashboard_json_is_found_before_any_change(deployed, grafana, tm
     folder = tmp_path / "dashboards"
     shutil.copytree(FOLDER, folder)
     (folder / "zz-broken.json").write_text('{"uid": "broken", "title": ')
-    assert_one_line_error(*provision(deployed, folder=folder), "zz-broken.json is not valid JSON", "nothing was changed")
+    assert_one_line_error(
+        *provision(deployed, folder=folder), "zz-broken.json is not valid JSON", "nothing was changed"
+    )
     assert grafana.requests == []
 
 

@@ -44,7 +44,13 @@ def test_the_datasource_is_exactly_this():
         "url": "http://influx:8086",
         "isDefault": True,
         "basicAuth": False,
-        "jsonData": {"version": "Flux", "organization": "org", "defaultBucket": "bucket", "httpMode": "POST", "tokenFingerprint": token_fingerprint("tok")},
+        "jsonData": {
+            "version": "Flux",
+            "organization": "org",
+            "defaultBucket": "bucket",
+            "httpMode": "POST",
+            "tokenFingerprint": token_fingerprint("tok"),
+        },
         "secureJsonData": {"token": "tok"},
     }
 
@@ -79,8 +85,16 @@ def test_every_change_of_a_first_and_a_second_run_is_reported(grafana):
 
     titles = [dashboard["title"] for _, dashboard in load_dashboards()]
     row = lambda kind, name, action: f"  {kind:<10} {name:<45} {action}"  # noqa: E731
-    assert lines_of(grafana, TOKENS[0]) == [row("datasource", DATASOURCE_NAME, "create"), row("folder", FOLDER_TITLE, "create"), *(row("dashboard", t, "create") for t in titles)]
-    assert lines_of(grafana, TOKENS[0]) == [row("datasource", DATASOURCE_NAME, "unchanged"), row("folder", FOLDER_TITLE, "unchanged"), *(row("dashboard", t, "unchanged") for t in titles)]
+    assert lines_of(grafana, TOKENS[0]) == [
+        row("datasource", DATASOURCE_NAME, "create"),
+        row("folder", FOLDER_TITLE, "create"),
+        *(row("dashboard", t, "create") for t in titles),
+    ]
+    assert lines_of(grafana, TOKENS[0]) == [
+        row("datasource", DATASOURCE_NAME, "unchanged"),
+        row("folder", FOLDER_TITLE, "unchanged"),
+        *(row("dashboard", t, "unchanged") for t in titles),
+    ]
     # Someone renamed the folder: it is renamed back, without a version (overwrite).
     grafana.folders["streamlines"]["title"] = "Renamed by hand"
     grafana.folders["streamlines"]["version"] += 5
@@ -124,7 +138,9 @@ def test_waiting_for_grafana_reports_what_it_last_saw_and_gives_up_at_the_timeou
     api = FakeHealthApi([{"database": "migrating"}] * 10)
     with pytest.raises(ProvisionError) as failed:
         wait_for_grafana(api, "https://g", 7, said.append, sleep, lambda: now[0])
-    assert str(failed.value) == "Grafana at https://g did not answer /api/health within 7 s (last: database 'migrating')."
+    assert (
+        str(failed.value) == "Grafana at https://g did not answer /api/health within 7 s (last: database 'migrating')."
+    )
     assert now[0] == 7.0, "the last wait is cut to what is left"
 
 
@@ -143,15 +159,30 @@ def write_dashboards(folder, *contents):
     return folder
 
 
-@pytest.mark.parametrize("contents, message", [
-    ((), "no dashboard JSON files in {folder}."),
-    (('{"uid": "a", "title": "A"', ), "{folder}/d0.json is not valid JSON (line 1, column 26: Expecting ',' delimiter); nothing was changed."),
-    (('{"uid": "a"}', ), "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed."),
-    (('{"uid": "a", "title": ""}', ), "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed."),
-    (('{"title": "A"}', ), "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed."),
-    (('["a"]', ), "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed."),
-    (('{"uid": "a", "title": "A"}', '{"uid": "b", "title": "B"}', '{"dashboard": {"uid": "a", "title": "A2"}}'), "dashboard uid a is used by more than one file in {folder}; nothing was changed."),
-])
+@pytest.mark.parametrize(
+    "contents, message",
+    [
+        ((), "no dashboard JSON files in {folder}."),
+        (
+            ('{"uid": "a", "title": "A"',),
+            "{folder}/d0.json is not valid JSON (line 1, column 26: Expecting ',' delimiter); nothing was changed.",
+        ),
+        (('{"uid": "a"}',), "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed."),
+        (
+            ('{"uid": "a", "title": ""}',),
+            "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed.",
+        ),
+        (
+            ('{"title": "A"}',),
+            "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed.",
+        ),
+        (('["a"]',), "{folder}/d0.json is not a Grafana dashboard with a uid and a title; nothing was changed."),
+        (
+            ('{"uid": "a", "title": "A"}', '{"uid": "b", "title": "B"}', '{"dashboard": {"uid": "a", "title": "A2"}}'),
+            "dashboard uid a is used by more than one file in {folder}; nothing was changed.",
+        ),
+    ],
+)
 def test_each_unusable_dashboard_folder_is_refused_in_words(tmp_path, contents, message):
     from grafana.provision import ProvisionError, load_dashboards
 
@@ -164,8 +195,15 @@ def test_each_unusable_dashboard_folder_is_refused_in_words(tmp_path, contents, 
 def test_an_exported_dashboard_is_read_from_its_wrapper_and_utf8(tmp_path):
     from grafana.provision import load_dashboards
 
-    folder = write_dashboards(tmp_path / "dashboards", '{"dashboard": {"uid": "a", "title": "Cours « live »"}, "meta": {}}', '{"uid": "b", "title": "B"}')
-    assert [dashboard for _, dashboard in load_dashboards(folder)] == [{"uid": "a", "title": "Cours « live »"}, {"uid": "b", "title": "B"}]
+    folder = write_dashboards(
+        tmp_path / "dashboards",
+        '{"dashboard": {"uid": "a", "title": "Cours « live »"}, "meta": {}}',
+        '{"uid": "b", "title": "B"}',
+    )
+    assert [dashboard for _, dashboard in load_dashboards(folder)] == [
+        {"uid": "a", "title": "Cours « live »"},
+        {"uid": "b", "title": "B"},
+    ]
 
 
 def test_a_dry_run_on_an_empty_grafana_does_not_check_a_datasource_it_has_not_made(grafana):
@@ -174,15 +212,18 @@ def test_a_dry_run_on_an_empty_grafana_does_not_check_a_datasource_it_has_not_ma
     assert grafana.writes() == []
 
 
-@pytest.mark.parametrize("url, refused", [
-    ("http://grafana.example.com", True),
-    ("http://10.0.0.5:3000", True),
-    ("http://localhost:3000", False),
-    ("http://127.0.0.1:3000", False),
-    ("http://[::1]:3000", False),
-    ("https://grafana.example.com", False),
-    ("http:///nohost", True),
-])
+@pytest.mark.parametrize(
+    "url, refused",
+    [
+        ("http://grafana.example.com", True),
+        ("http://10.0.0.5:3000", True),
+        ("http://localhost:3000", False),
+        ("http://127.0.0.1:3000", False),
+        ("http://[::1]:3000", False),
+        ("https://grafana.example.com", False),
+        ("http:///nohost", True),
+    ],
+)
 def test_plain_http_is_refused_but_to_this_machine(url, refused):
     from grafana.provision import ProvisionError, refuse_plain_http
 
@@ -193,7 +234,9 @@ def test_plain_http_is_refused_but_to_this_machine(url, refused):
         refuse_plain_http(url, False)
     assert str(failed.value) == (
         f"{url} is plain HTTP, which would send the Grafana admin password in clear across the network; "
-        "give the stack a certificate (CertificateArn and GrafanaDomainName), use an ECS Exec port forward (--grafana-url http://localhost:3000), or pass --allow-insecure-http."
+        "give the stack a certificate (CertificateArn and GrafanaDomainName), use an ECS Exec port forward "
+        "(--grafana-url "
+        "http://localhost:3000), or pass --allow-insecure-http."
     )
     refuse_plain_http(url, True)
 
@@ -215,7 +258,11 @@ def test_grafana_answering_errors_during_provisioning_is_one_sentence(grafana, m
     grafana.dashboard_read_status = 403
     code, out, err = run_against(grafana.url, monkeypatch)
     assert code == 1 and out == ""
-    assert err.startswith(f"streamlines: error: Grafana at {grafana.url} answered an error: ") and "403" in err and err.count("\n") == 1
+    assert (
+        err.startswith(f"streamlines: error: Grafana at {grafana.url} answered an error: ")
+        and "403" in err
+        and err.count("\n") == 1
+    )
 
     def lose(*args, **kwargs):
         raise ConnectionResetError("connection reset by peer")
@@ -223,7 +270,10 @@ def test_grafana_answering_errors_during_provisioning_is_one_sentence(grafana, m
     grafana.dashboard_read_status = None
     monkeypatch.setattr(provision_module, "provision", lose)
     code, out, err = run_against(grafana.url, monkeypatch)
-    assert code == 1 and err == f"streamlines: error: lost the connection to Grafana at {grafana.url}: connection reset by peer\n"
+    assert (
+        code == 1
+        and err == f"streamlines: error: lost the connection to Grafana at {grafana.url}: connection reset by peer\n"
+    )
 
 
 def test_a_silent_grafana_is_given_up_on_at_the_request_timeout(monkeypatch):
@@ -253,7 +303,9 @@ def test_the_last_wait_is_only_what_is_left_even_under_a_second():
         now[0] += seconds
 
     with pytest.raises(ProvisionError):
-        wait_for_grafana(FakeHealthApi([{"database": "migrating"}] * 5), "https://g", 5.5, lambda line: None, sleep, lambda: now[0])
+        wait_for_grafana(
+            FakeHealthApi([{"database": "migrating"}] * 5), "https://g", 5.5, lambda line: None, sleep, lambda: now[0]
+        )
     assert slept == [5.0, 0.5]
 
 

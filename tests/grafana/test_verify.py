@@ -45,8 +45,16 @@ def test_a_provisioned_grafana_passes_all_three(grafana):
 
 def test_an_empty_grafana_names_the_command_that_fills_it(grafana):
     checks = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))
-    assert checks[1] == ("grafana datasource", False, "Grafana has no 'Stream Lines InfluxDB' datasource: run streamlines grafana provision.")
-    assert checks[2] == ("grafana dashboards", False, f"missing from the 'Stream Lines' folder: {', '.join(titles())} (run streamlines grafana provision)")
+    assert checks[1] == (
+        "grafana datasource",
+        False,
+        "Grafana has no 'Stream Lines InfluxDB' datasource: run streamlines grafana provision.",
+    )
+    assert checks[2] == (
+        "grafana dashboards",
+        False,
+        f"missing from the 'Stream Lines' folder: {', '.join(titles())} (run streamlines grafana provision)",
+    )
 
 
 def test_a_dashboard_outside_the_folder_is_missing_from_it(grafana):
@@ -54,27 +62,41 @@ def test_a_dashboard_outside_the_folder_is_missing_from_it(grafana):
     (_, first), *_ = load_dashboards(FOLDER)
     grafana.dashboards[first["uid"]]["folderUid"] = "general"
     checks = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))
-    assert checks[2] == ("grafana dashboards", False, f"missing from the 'Stream Lines' folder: {first['title']} (run streamlines grafana provision)")
+    assert checks[2] == (
+        "grafana dashboards",
+        False,
+        f"missing from the 'Stream Lines' folder: {first['title']} (run streamlines grafana provision)",
+    )
 
 
 def test_a_datasource_that_cannot_reach_influxdb_fails_its_check(grafana):
     provision(grafana)
     grafana.valid_tokens.clear()
     (name, ok, reason) = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[1]
-    assert (name, ok) == ("grafana datasource", False) and reason.startswith("the InfluxDB datasource's health check: FAILED")
+    assert (name, ok) == ("grafana datasource", False) and reason.startswith(
+        "the InfluxDB datasource's health check: FAILED"
+    )
 
 
 def test_an_unhealthy_or_absent_grafana_is_one_failed_check(grafana):
     grafana.healthy = False
     ((name, ok, reason),) = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))
-    assert (name, ok) == ("grafana health", False) and reason.startswith(f"Grafana at {grafana.url} did not answer /api/health: ")
+    assert (name, ok) == ("grafana health", False) and reason.startswith(
+        f"Grafana at {grafana.url} did not answer /api/health: "
+    )
     ((name, ok, reason),) = verify("http://127.0.0.1:9", PASSWORD, load_dashboards(FOLDER), timeout=1.0)
-    assert (name, ok) == ("grafana health", False) and reason.startswith("Grafana at http://127.0.0.1:9 did not answer /api/health: ")
+    assert (name, ok) == ("grafana health", False) and reason.startswith(
+        "Grafana at http://127.0.0.1:9 did not answer /api/health: "
+    )
 
 
 def test_health_without_a_database_field_or_version_says_so(grafana):
     grafana.health_body = {"commit": "abc"}
-    assert verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[0] == ("grafana health", False, "/api/health: database not reported, version ?")
+    assert verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[0] == (
+        "grafana health",
+        False,
+        "/api/health: database not reported, version ?",
+    )
 
 
 def test_the_health_failure_carries_grafanas_answer(grafana):
@@ -95,7 +117,11 @@ def dashboard_read_failure(grafana, status):
 def test_a_refused_dashboard_read_is_reported_with_its_uid(grafana):
     first, (name, ok, reason) = dashboard_read_failure(grafana, 403)
     assert (name, ok) == ("grafana dashboards", False)
-    assert reason.startswith(f"Grafana answered an error for dashboard {first['uid']}: ") and "403" in reason and reason.endswith(".")
+    assert (
+        reason.startswith(f"Grafana answered an error for dashboard {first['uid']}: ")
+        and "403" in reason
+        and reason.endswith(".")
+    )
 
 
 def test_a_grafana_that_never_answers_is_given_up_on_at_the_timeout():
@@ -108,7 +134,9 @@ def test_a_grafana_that_never_answers_is_given_up_on_at_the_timeout():
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         started = time.monotonic()
         ((name, ok, reason),) = verify(url, PASSWORD, load_dashboards(FOLDER), timeout=0.5)
-    assert (name, ok) == ("grafana health", False) and reason.startswith(f"Grafana at {url} did not answer /api/health: ")
+    assert (name, ok) == ("grafana health", False) and reason.startswith(
+        f"Grafana at {url} did not answer /api/health: "
+    )
     assert time.monotonic() - started < 5
 
 
@@ -131,15 +159,18 @@ def client_error(status, response):
     return GrafanaClientError(status, response, "message text")
 
 
-@pytest.mark.parametrize("api, expected", [
-    (Health({"status": "OK", "message": "fine"}), "OK"),
-    (Health({"status": "ok"}), "OK"),
-    (Health({"status": "ERROR", "message": "401 Unauthorized"}), "FAILED: 401 Unauthorized"),
-    (Health({}), "FAILED: None"),
-    (Health("weird"), "FAILED: weird"),
-    (Health(error=client_error(404, {"message": "Not found"})), "not available in this Grafana"),
-    (Health(error=client_error(400, {"message": "bad datasource"})), "FAILED: bad datasource"),
-])
+@pytest.mark.parametrize(
+    "api, expected",
+    [
+        (Health({"status": "OK", "message": "fine"}), "OK"),
+        (Health({"status": "ok"}), "OK"),
+        (Health({"status": "ERROR", "message": "401 Unauthorized"}), "FAILED: 401 Unauthorized"),
+        (Health({}), "FAILED: None"),
+        (Health("weird"), "FAILED: weird"),
+        (Health(error=client_error(404, {"message": "Not found"})), "not available in this Grafana"),
+        (Health(error=client_error(400, {"message": "bad datasource"})), "FAILED: bad datasource"),
+    ],
+)
 def test_each_health_answer_reads_as_it_should(api, expected):
     from grafana.provision import datasource_health
 
@@ -162,15 +193,18 @@ def test_the_token_fingerprint_is_the_first_16_hex_digits_of_its_sha256():
     assert len(token_fingerprint("x")) == 16
 
 
-@pytest.mark.parametrize("node, bound", [
-    ({"type": "influxdb", "uid": "whatever"}, {"type": "influxdb", "uid": "streamlines-influxdb"}),
-    ({"type": "influxdb"}, {"type": "influxdb", "uid": "streamlines-influxdb"}),
-    ({"type": "prometheus", "uid": "p"}, {"type": "prometheus", "uid": "p"}),
-    ({"type": "influxdb", "uid": "x", "extra": 1}, {"type": "influxdb", "uid": "x", "extra": 1}),
-    ("${DS_INFLUXDB}", "streamlines-influxdb"),
-    ("${DS_INFLUXDB", "${DS_INFLUXDB"),
-    ("plain", "plain"),
-])
+@pytest.mark.parametrize(
+    "node, bound",
+    [
+        ({"type": "influxdb", "uid": "whatever"}, {"type": "influxdb", "uid": "streamlines-influxdb"}),
+        ({"type": "influxdb"}, {"type": "influxdb", "uid": "streamlines-influxdb"}),
+        ({"type": "prometheus", "uid": "p"}, {"type": "prometheus", "uid": "p"}),
+        ({"type": "influxdb", "uid": "x", "extra": 1}, {"type": "influxdb", "uid": "x", "extra": 1}),
+        ("${DS_INFLUXDB}", "streamlines-influxdb"),
+        ("${DS_INFLUXDB", "${DS_INFLUXDB"),
+        ("plain", "plain"),
+    ],
+)
 def test_only_influxdb_references_are_rebound(node, bound):
     from grafana.provision import bind
 
@@ -182,7 +216,11 @@ def test_only_influxdb_references_are_rebound(node, bound):
 def test_a_health_answer_that_is_not_an_object_is_not_ok(grafana):
     """A proxy answering /api/health with something else than Grafana's object."""
     grafana.health_body = "ok"
-    assert verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[0] == ("grafana health", False, "/api/health: database not reported, version ?")
+    assert verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[0] == (
+        "grafana health",
+        False,
+        "/api/health: database not reported, version ?",
+    )
     # That answer is outside Grafana's description on purpose here.
     assert all("/api/health" in violation for violation in grafana.violations)
     grafana.violations.clear()
@@ -191,4 +229,8 @@ def test_a_health_answer_that_is_not_an_object_is_not_ok(grafana):
 def test_a_server_error_on_a_dashboard_is_reported_with_its_uid(grafana):
     first, (name, ok, reason) = dashboard_read_failure(grafana, 500)
     assert (name, ok) == ("grafana dashboards", False)
-    assert reason.startswith(f"Grafana answered an error for dashboard {first['uid']}: ") and "500" in reason and "None" not in reason
+    assert (
+        reason.startswith(f"Grafana answered an error for dashboard {first['uid']}: ")
+        and "500" in reason
+        and "None" not in reason
+    )

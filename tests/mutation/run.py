@@ -9,7 +9,8 @@ mutmut outcomes) per module. Survivors listed in tests/mutation/equivalent.txt
 (one line each: mutant name, then why it is equivalent) do not count against
 the score; every other survivor is printed, so that a test can kill it.
 
-    python -m tests.mutation.run [--report | --resume | --survivors] [GROUP ...]   (groups: lambdas agent provider grafana ops evaluate)
+    python -m tests.mutation.run [--report | --resume | --survivors] [GROUP ...]
+        (groups: lambdas agent provider grafana ops evaluate)
     python -m tests.mutation.run GROUP --only PATTERN ...  (again, in the group's last copy, with the
         current files: only the mutants whose names match, such as 'streamlines.preflight.x_in_zone*')
     python -m tests.mutation.run GROUP --sample N --only PATTERN ...  (a seeded random N of those: an
@@ -68,7 +69,10 @@ GROUPS = {
         ],
         ["tests/ops"],
     ),
-    "evaluate": (["templates_py/evaluate.py"], ["tests/templates/test_evaluate.py", "tests/templates/test_routing.py", "tests/templates/test_first_deploy.py"]),
+    "evaluate": (
+        ["templates_py/evaluate.py"],
+        ["tests/templates/test_evaluate.py", "tests/templates/test_routing.py", "tests/templates/test_first_deploy.py"],
+    ),
 }
 FLAT = {"lambdas", "agent", "provider"}
 # The seed of --sample: the same sample every time, so that a rerun after new tests checks the same mutants.
@@ -90,7 +94,9 @@ def equivalent() -> dict[str, str]:
 
 
 def tracked_copy(target: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    )
     for name in filter(None, files):
         destination = target / name
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +113,9 @@ def run_group(name: str, work: Path, only: list[str] = (), keep: bool = False) -
     prepare(name, work, paths, tests)
     log = work / "mutmut.log"
     with log.open("a" if keep else "w") as output:
-        subprocess.run([str(MUTMUT), "run", "--max-children", "2", *only], cwd=work, stdout=output, stderr=subprocess.STDOUT)
+        subprocess.run(
+            [str(MUTMUT), "run", "--max-children", "2", *only], cwd=work, stdout=output, stderr=subprocess.STDOUT
+        )
     return read_results(work)
 
 
@@ -123,7 +131,10 @@ def prepare(name: str, work: Path, paths: list[str], tests: list[str]) -> None:
         config.write("\n[tool.mutmut]\n")
         config.write(f"source_paths = {json.dumps(paths)}\n")
         config.write(f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n")
-        config.write('also_copy = ["tests", "lambdas", "contracts", "grafana", "streamlines", "templates_py", "deploy", "docs", "README.md", "Makefile"]\n')
+        config.write(
+            'also_copy = ["tests", "lambdas", "contracts", "grafana", "streamlines", "templates_py", "deploy", '
+            '"docs", "README.md", "Makefile"]\n'
+        )
 
 
 def statuses(work: Path) -> dict[str, str]:
@@ -170,7 +181,9 @@ def stale(known: dict[str, str], found: dict[str, str]) -> list[str]:
     """Listed equivalents that no longer survive (killed, or gone when their function
     changed): their line names another mutant, or none, and should go."""
     functions = {mutant.rsplit("__mutmut_", 1)[0] for mutant in found}
-    return sorted(name for name in known if name.rsplit("__mutmut_", 1)[0] in functions and found.get(name) != "survived")
+    return sorted(
+        name for name in known if name.rsplit("__mutmut_", 1)[0] in functions and found.get(name) != "survived"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -180,10 +193,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"some of: {', '.join(GROUPS)} (default: all)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--report", action="store_true", help="print the scores of the last run without running")
-    mode.add_argument("--resume", action="store_true", help="go on with the last run, in its copy refreshed with the current files: mutants not checked yet, or of a function that changed")
-    mode.add_argument("--survivors", action="store_true", help="after new tests: run again, in the last run's refreshed copy, the survivors not listed as equivalent")
-    mode.add_argument("--only", nargs="+", metavar="PATTERN", default=[], help="run again, in the last run's refreshed copy, only the mutants whose names match")
-    parser.add_argument("--sample", type=int, metavar="N", help="with --only: a seeded random N of the matching mutants (those not checked yet are run), and the scores of that sample")
+    mode.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with the last run, in its copy refreshed with the current files: mutants not checked yet, "
+        "or of a function that changed",
+    )
+    mode.add_argument(
+        "--survivors",
+        action="store_true",
+        help="after new tests: run again, in the last run's refreshed copy, the survivors not listed as equivalent",
+    )
+    mode.add_argument(
+        "--only",
+        nargs="+",
+        metavar="PATTERN",
+        default=[],
+        help="run again, in the last run's refreshed copy, only the mutants whose names match",
+    )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="with --only: a seeded random N of the matching mutants (those not checked yet are run), and the "
+        "scores of that sample",
+    )
     arguments = parser.parse_args(argv)
     if arguments.sample is not None and (not arguments.only or arguments.sample < 1):
         print("--sample N takes a positive N and goes with --only PATTERN.", file=sys.stderr)
@@ -200,7 +234,10 @@ def main(argv: list[str]) -> int:
     if arguments.only or arguments.resume or arguments.report or arguments.survivors:
         missing = [g for g in chosen if not (ROOT / "build" / "mutants" / g / "mutants").is_dir()]
         if missing:
-            print(f"no earlier run of {missing[0]} in build/mutants/{missing[0]}; run the whole group once first.", file=sys.stderr)
+            print(
+                f"no earlier run of {missing[0]} in build/mutants/{missing[0]}; run the whole group once first.",
+                file=sys.stderr,
+            )
             return 2
     print(f"{'module':<58} {'killed':>7} {'survived':>9} {'timeout':>8} {'equivalent':>11} {'other':>6} {'score':>7}")
     for group in chosen:
@@ -209,7 +246,11 @@ def main(argv: list[str]) -> int:
             result = read_results(scratch)
         elif arguments.sample:
             chosen, unchecked = sample(scratch, arguments.only, arguments.sample)
-            print(f"a sample of {len(chosen)} mutants matching {' '.join(arguments.only)} (seed {SEED}); {len(unchecked)} of them not checked yet, run now")
+            print(
+                f"a sample of {len(chosen)} mutants matching {' '.join(arguments.only)} (seed {SEED}); "
+                f"{len(unchecked)} "
+                "of them not checked yet, run now"
+            )
             if unchecked:
                 run_group(group, scratch, unchecked, keep=True)
             result = read_results(scratch, set(chosen))

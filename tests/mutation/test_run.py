@@ -24,7 +24,11 @@ def module_names() -> set[str]:
 
 
 def listed() -> list[tuple[str, str]]:
-    return [tuple(line.partition(" ")[::2]) for line in run.EQUIVALENT.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    return [
+        tuple(line.partition(" ")[::2])
+        for line in run.EQUIVALENT.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
 
 def test_each_equivalent_names_a_mutant_of_a_mutated_module_once_with_a_reason():
@@ -37,7 +41,9 @@ def test_each_equivalent_names_a_mutant_of_a_mutated_module_once_with_a_reason()
         assert re.search(r"__mutmut_\d+$", name), f"{name} is not a mutmut mutant name"
         reference = re.match(r"As _(\d+)\b", reason)
         if reference:  # "As _24.": for the reason given for mutant 24 of the same function
-            assert re.sub(r"\d+$", reference[1], name) in dict(entries), f"{name}: {reason} refers to a mutant not listed"
+            assert re.sub(r"\d+$", reference[1], name) in dict(entries), (
+                f"{name}: {reason} refers to a mutant not listed"
+            )
         else:
             assert len(reason.split()) >= 3, f"{name}: say why it is equivalent"
     names = [name for name, _ in entries]
@@ -45,7 +51,10 @@ def test_each_equivalent_names_a_mutant_of_a_mutated_module_once_with_a_reason()
     assert run.equivalent() == dict(entries)
 
 
-@pytest.mark.parametrize("argv", [["ops", "--only"], ["ops", "--report", "--only", "x*"], ["--resume", "--report"], ["--survivors", "--resume"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["ops", "--only"], ["ops", "--report", "--only", "x*"], ["--resume", "--report"], ["--survivors", "--resume"]],
+)
 def test_the_modes_exclude_each_other_and_only_needs_patterns(argv):
     with pytest.raises(SystemExit) as exited:
         run.main(argv)
@@ -93,10 +102,20 @@ def test_survivors_runs_again_only_those_not_listed_as_equivalent(tmp_path, monk
     monkeypatch.setattr(run, "ROOT", tmp_path)
     listed = "streamlines.residue.x_f__mutmut_1"
     monkeypatch.setattr(run, "equivalent", lambda: {listed: "changes nothing"})
-    known = {listed: "survived", "streamlines.residue.x_f__mutmut_2": "survived", "streamlines.residue.x_f__mutmut_3": "killed", "streamlines.smoke.x_g__mutmut_9": "survived", "streamlines.smoke.x_g__mutmut_4": "not checked"}
+    known = {
+        listed: "survived",
+        "streamlines.residue.x_f__mutmut_2": "survived",
+        "streamlines.residue.x_f__mutmut_3": "killed",
+        "streamlines.smoke.x_g__mutmut_9": "survived",
+        "streamlines.smoke.x_g__mutmut_4": "not checked",
+    }
     monkeypatch.setattr(run, "statuses", lambda work: known)
     ran = []
-    monkeypatch.setattr(run, "run_group", lambda group, work, only=(), keep=False: ran.append((group, list(only), keep)) or run.read_results(work))
+    monkeypatch.setattr(
+        run,
+        "run_group",
+        lambda group, work, only=(), keep=False: ran.append((group, list(only), keep)) or run.read_results(work),
+    )
     assert run.main(["ops", "--survivors"]) == 0
     assert ran == [("ops", ["streamlines.residue.x_f__mutmut_2", "streamlines.smoke.x_g__mutmut_9"], True)]
     assert "ops: 2 survivors not listed as equivalent, run again" in capsys.readouterr().out
@@ -107,6 +126,17 @@ def test_survivors_runs_again_only_those_not_listed_as_equivalent(tmp_path, monk
 
 def test_a_listed_equivalent_that_no_longer_survives_is_named():
     """A changed function renumbers its mutants: a line may then name a killed mutant, or none."""
-    known = {"m.x_f__mutmut_1": "same", "m.x_f__mutmut_2": "same", "m.x_f__mutmut_9": "same", "m.x_g__mutmut_1": "same", "other.x_h__mutmut_1": "not in this group"}
-    found = {"m.x_f__mutmut_1": "survived", "m.x_f__mutmut_2": "killed", "m.x_g__mutmut_1": "survived", "m.x_g__mutmut_2": "killed"}
+    known = {
+        "m.x_f__mutmut_1": "same",
+        "m.x_f__mutmut_2": "same",
+        "m.x_f__mutmut_9": "same",
+        "m.x_g__mutmut_1": "same",
+        "other.x_h__mutmut_1": "not in this group",
+    }
+    found = {
+        "m.x_f__mutmut_1": "survived",
+        "m.x_f__mutmut_2": "killed",
+        "m.x_g__mutmut_1": "survived",
+        "m.x_g__mutmut_2": "killed",
+    }
     assert run.stale(known, found) == ["m.x_f__mutmut_2", "m.x_f__mutmut_9"]

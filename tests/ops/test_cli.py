@@ -18,7 +18,11 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_writes_the_profile_templates(tmp_path, capsys):
     assert main(["templates", "--profile", "lite", "--out", str(tmp_path / "build")]) == 0
-    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["foundations.json", "lite-pipeline.json", "lite.json"]
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == [
+        "foundations.json",
+        "lite-pipeline.json",
+        "lite.json",
+    ]
     assert json.loads((tmp_path / "build" / "lite.json").read_text())["Resources"]
     assert "lite.json" in capsys.readouterr().out
 
@@ -59,7 +63,11 @@ def test_unknown_profile(tmp_path):
         ('influxdb_image = "influxdb:latest"', ["influxdb_image", "pinned"]),
         ('influxdb_image = "influxdb:3.0"', ["InfluxDB 2.x"]),
         ("colour = 1", ["unknown configuration key", "colour"]),
-        ('cloudfront_certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"', ["eu-west-1", "us-east-1"]),
+        (
+            "cloudfront_certificate_arn = "
+            '"arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"',
+            ["eu-west-1", "us-east-1"],
+        ),
         ('cloudfront_certificate_arn = "arn:aws:iam::123456789012:role/x"', ["not an ACM certificate ARN"]),
         ("vpc_cidr = ", ["not valid TOML"]),
     ],
@@ -135,8 +143,15 @@ def test_every_path_the_makefile_names_exists():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    named = set(re.findall(r"\b((?:tests|lambdas|templates_py|streamlines|grafana|deploy|docs)/[\w/.-]+\.(?:py|toml|json|md|parameters))\b", (root / "Makefile").read_text()))
-    modules = set(re.findall(r"-m ((?:tests|streamlines|grafana|templates_py)(?:\.\w+)+)", (root / "Makefile").read_text()))
+    named = set(
+        re.findall(
+            r"\b((?:tests|lambdas|templates_py|streamlines|grafana|deploy|docs)/[\w/.-]+\.(?:py|toml|json|md|parameters))\b",
+            (root / "Makefile").read_text(),
+        )
+    )
+    modules = set(
+        re.findall(r"-m ((?:tests|streamlines|grafana|templates_py)(?:\.\w+)+)", (root / "Makefile").read_text())
+    )
     assert named or modules
     assert [path for path in named if not (root / path).exists()] == []
     for module in modules:

@@ -22,13 +22,18 @@ def service(task: str, public: bool) -> dict:
         "Properties": {
             "TaskDefinition": {"Ref": task},
             "DesiredCount": 1,
-            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["a"], "AssignPublicIp": "ENABLED" if public else "DISABLED"}},
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {"Subnets": ["a"], "AssignPublicIp": "ENABLED" if public else "DISABLED"}
+            },
         },
     }
 
 
 def task(cpu: str, memory: str, architecture: str) -> dict:
-    return {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Cpu": cpu, "Memory": memory, "RuntimePlatform": {"CpuArchitecture": architecture}}}
+    return {
+        "Type": "AWS::ECS::TaskDefinition",
+        "Properties": {"Cpu": cpu, "Memory": memory, "RuntimePlatform": {"CpuArchitecture": architecture}},
+    }
 
 
 SMALL = {
@@ -38,10 +43,16 @@ SMALL = {
         "ArmService": service("ArmTask", public=True),
         "IntelTask": task("256", "512", "X86_64"),
         "IntelService": service("IntelTask", public=False),
-        "WebLoadBalancer": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Scheme": "internet-facing", "Subnets": ["a", "b"]}},
+        "WebLoadBalancer": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Scheme": "internet-facing", "Subnets": ["a", "b"]},
+        },
         "NatGateway": {"Type": "AWS::EC2::NatGateway", "Properties": {}},
         "NatGatewayAddress": {"Type": "AWS::EC2::EIP", "Properties": {}},
-        "LogsEndpoint": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface", "SubnetIds": ["a", "b"]}},
+        "LogsEndpoint": {
+            "Type": "AWS::EC2::VPCEndpoint",
+            "Properties": {"VpcEndpointType": "Interface", "SubnetIds": ["a", "b"]},
+        },
         "S3Endpoint": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Gateway"}},
         "Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1}},
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {}},
@@ -101,7 +112,9 @@ def test_default_active_hours_are_new_york_market_hours_with_a_margin():
 
 def test_active_hours_cut_the_task_lines_only(templates):
     always = cost.profile_report(templates, "lite", {"GrafanaExposure": "none"}, PRICES, cost.Assumptions())
-    scheduled = cost.profile_report(templates, "lite", {"GrafanaExposure": "none", "ActiveHours": "scheduled"}, PRICES, cost.Assumptions())
+    scheduled = cost.profile_report(
+        templates, "lite", {"GrafanaExposure": "none", "ActiveHours": "scheduled"}, PRICES, cost.Assumptions()
+    )
     factor = Decimal("37.5") * 730 / 168 / 730
     by_name = {line.component: line.monthly for line in scheduled.lines}
     for line in always.lines:
@@ -114,18 +127,27 @@ def test_active_hours_cut_the_task_lines_only(templates):
 
 
 def test_network_modes_rank_as_expected(templates):
-    totals = {mode: cost.profile_report(templates, "full", {"NetworkMode": mode}, PRICES, cost.Assumptions()).total for mode in ("endpoints", "nat", "public")}
+    totals = {
+        mode: cost.profile_report(templates, "full", {"NetworkMode": mode}, PRICES, cost.Assumptions()).total
+        for mode in ("endpoints", "nat", "public")
+    }
     assert totals["endpoints"] > totals["nat"] > totals["public"]
 
 
 def test_unknown_region_is_one_line_and_exit_2():
-    result = subprocess.run([sys.executable, "-m", "streamlines", "cost", "--region", "mars-north-1"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "streamlines", "cost", "--region", "mars-north-1"], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "mars-north-1" in result.stderr
 
 
 def test_cli_prints_lines_and_assumptions():
-    result = subprocess.run([sys.executable, "-m", "streamlines", "cost", "--profile", "full", "--network-mode", "nat", "--nat-gb", "100"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "streamlines", "cost", "--profile", "full", "--network-mode", "nat", "--nat-gb", "100"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "NAT gateway data" in result.stdout and "4.50" in result.stdout
     assert "GB a month through the NAT gateway = 100.0" in result.stdout
@@ -183,27 +205,54 @@ ALARMS = {"lite": 2, "lite-pipeline": 2 + 5, "full": 11}
 def test_each_alarm_is_priced_per_metric_it_watches(templates):
     report = cost.estimate(templates["full"], {}, PRICES, cost.Assumptions())
     lines = {line.component: line for line in report.lines if line.component.startswith("Alarm ")}
-    alarms = {logical_id for logical_id, r in templates["full"]["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    alarms = {
+        logical_id for logical_id, r in templates["full"]["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
     assert set(lines) == {f"Alarm {a}" for a in alarms}
     assert all(line.monthly == Decimal("0.10") and line.detail == "1 metric" for line in lines.values())
     # A metric-math alarm is billed per metric it reads, not per alarm.
-    math = {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Metrics": [{"Id": "a", "MetricStat": {}}, {"Id": "b", "MetricStat": {}}, {"Id": "e", "Expression": "a+b"}]}}
+    math = {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "Metrics": [{"Id": "a", "MetricStat": {}}, {"Id": "b", "MetricStat": {}}, {"Id": "e", "Expression": "a+b"}]
+        },
+    }
     report = cost.estimate({"Resources": {"Both": math}}, {}, PRICES, cost.Assumptions())
     assert [(line.detail, line.monthly) for line in report.lines] == [("2 metrics", Decimal("0.20"))]
 
 
 def test_spot_prices_the_tasks_at_the_dated_discount(templates):
     on_demand = cost.profile_report(templates, "lite", {"GrafanaExposure": "none"}, PRICES, cost.Assumptions())
-    spot = cost.profile_report(templates, "lite", {"GrafanaExposure": "none", "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT"}, PRICES, cost.Assumptions())
-    before = {line.component.removeprefix("Fargate "): line.monthly for line in on_demand.lines if line.component.startswith("Fargate ")}
-    after = {line.component.removeprefix("Fargate Spot "): line.monthly for line in spot.lines if line.component.startswith("Fargate Spot ")}
+    spot = cost.profile_report(
+        templates,
+        "lite",
+        {"GrafanaExposure": "none", "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT"},
+        PRICES,
+        cost.Assumptions(),
+    )
+    before = {
+        line.component.removeprefix("Fargate "): line.monthly
+        for line in on_demand.lines
+        if line.component.startswith("Fargate ")
+    }
+    after = {
+        line.component.removeprefix("Fargate Spot "): line.monthly
+        for line in spot.lines
+        if line.component.startswith("Fargate Spot ")
+    }
     assert set(before) == set(after) == {"InfluxDb", "Grafana"}
     for name in before:
         assert abs(after[name] - before[name] * Decimal("0.3")) <= Decimal("0.01"), name
     assert spot.spot_discount == Decimal("0.7") and on_demand.spot_discount is None
     text = cost.format_report(spot, "lite", PRICES, cost.Assumptions())
     assert "Fargate Spot priced at 70% off the Fargate price: an assumption dated 2025-06-01" in text
-    cheaper = cost.profile_report(templates, "lite", {"GrafanaExposure": "none", "Capacity": "FARGATE_SPOT"}, PRICES, cost.Assumptions(spot_discount=0.5))
+    cheaper = cost.profile_report(
+        templates,
+        "lite",
+        {"GrafanaExposure": "none", "Capacity": "FARGATE_SPOT"},
+        PRICES,
+        cost.Assumptions(spot_discount=0.5),
+    )
     grafana = {line.component: line.monthly for line in cheaper.lines}["Fargate Spot Grafana"]
     assert abs(grafana - before["Grafana"] * Decimal("0.5")) <= Decimal("0.01")
 
@@ -213,7 +262,10 @@ def test_spot_prices_the_tasks_at_the_dated_discount(templates):
 # UPDATE_GOLDEN=1 rewrites them.
 GOLDEN_REPORTS = {
     "full-endpoints": ("full", {}),
-    "lite-pipeline-on-demand-spot-active-hours": ("lite-pipeline", {"GrafanaExposure": "none", "StreamMode": "ON_DEMAND", "Capacity": "FARGATE_SPOT", "ActiveHours": "scheduled"}),
+    "lite-pipeline-on-demand-spot-active-hours": (
+        "lite-pipeline",
+        {"GrafanaExposure": "none", "StreamMode": "ON_DEMAND", "Capacity": "FARGATE_SPOT", "ActiveHours": "scheduled"},
+    ),
     "full-public-nat-free": ("full", {"NetworkMode": "public", "InfluxDbCapacity": "FARGATE_SPOT"}),
 }
 
@@ -249,11 +301,31 @@ def test_weekly_hours_count_the_days_and_the_minutes(start, stop, hours):
 @pytest.mark.parametrize(
     "start, stop, message",
     [
-        ("cron(0 9 1 * ? *)", "cron(0 17 1 * ? *)", "cannot read 'cron(0 9 1 * ? *)' as a daily schedule; pass --active-hours with the hours a month instead."),
-        ("cron(0 9 ? * MON-FRI *)", "cron(0 17 1 * ? *)", "cannot read 'cron(0 17 1 * ? *)' as a daily schedule; pass --active-hours with the hours a month instead."),
-        ("cron(0 9 ? * MON-FRI *)", "cron(0 17 ? * * *)", "ActiveHoursStart and ActiveHoursStop run on different days; pass --active-hours instead."),
-        ("cron(0 9 ? * MON-WED *)", "cron(0 17 ? * MON-WED *)", "cannot count the days in 'MON-WED'; pass --active-hours instead."),
-        ("cron(0 17 ? * * *)", "cron(0 17 ? * * *)", "ActiveHoursStop must come after ActiveHoursStart on the same day; pass --active-hours otherwise."),
+        (
+            "cron(0 9 1 * ? *)",
+            "cron(0 17 1 * ? *)",
+            "cannot read 'cron(0 9 1 * ? *)' as a daily schedule; pass --active-hours with the hours a month instead.",
+        ),
+        (
+            "cron(0 9 ? * MON-FRI *)",
+            "cron(0 17 1 * ? *)",
+            "cannot read 'cron(0 17 1 * ? *)' as a daily schedule; pass --active-hours with the hours a month instead.",
+        ),
+        (
+            "cron(0 9 ? * MON-FRI *)",
+            "cron(0 17 ? * * *)",
+            "ActiveHoursStart and ActiveHoursStop run on different days; pass --active-hours instead.",
+        ),
+        (
+            "cron(0 9 ? * MON-WED *)",
+            "cron(0 17 ? * MON-WED *)",
+            "cannot count the days in 'MON-WED'; pass --active-hours instead.",
+        ),
+        (
+            "cron(0 17 ? * * *)",
+            "cron(0 17 ? * * *)",
+            "ActiveHoursStop must come after ActiveHoursStart on the same day; pass --active-hours otherwise.",
+        ),
     ],
 )
 def test_weekly_hours_refuse_what_they_cannot_count(start, stop, message):
@@ -265,15 +337,30 @@ def test_weekly_hours_refuse_what_they_cannot_count(start, stop, message):
 def test_a_missing_price_table_names_the_ones_there():
     with pytest.raises(cost.CostError) as refused:
         cost.load_prices("eu-west-3")
-    assert str(refused.value) == "no price table for region eu-west-3; the repository has us-east-1 (add streamlines/cost/prices/eu-west-3.toml)."
+    assert (
+        str(refused.value) == "no price table for region eu-west-3; the repository has us-east-1 (add "
+        "streamlines/cost/prices/eu-west-3.toml)."
+    )
     assert PRICES["meta"] == {"region": "us-east-1", "date": "2025-06-01"}
 
 
 def test_scenario_rows_split_each_total_into_its_columns(templates):
     for title, fargate, network, other, total in cost.scenario_rows(templates, PRICES, cost.Assumptions()):
-        report = cost.profile_report(templates, *next((p, v) for t, p, v in cost.SCENARIOS if t == title), PRICES, cost.Assumptions())
-        assert fargate == sum((l.monthly for l in report.lines if l.component.startswith(("Fargate ", "Fargate Spot "))), Decimal(0)), title
-        assert network == sum((l.monthly for l in report.lines if l.component.startswith(("ALB", "NAT", "Interface", "Public IPv4"))), Decimal(0)), title
+        report = cost.profile_report(
+            templates, *next((p, v) for t, p, v in cost.SCENARIOS if t == title), PRICES, cost.Assumptions()
+        )
+        assert fargate == sum(
+            (line.monthly for line in report.lines if line.component.startswith(("Fargate ", "Fargate Spot "))),
+            Decimal(0),
+        ), title
+        assert network == sum(
+            (
+                line.monthly
+                for line in report.lines
+                if line.component.startswith(("ALB", "NAT", "Interface", "Public IPv4"))
+            ),
+            Decimal(0),
+        ), title
         assert fargate + network + other == total == report.total, title
         assert fargate > 0 and network > 0 and other > 0, title
 
@@ -286,10 +373,26 @@ def test_defaults_cloudformation_applies_are_priced_as_it_applies_them():
     template = {
         "Resources": {
             "Task": task("1024", "2048", "ARM64"),
-            "Svc": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "Task"}, "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["a"]}}}},
-            "Two": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "Task"}, "DesiredCount": 2, "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["a"]}}}},
+            "Svc": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {
+                    "TaskDefinition": {"Ref": "Task"},
+                    "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["a"]}},
+                },
+            },
+            "Two": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {
+                    "TaskDefinition": {"Ref": "Task"},
+                    "DesiredCount": 2,
+                    "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["a"]}},
+                },
+            },
             "Stream": {"Type": "AWS::Kinesis::Stream"},
-            "WebLoadBalancer": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Subnets": ["a", "b"]}},
+            "WebLoadBalancer": {
+                "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                "Properties": {"Subnets": ["a", "b"]},
+            },
             "Nothing": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
             "NatGateway": {"Type": "AWS::EC2::NatGateway"},
             "Address": {"Type": "AWS::EC2::EIP"},
@@ -297,16 +400,32 @@ def test_defaults_cloudformation_applies_are_priced_as_it_applies_them():
     }
     lines = {line.component: line for line in cost.estimate(template, {}, PRICES, cost.Assumptions()).lines}
     one_task = (Decimal(1) * Decimal("0.03238") + Decimal(2) * Decimal("0.00356")) * 730
-    assert lines["Fargate Svc"].monthly == one_task.quantize(Decimal("0.01")) and lines["Fargate Svc"].detail == "arm64, 1 vCPU, 2 GB x 1 task x 730.0 h"
-    assert lines["Fargate Two"].monthly == (2 * one_task).quantize(Decimal("0.01")) and lines["Fargate Two"].detail == "arm64, 1 vCPU, 2 GB x 2 task x 730.0 h"
+    assert (
+        lines["Fargate Svc"].monthly == one_task.quantize(Decimal("0.01"))
+        and lines["Fargate Svc"].detail == "arm64, 1 vCPU, 2 GB x 1 task x 730.0 h"
+    )
+    assert (
+        lines["Fargate Two"].monthly == (2 * one_task).quantize(Decimal("0.01"))
+        and lines["Fargate Two"].detail == "arm64, 1 vCPU, 2 GB x 2 task x 730.0 h"
+    )
     assert lines["Kinesis Stream"].detail == "1 shard x 730.0 h + 2.6 M PUT units"
     assert lines["Public IPv4 ALB Web"].detail == "2 addresses x 730.0 h"
     assert (lines["Alarm Nothing"].detail, lines["Alarm Nothing"].monthly) == ("0 metrics", Decimal("0.00"))
-    assert (lines["NAT gateway"].detail, lines["NAT gateway data"].detail, lines["Public IPv4 Address"].detail) == ("730.0 h", "10.0 GB", "1 address x 730.0 h")
+    assert (lines["NAT gateway"].detail, lines["NAT gateway data"].detail, lines["Public IPv4 Address"].detail) == (
+        "730.0 h",
+        "10.0 GB",
+        "1 address x 730.0 h",
+    )
 
 
 def test_active_hours_given_as_an_assumption_are_used_as_given(templates):
-    report = cost.profile_report(templates, "lite", {"ActiveHours": "scheduled", "GrafanaExposure": "none"}, PRICES, cost.Assumptions(active_hours=100.0))
+    report = cost.profile_report(
+        templates,
+        "lite",
+        {"ActiveHours": "scheduled", "GrafanaExposure": "none"},
+        PRICES,
+        cost.Assumptions(active_hours=100.0),
+    )
     assert report.active_hours == Decimal("100.0")
     assert all(line.detail.endswith("x 100.0 h") for line in report.lines if line.component.startswith("Fargate"))
 
@@ -322,7 +441,11 @@ def test_compare_and_assumptions_in_process(templates):
     for title, total in rows.items():
         assert any(line.startswith(f"  {title:<42}") and line.endswith(f"{total:>9}") for line in lines), title
     assert "Spot scenarios price Fargate Spot at 70% off: an assumption dated 2025-06-01" in text
-    assert lines[-2] == "network = ALBs and their LCUs, NAT gateway, interface endpoints, public IPv4 addresses; other = Kinesis, EFS, secrets, logs, ECR, Cloud Map, alarms"
+    assert (
+        lines[-2]
+        == "network = ALBs and their LCUs, NAT gateway, interface endpoints, public IPv4 addresses; other = Kinesis, "
+        "EFS, secrets, logs, ECR, Cloud Map, alarms"
+    )
     assert lines[-1].startswith("assumptions: hours in a month = 730.0; ")
 
 
@@ -336,4 +459,6 @@ def test_a_streams_shard_count_is_priced():
 def test_compare_lays_out_its_table_and_takes_the_discount_given(templates):
     lines = cost.compare(templates, PRICES, cost.Assumptions(spot_discount=0.5)).splitlines()
     assert lines[1] == "" and lines[len(cost.SCENARIOS) + 3] == ""
-    assert lines[len(cost.SCENARIOS) + 4].startswith("Spot scenarios price Fargate Spot at 50% off: an assumption dated 2025-06-01")
+    assert lines[len(cost.SCENARIOS) + 4].startswith(
+        "Spot scenarios price Fargate Spot at 50% off: an assumption dated 2025-06-01"
+    )

@@ -21,18 +21,33 @@ ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS = ROOT / "lambdas"
 
 EXPECTED = {
-    "websocket_connection_handler": ({"connection_handler.py", "subscriptions.py", "wire.py", "connections_table.py"}, "connection_handler"),
-    "results_stream_pusher": ({"results_pusher.py", "delivery.py", "wire.py", "connections_table.py"}, "results_pusher"),
+    "websocket_connection_handler": (
+        {"connection_handler.py", "subscriptions.py", "wire.py", "connections_table.py"},
+        "connection_handler",
+    ),
+    "results_stream_pusher": (
+        {"results_pusher.py", "delivery.py", "wire.py", "connections_table.py"},
+        "results_pusher",
+    ),
     "influx_token_agent": ({"token_agent.py", "influx_tokens.py", "probes.py"}, "token_agent"),
     "influx_token_provider": (
-        {"token_provider.py", "crhelper/__init__.py", "crhelper/log_helper.py", "crhelper/resource_helper.py", "crhelper/utils.py", "crhelper/LICENSE", "crhelper/NOTICE"},
+        {
+            "token_provider.py",
+            "crhelper/__init__.py",
+            "crhelper/log_helper.py",
+            "crhelper/resource_helper.py",
+            "crhelper/utils.py",
+            "crhelper/LICENSE",
+            "crhelper/NOTICE",
+        },
         "token_provider",
     ),
 }
 
 
 def spec(name: str) -> package.LambdaSpec:
-    """The function as lambdas/functions.toml declares it, so the test builds what `streamlines lambdas build` builds."""
+    """The function as lambdas/functions.toml declares it, so the test builds what `streamlines lambdas
+    build` builds."""
     return package.lambda_specs(LAMBDAS)[name]
 
 
@@ -111,13 +126,16 @@ def test_zip_imports_in_a_fresh_interpreter_with_only_boto3(name, tmp_path):
     module = EXPECTED[name][1]
     code = (
         "import sys; sys.path[:0] = sys.argv[1:3]\n"
-        "try:\n    import moto\nexcept ImportError:\n    pass\nelse:\n    raise SystemExit('moto is visible: not isolated')\n"
+        "try:\n    import moto\nexcept ImportError:\n    pass\nelse:\n    raise SystemExit('moto is visible: "
+        "not isolated')\n"
         f"import {module}; assert callable({module}.handler); print({module}.__file__)"
     )
     env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1"}
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-c", code, str(archive), str(boto3_only_path(tmp_path))],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith(str(archive))
@@ -127,14 +145,19 @@ def test_zip_imports_in_a_fresh_interpreter_with_only_boto3(name, tmp_path):
 def foundations_bucket(monkeypatch):
     from moto import mock_aws
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="app-bucket")
         template = (
             '{"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},'
-            ' "Outputs": {"AppBucketName": {"Value": "app-bucket", "Export": {"Name": "sl-foundations-AppBucketName"}}}}'
+            ' "Outputs": {"AppBucketName": {"Value": "app-bucket", "Export": {"Name": '
+            '"sl-foundations-AppBucketName"}}}}'
         )
         boto3.client("cloudformation").create_stack(StackName="sl-foundations", TemplateBody=template)
         yield s3
@@ -161,7 +184,9 @@ def test_upload_puts_each_zip_under_its_key_once(built_tree, foundations_bucket,
         assert foundations_bucket.get_object(Bucket="app-bucket", Key=key)["Body"].read() == archive.read_bytes()
     assert main(["lambdas", "upload", "--prefix", "sl"]) == 0
     second = capsys.readouterr()
-    assert dict(line.split("=", 1) for line in second.out.splitlines()) == keys and second.err.count("already there") == len(EXPECTED)
+    assert dict(line.split("=", 1) for line in second.out.splitlines()) == keys and second.err.count(
+        "already there"
+    ) == len(EXPECTED)
 
 
 def test_upload_to_an_unknown_stack_is_one_clear_line(built_tree, foundations_bucket, capsys):
@@ -199,24 +224,38 @@ def test_each_entry_is_a_plain_file_of_fixed_time_deflated_at_level_9(tmp_path):
     archive = package.build_zip("demo", [source], tmp_path / "deep" / "out")
     with zipfile.ZipFile(archive) as opened:
         (info,) = opened.infolist()
-    assert (info.filename, info.date_time, info.external_attr, info.create_system, info.compress_type) == ("handler.py", (1980, 1, 1, 0, 0, 0), 0o100644 << 16, 3, zipfile.ZIP_DEFLATED)
+    assert (info.filename, info.date_time, info.external_attr, info.create_system, info.compress_type) == (
+        "handler.py",
+        (1980, 1, 1, 0, 0, 0),
+        0o100644 << 16,
+        3,
+        zipfile.ZIP_DEFLATED,
+    )
     deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
     assert info.compress_size == len(deflate.compress(source.read_bytes()) + deflate.flush())
     assert sorted(p.name for p in archive.parent.iterdir()) == ["demo.zip"]
 
 
-@pytest.mark.parametrize("content, message", [
-    ("[demo]\nsources = [\n", "is not valid TOML"),
-    ('[demo]\nsources = ["x.py"]\nextra = 1\n', "[demo] in {path} needs a 'sources' list and takes only 'sources' and 'packages'."),
-    ("[demo]\nsources = []\n", "[demo] in {path} needs a 'sources' list and takes only 'sources' and 'packages'."),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[demo]\nsources = [\n", "is not valid TOML"),
+        (
+            '[demo]\nsources = ["x.py"]\nextra = 1\n',
+            "[demo] in {path} needs a 'sources' list and takes only 'sources' and 'packages'.",
+        ),
+        ("[demo]\nsources = []\n", "[demo] in {path} needs a 'sources' list and takes only 'sources' and 'packages'."),
+    ],
+)
 def test_each_bad_declaration_says_what_is_wrong(tmp_path, content, message):
     path = tmp_path / "functions.toml"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(package.PackageError) as refused:
         package.lambda_specs(tmp_path)
     assert message.format(path=path) in str(refused.value)
-    assert str(refused.value).startswith(f"{path} is not valid TOML: ") or str(refused.value) == message.format(path=path)
+    assert str(refused.value).startswith(f"{path} is not valid TOML: ") or str(refused.value) == message.format(
+        path=path
+    )
 
 
 def test_a_missing_declaration_file_is_one_sentence(tmp_path):
@@ -250,7 +289,11 @@ def test_upload_checks_the_key_stores_a_zip_and_reports_what_it_did(tmp_path, fo
     # The region given is the one searched: the export is not in eu-west-1.
     with pytest.raises(package.PackageError) as refused:
         package.upload(archive, "sl-foundations", "eu-west-1")
-    assert str(refused.value) == "no export sl-foundations-AppBucketName: is sl-foundations the deployed foundations stack (and the region right)?"
+    assert (
+        str(refused.value)
+        == "no export sl-foundations-AppBucketName: is sl-foundations the deployed foundations stack (and the region "
+        "right)?"
+    )
     with pytest.raises(package.PackageError) as refused:
         package.upload(tmp_path / "none.zip", "sl-foundations", "us-east-1")
     assert str(refused.value) == f"{tmp_path / 'none.zip'} does not exist; run make lambdas first."
@@ -268,10 +311,17 @@ def test_an_s3_refusal_is_one_line(tmp_path, foundations_bucket, monkeypatch):
     import botocore.client
 
     original = botocore.client.BaseClient._make_api_call
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", lambda self, name, params: refuse(self) if name == "HeadObject" else original(self, name, params))
+    monkeypatch.setattr(
+        botocore.client.BaseClient,
+        "_make_api_call",
+        lambda self, name, params: refuse(self) if name == "HeadObject" else original(self, name, params),
+    )
     with pytest.raises(package.PackageError) as refused:
         package.upload(archive, "sl-foundations", "us-east-1")
-    assert str(refused.value) == "upload failed: An error occurred (AccessDenied) when calling the HeadObject operation: Access Denied"
+    assert (
+        str(refused.value)
+        == "upload failed: An error occurred (AccessDenied) when calling the HeadObject operation: Access Denied"
+    )
 
 
 def test_sources_that_cannot_go_into_a_zip_are_named(tmp_path):
@@ -294,7 +344,9 @@ def test_a_real_module_is_deflated_at_level_9_not_the_default():
         archive = package.build_zip("demo", [source], Path(out))
         with zipfile.ZipFile(archive) as opened:
             (info,) = opened.infolist()
-    level = lambda n: len((lambda c: c.compress(source.read_bytes()) + c.flush())(zlib.compressobj(n, zlib.DEFLATED, -15)))  # noqa: E731
+    level = lambda n: len(  # noqa: E731
+        (lambda c: c.compress(source.read_bytes()) + c.flush())(zlib.compressobj(n, zlib.DEFLATED, -15))
+    )  # noqa: E731
     assert level(9) != level(6), "the check needs a file where the levels differ"
     assert info.compress_size == level(9)
 

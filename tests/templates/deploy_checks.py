@@ -109,7 +109,8 @@ def _rules_into(resources: dict[str, dict], group: str, source: str | None = Non
     return [
         logical_id
         for logical_id, rule in _of_type(resources, "AWS::EC2::SecurityGroupIngress")
-        if _group(rule["Properties"].get("GroupId")) == group and (source is None or _group(rule["Properties"].get("SourceSecurityGroupId")) == source)
+        if _group(rule["Properties"].get("GroupId")) == group
+        and (source is None or _group(rule["Properties"].get("SourceSecurityGroupId")) == source)
     ]
 
 
@@ -134,8 +135,14 @@ def public_addresses_wait_for_the_gateway(template: dict, values: dict[str, str]
     problems = []
     if GATEWAY_ATTACHMENT not in dependencies(resources, INTERNET_ROUTE):
         problems.append(f"{INTERNET_ROUTE} does not wait for {GATEWAY_ATTACHMENT}")
-    holders = [lid for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer") if r["Properties"].get("Scheme") == "internet-facing"]
-    holders += [lid for lid, _ in _of_type(resources, "AWS::EC2::NatGateway")] + [lid for lid, _ in _of_type(resources, "AWS::EC2::EIP")]
+    holders = [
+        lid
+        for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+        if r["Properties"].get("Scheme") == "internet-facing"
+    ]
+    holders += [lid for lid, _ in _of_type(resources, "AWS::EC2::NatGateway")] + [
+        lid for lid, _ in _of_type(resources, "AWS::EC2::EIP")
+    ]
     holders += [lid for lid, r in _of_type(resources, "AWS::ECS::Service") if _public_ip(template, values, r)]
     for holder in holders:
         if INTERNET_ROUTE not in dependencies(resources, holder):
@@ -148,10 +155,16 @@ def services_wait_for_their_first_task(template: dict, values: dict[str, str]) -
     rule admitting its ALB, and, in endpoints mode, every endpoint and the rule
     admitting it to them."""
     resources = live(template, values)
-    endpoint_groups = {_group(r["Properties"]["SecurityGroupIds"][0]) for _, r in _of_type(resources, "AWS::EC2::VPCEndpoint") if r["Properties"].get("VpcEndpointType") == "Interface"}
+    endpoint_groups = {
+        _group(r["Properties"]["SecurityGroupIds"][0])
+        for _, r in _of_type(resources, "AWS::EC2::VPCEndpoint")
+        if r["Properties"].get("VpcEndpointType") == "Interface"
+    }
     endpoints = [lid for lid, _ in _of_type(resources, "AWS::EC2::VPCEndpoint")]
     mount_targets = [lid for lid, _ in _of_type(resources, "AWS::EFS::MountTarget")]
-    file_system_groups = {_group(r["Properties"]["SecurityGroups"][0]) for _, r in _of_type(resources, "AWS::EFS::MountTarget")}
+    file_system_groups = {
+        _group(r["Properties"]["SecurityGroups"][0]) for _, r in _of_type(resources, "AWS::EFS::MountTarget")
+    }
     problems = []
     for logical_id, service in _of_type(resources, "AWS::ECS::Service"):
         needs: dict[str, str] = {}
@@ -163,9 +176,16 @@ def services_wait_for_their_first_task(template: dict, values: dict[str, str]) -
                 needs.update({lid: "NFS rule" for lid in _rules_into(resources, fs_group, group)})
         for attachment in service["Properties"].get("LoadBalancers", []):
             target_group = attachment["TargetGroupArn"]["Ref"]
-            routes = [(lid, r["Properties"]["LoadBalancerArn"]["Ref"], r["Properties"].get("DefaultActions", [])) for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener")]
+            routes = [
+                (lid, r["Properties"]["LoadBalancerArn"]["Ref"], r["Properties"].get("DefaultActions", []))
+                for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener")
+            ]
             routes += [
-                (lid, resources[r["Properties"]["ListenerArn"]["Ref"]]["Properties"]["LoadBalancerArn"]["Ref"], r["Properties"].get("Actions", []))
+                (
+                    lid,
+                    resources[r["Properties"]["ListenerArn"]["Ref"]]["Properties"]["LoadBalancerArn"]["Ref"],
+                    r["Properties"].get("Actions", []),
+                )
                 for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::ListenerRule")
             ]
             found = False
@@ -174,15 +194,24 @@ def services_wait_for_their_first_task(template: dict, values: dict[str, str]) -
                     found = True
                     needs[route_id] = "listener or listener rule"
                     balancer_group = _group(resources[balancer]["Properties"]["SecurityGroups"][0])
-                    needs.update({lid: "rule admitting its ALB" for lid in _rules_into(resources, group, balancer_group)})
+                    needs.update(
+                        {lid: "rule admitting its ALB" for lid in _rules_into(resources, group, balancer_group)}
+                    )
             if not found:
-                problems.append(f"{logical_id}'s target group {target_group} is on no listener: ECS refuses a target group without a load balancer")
+                problems.append(
+                    f"{logical_id}'s target group {target_group} is on no listener: ECS refuses a target group "
+                    "without a load balancer"
+                )
         if endpoint_groups:
             needs.update({lid: "VPC endpoint" for lid in endpoints})
             for endpoint_group in endpoint_groups:
-                needs.update({lid: "rule admitting it to the endpoints" for lid in _rules_into(resources, endpoint_group, group)})
+                needs.update(
+                    {lid: "rule admitting it to the endpoints" for lid in _rules_into(resources, endpoint_group, group)}
+                )
         waits = dependencies(resources, logical_id)
-        problems += [f"{logical_id} does not wait for {what} {lid}" for lid, what in sorted(needs.items()) if lid not in waits]
+        problems += [
+            f"{logical_id} does not wait for {what} {lid}" for lid, what in sorted(needs.items()) if lid not in waits
+        ]
     return problems
 
 
@@ -210,7 +239,9 @@ def detached_services_say_so(template: dict, values: dict[str, str]) -> list[str
         if service["Type"] != "AWS::ECS::Service" or "LoadBalancers" not in service["Properties"]:
             continue
         value = resolve(service["Properties"]["LoadBalancers"], template, values, parameters=False)
-        if value == {"Ref": "AWS::NoValue"} or (isinstance(service["Properties"]["LoadBalancers"], dict) and not isinstance(value, list)):
+        if value == {"Ref": "AWS::NoValue"} or (
+            isinstance(service["Properties"]["LoadBalancers"], dict) and not isinstance(value, list)
+        ):
             problems.append(f"{logical_id}.LoadBalancers is {value!r} here; only [] detaches it")
         raw = service["Properties"]["LoadBalancers"]
         if isinstance(raw, dict) and "Fn::If" in raw and {"Ref": "AWS::NoValue"} in raw["Fn::If"][1:]:
@@ -225,10 +256,15 @@ def target_group_ports_match_containers(template: dict, values: dict[str, str]) 
         for attachment in service["Properties"].get("LoadBalancers", []):
             group = resources[attachment["TargetGroupArn"]["Ref"]]
             task = resources[service["Properties"]["TaskDefinition"]["Ref"]]
-            (container,) = [c for c in task["Properties"]["ContainerDefinitions"] if c["Name"] == attachment["ContainerName"]]
+            (container,) = [
+                c for c in task["Properties"]["ContainerDefinitions"] if c["Name"] == attachment["ContainerName"]
+            ]
             ports = [mapping["ContainerPort"] for mapping in container["PortMappings"]]
             if group["Properties"]["Port"] != attachment["ContainerPort"] or attachment["ContainerPort"] not in ports:
-                problems.append(f"{attachment['TargetGroupArn']['Ref']} port {group['Properties']['Port']!r} is not {logical_id}'s container port {attachment['ContainerPort']!r}")
+                problems.append(
+                    f"{attachment['TargetGroupArn']['Ref']} port {group['Properties']['Port']!r} is not {logical_id}'s "
+                    f"container port {attachment['ContainerPort']!r}"
+                )
     return problems
 
 
@@ -238,19 +274,33 @@ def target_group_ports_match_containers(template: dict, values: dict[str, str]) 
 def _elb_names(value: Any, resources: set[str]) -> bool:
     """Whether `value` builds a URL from an ALB's own DNS name."""
     return any(
-        isinstance(node, dict) and "Fn::GetAtt" in node and node["Fn::GetAtt"][0] in resources and node["Fn::GetAtt"][1] == "DNSName"
+        isinstance(node, dict)
+        and "Fn::GetAtt" in node
+        and node["Fn::GetAtt"][0] in resources
+        and node["Fn::GetAtt"][1] == "DNSName"
         for node in nodes(value)
     )
 
 
 def https_never_uses_the_alb_name(template: dict, values: dict[str, str]) -> list[str]:
     """With a certificate, no https URL, setting or redirect names *.elb.amazonaws.com."""
-    if "CertificateArn" not in template.get("Parameters", {}) or not evaluate({"Ref": "CertificateArn"}, template, values):
+    if "CertificateArn" not in template.get("Parameters", {}) or not evaluate(
+        {"Ref": "CertificateArn"}, template, values
+    ):
         return []
     resources = live(template, values)
-    balancers = {lid for lid, r in resources.items() if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer" and r["Properties"].get("Scheme") == "internet-facing"}
+    balancers = {
+        lid
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer"
+        and r["Properties"].get("Scheme") == "internet-facing"
+    }
     problems = []
-    places = [(f"output {name}", output["Value"]) for name, output in template.get("Outputs", {}).items() if exists_output(template, values, output)]
+    places = [
+        (f"output {name}", output["Value"])
+        for name, output in template.get("Outputs", {}).items()
+        if exists_output(template, values, output)
+    ]
     for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
         for container in task["Properties"]["ContainerDefinitions"]:
             places += [(f"{lid} {env['Name']}", env["Value"]) for env in container.get("Environment", [])]
@@ -270,7 +320,10 @@ def https_never_uses_the_alb_name(template: dict, values: dict[str, str]) -> lis
 
 
 def _has_https_listener(resources: dict[str, dict]) -> bool:
-    return any(r["Properties"].get("Protocol") == "HTTPS" for _, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener"))
+    return any(
+        r["Properties"].get("Protocol") == "HTTPS"
+        for _, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener")
+    )
 
 
 def exists_output(template: dict, values: dict[str, str], output: dict) -> bool:
@@ -313,7 +366,11 @@ def isolated_tasks_pull_from_own_ecr(template: dict, values: dict[str, str]) -> 
     for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
         for container in task["Properties"]["ContainerDefinitions"]:
             image = resolve(container["Image"], template, values)
-            imports = [node["Fn::ImportValue"]["Fn::Sub"] for node in nodes(image) if isinstance(node, dict) and "Fn::ImportValue" in node]
+            imports = [
+                node["Fn::ImportValue"]["Fn::Sub"]
+                for node in nodes(image)
+                if isinstance(node, dict) and "Fn::ImportValue" in node
+            ]
             if not any(re.match(r"^\$\{FoundationsStackName\}-EcrRepository[A-Za-z]+Uri$", name) for name in imports):
                 problems.append(f"{lid} pulls {image!r}, not from the foundations ECR")
     return problems
@@ -339,14 +396,19 @@ def health_checks_the_image_can_pass(template: dict, values: dict[str, str]) -> 
         if spec is None or "HealthCheck" not in container:
             continue
         if spec["health"]["kind"] != "container":
-            problems.append(f"{logical_id} has a container health check, but {container['Name']} serves none ({spec['health']['source']})")
+            problems.append(
+                f"{logical_id} has a container health check, but {container['Name']} serves none "
+                f"({spec['health']['source']})"
+            )
     return problems
 
 
 def single_writers_never_overlap(template: dict, values: dict[str, str]) -> list[str]:
     """A service that must never run twice deploys at most 100 % and at least 0 %:
     ECS stops the old task before it starts the new one."""
-    writers = THIRD_PARTY_SINGLE_WRITERS | {name for name, spec in contract().items() if spec.get("single_writer", {}).get("value")}
+    writers = THIRD_PARTY_SINGLE_WRITERS | {
+        name for name, spec in contract().items() if spec.get("single_writer", {}).get("value")
+    }
     problems = []
     for logical_id, service, container in _containers(live(template, values)):
         if container["Name"] not in writers:
@@ -354,7 +416,9 @@ def single_writers_never_overlap(template: dict, values: dict[str, str]) -> list
         deployment = service["Properties"].get("DeploymentConfiguration", {})
         if (deployment.get("MaximumPercent"), deployment.get("MinimumHealthyPercent")) != (100, 0):
             problems.append(
-                f"{logical_id} deploys {deployment.get('MaximumPercent')} % / {deployment.get('MinimumHealthyPercent')} %: two {container['Name']} tasks run at once"
+                f"{logical_id} deploys {deployment.get('MaximumPercent')} % / "
+                f"{deployment.get('MinimumHealthyPercent')} "
+                f"%: two {container['Name']} tasks run at once"
             )
     return problems
 
@@ -377,11 +441,16 @@ def containers_listen_where_traffic_goes(template: dict, values: dict[str, str])
         for attachment in service["Properties"].get("LoadBalancers", []):
             port = str(resolve(attachment["ContainerPort"], template, values))
             if port != listens:
-                problems.append(f"{logical_id} sends traffic to port {port}, but {container['Name']} listens on {listens} ({spec['variable']})")
+                problems.append(
+                    f"{logical_id} sends traffic to port {port}, but {container['Name']} listens on {listens} "
+                    f"({spec['variable']})"
+                )
         if ports and ports != {listens}:
             problems.append(f"{logical_id} maps port(s) {sorted(ports)}, but {container['Name']} listens on {listens}")
         if listen_address != "0.0.0.0":
-            problems.append(f"{logical_id}: {container['Name']} listens on {listen_address}, which the load balancer cannot reach")
+            problems.append(
+                f"{logical_id}: {container['Name']} listens on {listen_address}, which the load balancer cannot reach"
+            )
     return problems
 
 
@@ -412,7 +481,8 @@ def routes_of(resources: dict[str, dict], subnet: str) -> set[str]:
             needed |= {
                 route_id
                 for route_id, route in _of_type(resources, "AWS::EC2::Route")
-                if route["Properties"]["RouteTableId"] == table and route["Properties"].get("DestinationCidrBlock") == "0.0.0.0/0"
+                if route["Properties"]["RouteTableId"] == table
+                and route["Properties"].get("DestinationCidrBlock") == "0.0.0.0/0"
             }
     return needed
 
@@ -423,7 +493,11 @@ def placed_resources_wait_for_their_routes(template: dict, values: dict[str, str
     subnet uses the main route table (local only), and a NAT route takes minutes."""
     resources = live(template, values)
     placed = [lid for lid, _ in _of_type(resources, "AWS::ECS::Service")]
-    placed += [lid for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer") if r["Properties"].get("Scheme") == "internet-facing"]
+    placed += [
+        lid
+        for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+        if r["Properties"].get("Scheme") == "internet-facing"
+    ]
     placed += [lid for lid, _ in _of_type(resources, "AWS::EC2::NatGateway")]
     problems = []
     for logical_id in placed:
@@ -465,7 +539,11 @@ def images_pullable_by_their_role(template: dict, values: dict[str, str]) -> lis
         pulls = {json_key(target) for action, target in _grants(resources, role) if action == "ecr:BatchGetImage"}
         for container in task["Properties"]["ContainerDefinitions"]:
             image = resolve(container["Image"], template, values)
-            imports = [node["Fn::ImportValue"]["Fn::Sub"] for node in nodes(image) if isinstance(node, dict) and "Fn::ImportValue" in node]
+            imports = [
+                node["Fn::ImportValue"]["Fn::Sub"]
+                for node in nodes(image)
+                if isinstance(node, dict) and "Fn::ImportValue" in node
+            ]
             for name in imports:
                 wanted = {"Fn::ImportValue": {"Fn::Sub": re.sub(r"Uri$", "Arn", name)}}
                 if json_key(wanted) not in pulls:
@@ -528,7 +606,11 @@ def _alarm_names_paused(resources: dict[str, dict]) -> set[str]:
     for _, schedule in _of_type(resources, "AWS::Scheduler::Schedule"):
         target = schedule["Properties"]["Target"]
         if "disableAlarmActions" in json_key(target["Arn"]):
-            text = target["Input"]["Fn::Sub"] if isinstance(target["Input"]["Fn::Sub"], str) else target["Input"]["Fn::Sub"][0]
+            text = (
+                target["Input"]["Fn::Sub"]
+                if isinstance(target["Input"]["Fn::Sub"], str)
+                else target["Input"]["Fn::Sub"][0]
+            )
             names |= set(re.findall(r'"([^"]+)"', text)) - {"AlarmNames"}
     return names
 
@@ -552,7 +634,10 @@ def alarm_actions_come_back_on(template: dict, values: dict[str, str]) -> list[s
         now = resolve(alarm["Properties"], template, values)
         before = resolve(scheduled[lid]["Properties"], template, {**values, "ActiveHours": "scheduled"})
         if now == before:
-            problems.append(f"{lid} is the same with and without active hours: an update that turns them off never re-enables its actions")
+            problems.append(
+                f"{lid} is the same with and without active hours: an update that turns them off never re-enables its "
+                "actions"
+            )
         if now.get("ActionsEnabled") is not True:
             problems.append(f"{lid} does not set ActionsEnabled true")
     return problems

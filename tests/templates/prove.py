@@ -27,7 +27,9 @@ BEFORE_ROUND_2_FIXES = "ef6bf58"
 
 def snapshot(revision: str, stack: str) -> dict | None:
     for path in SNAPSHOT_PATHS:
-        shown = subprocess.run(["git", "show", f"{revision}:{path.format(stack=stack)}"], capture_output=True, text=True)
+        shown = subprocess.run(
+            ["git", "show", f"{revision}:{path.format(stack=stack)}"], capture_output=True, text=True
+        )
         if shown.returncode == 0:
             return json.loads(shown.stdout)
     return None

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from .test_full import grants
 from ..walk import exists, resources
+from .test_full import grants
 
 
 @pytest.mark.parametrize("stack", ["lite", "full"])

@@ -22,14 +22,26 @@ from .test_lint import BRANCHES
 # the statistics that mean something for it.
 METRICS = {
     ("AWS/ApplicationELB", "HealthyHostCount"): (
-        {"LoadBalancer": ("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerFullName"), "TargetGroup": ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupFullName")},
+        {
+            "LoadBalancer": ("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerFullName"),
+            "TargetGroup": ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupFullName"),
+        },
         {"Minimum", "Average", "Maximum"},
     ),
-    ("AWS/ECS", "CPUUtilization"): ({"ClusterName": ("AWS::ECS::Cluster", "Ref"), "ServiceName": ("AWS::ECS::Service", "Name")}, {"SampleCount"}),
+    ("AWS/ECS", "CPUUtilization"): (
+        {"ClusterName": ("AWS::ECS::Cluster", "Ref"), "ServiceName": ("AWS::ECS::Service", "Name")},
+        {"SampleCount"},
+    ),
     ("AWS/Lambda", "Errors"): ({"FunctionName": ("AWS::Lambda::Function", "Ref")}, {"Sum"}),
     ("AWS/Lambda", "IteratorAge"): ({"FunctionName": ("AWS::Lambda::Function", "Ref")}, {"Maximum", "Average"}),
-    ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): ({"QueueName": ("AWS::SQS::Queue", "QueueName")}, {"Maximum", "Average"}),
-    ("AWS/Kinesis", "WriteProvisionedThroughputExceeded"): ({"StreamName": ("AWS::Kinesis::Stream", "Ref")}, {"Sum", "Average"}),
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): (
+        {"QueueName": ("AWS::SQS::Queue", "QueueName")},
+        {"Maximum", "Average"},
+    ),
+    ("AWS/Kinesis", "WriteProvisionedThroughputExceeded"): (
+        {"StreamName": ("AWS::Kinesis::Stream", "Ref")},
+        {"Sum", "Average"},
+    ),
     ("AWS/Kinesis", "IncomingRecords"): ({"StreamName": ("AWS::Kinesis::Stream", "Ref")}, {"Sum"}),
 }
 # The lite pipeline add-on runs on lite's cluster, which it imports.
@@ -95,7 +107,9 @@ def test_every_alarm_says_what_is_wrong_and_where_to_look(templates, stack, inde
         assert alarm["AlarmName"] == {"Fn::Sub": "${AWS::StackName}-" + kebab(logical_id)}
         description = described(alarm["AlarmDescription"])
         assert 40 <= len(description) <= 1024 and description.endswith("."), f"{stack}.{logical_id}"
-        assert any(word in description for word in ("log", "events", "shards", "duration")), f"{stack}.{logical_id}: {description}"
+        assert any(word in description for word in ("log", "events", "shards", "duration")), (
+            f"{stack}.{logical_id}: {description}"
+        )
 
 
 @pytest.mark.parametrize("stack, index", ALL_BRANCHES)
@@ -133,18 +147,25 @@ def test_each_service_has_one_alarm_on_the_best_signal_it_has(templates, stack, 
             services = [
                 service_id
                 for service_id, service in resources(template, "AWS::ECS::Service")
-                if {"Ref": group} in [attachment["TargetGroupArn"] for attachment in resolve(service["Properties"], template, values).get("LoadBalancers", [])]
+                if {"Ref": group}
+                in [
+                    attachment["TargetGroupArn"]
+                    for attachment in resolve(service["Properties"], template, values).get("LoadBalancers", [])
+                ]
             ]
             assert len(services) == 1, f"{stack}.{logical_id}: target group {group} serves {services}"
             listeners = [
                 listener_id
                 for listener_id, listener in resources(template, "AWS::ElasticLoadBalancingV2::Listener")
-                if exists(listener_id, template, values) and listener["Properties"]["LoadBalancerArn"] == {"Ref": balancer}
+                if exists(listener_id, template, values)
+                and listener["Properties"]["LoadBalancerArn"] == {"Ref": balancer}
             ]
             forwards = [
                 rule_id
-                for rule_id, rule in list(resources(template, "AWS::ElasticLoadBalancingV2::Listener")) + list(resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule"))
-                if rule_id in listeners or any(node == {"Ref": listener} for listener in listeners for node in nodes(rule))
+                for rule_id, rule in list(resources(template, "AWS::ElasticLoadBalancingV2::Listener"))
+                + list(resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule"))
+                if rule_id in listeners
+                or any(node == {"Ref": listener} for listener in listeners for node in nodes(rule))
                 if {"Ref": group} in nodes(resolve(rule["Properties"], template, values))
             ]
             assert forwards, f"{stack}.{logical_id}: no listener of {balancer} forwards to {group}"
@@ -154,11 +175,16 @@ def test_each_service_has_one_alarm_on_the_best_signal_it_has(templates, stack, 
         assert alarm["TreatMissingData"] == "breaching", f"{stack}.{logical_id}"
         assert alarm["ComparisonOperator"] == "LessThanThreshold" and alarm["Threshold"] == 1
         assert alarm["Period"] * alarm["EvaluationPeriods"] == 300
-    services = {logical_id: resolve(service["Properties"], template, values) for logical_id, service in resources(template, "AWS::ECS::Service")}
+    services = {
+        logical_id: resolve(service["Properties"], template, values)
+        for logical_id, service in resources(template, "AWS::ECS::Service")
+    }
     assert set(watched) == set(services)
     for service_id, kinds in watched.items():
         behind = bool(services[service_id].get("LoadBalancers"))
-        assert kinds == [("targets" if behind else "task", service_id.removesuffix("Service") + "NotServing")], f"{stack}.{service_id}"
+        assert kinds == [("targets" if behind else "task", service_id.removesuffix("Service") + "NotServing")], (
+            f"{stack}.{service_id}"
+        )
 
 
 @pytest.mark.parametrize("stack", ALARMED)
@@ -167,7 +193,13 @@ def test_every_stream_written_to_and_every_consumer_and_failure_queue_is_watched
     alarms = [resolve(alarm["Properties"], template, {}) for _, alarm in resources(template, "AWS::CloudWatch::Alarm")]
 
     def watched(metric, dimension):
-        return {json.dumps(d["Value"], sort_keys=True) for a in alarms if a["MetricName"] == metric for d in a["Dimensions"] if d["Name"] == dimension}
+        return {
+            json.dumps(d["Value"], sort_keys=True)
+            for a in alarms
+            if a["MetricName"] == metric
+            for d in a["Dimensions"]
+            if d["Name"] == dimension
+        }
 
     # Every stream a task role may write to.
     written = {
@@ -184,7 +216,13 @@ def test_every_stream_written_to_and_every_consumer_and_failure_queue_is_watched
     mappings = [mapping["Properties"] for _, mapping in resources(template, "AWS::Lambda::EventSourceMapping")]
     functions = {json.dumps(m["FunctionName"], sort_keys=True) for m in mappings}
     assert functions == watched("Errors", "FunctionName") == watched("IteratorAge", "FunctionName")
-    queues = {json.dumps({"Fn::GetAtt": [m["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0], "QueueName"]}, sort_keys=True) for m in mappings}
+    queues = {
+        json.dumps(
+            {"Fn::GetAtt": [m["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0], "QueueName"]},
+            sort_keys=True,
+        )
+        for m in mappings
+    }
     assert queues == watched("ApproximateNumberOfMessagesVisible", "QueueName")
     assert bool(mappings) == (stack == "full")
 
@@ -202,7 +240,10 @@ def test_active_hours_silence_exactly_the_alarms_of_the_services_they_stop(templ
     # Ingest's output stops with ingest: its alarm is silenced with the services'.
     service_alarms += ["IngestNotWriting"] if stack == "full" else []
     names = [template["Resources"][a]["Properties"]["AlarmName"]["Fn::Sub"] for a in service_alarms]
-    for logical_id, api, expression in (("AlarmsStopSchedule", "disableAlarmActions", "ActiveHoursStop"), ("AlarmsStartSchedule", "enableAlarmActions", "ActiveHoursStart")):
+    for logical_id, api, expression in (
+        ("AlarmsStopSchedule", "disableAlarmActions", "ActiveHoursStop"),
+        ("AlarmsStartSchedule", "enableAlarmActions", "ActiveHoursStart"),
+    ):
         assert not exists(logical_id, template, {}) and exists(logical_id, template, scheduled)
         schedule = template["Resources"][logical_id]["Properties"]
         # The same expression as the services' own schedules: off with them, on with them.
@@ -210,8 +251,16 @@ def test_active_hours_silence_exactly_the_alarms_of_the_services_they_stop(templ
         assert schedule["Target"]["Arn"] == {"Fn::Sub": f"arn:${{AWS::Partition}}:scheduler:::aws-sdk:cloudwatch:{api}"}
         assert sorted(json.loads(schedule["Target"]["Input"]["Fn::Sub"])["AlarmNames"]) == sorted(names)
     arn = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
-    allowed = {(action, resource) for action, resource in grants(template, "ActiveHoursRole") if action.startswith("cloudwatch:")}
-    assert allowed == {(action, json.dumps({"Fn::Sub": arn + name})) for action in ("cloudwatch:DisableAlarmActions", "cloudwatch:EnableAlarmActions") for name in names}
+    allowed = {
+        (action, resource)
+        for action, resource in grants(template, "ActiveHoursRole")
+        if action.startswith("cloudwatch:")
+    }
+    assert allowed == {
+        (action, json.dumps({"Fn::Sub": arn + name}))
+        for action in ("cloudwatch:DisableAlarmActions", "cloudwatch:EnableAlarmActions")
+        for name in names
+    }
 
 
 def test_no_schedule_touches_the_alarms_of_the_pipeline_add_on(templates):

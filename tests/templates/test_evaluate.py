@@ -8,7 +8,11 @@ import pytest
 from templates_py.evaluate import evaluate, exists, parameter_values, resolve
 
 TEMPLATE = {
-    "Parameters": {"Mode": {"Type": "String", "Default": "a"}, "Name": {"Type": "String", "Default": ""}, "Size": {"Type": "String", "Default": "512"}},
+    "Parameters": {
+        "Mode": {"Type": "String", "Default": "a"},
+        "Name": {"Type": "String", "Default": ""},
+        "Size": {"Type": "String", "Default": "512"},
+    },
     "Conditions": {
         "IsA": {"Fn::Equals": [{"Ref": "Mode"}, "a"]},
         "HasName": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Name"}, ""]}]},
@@ -16,7 +20,13 @@ TEMPLATE = {
         "Either": {"Fn::Or": [{"Condition": "IsA"}, {"Condition": "HasName"}]},
     },
     "Resources": {
-        "Always": {"Type": "X", "Properties": {"P": {"Fn::If": ["IsA", {"Ref": "Size"}, {"Ref": "AWS::NoValue"}]}, "L": [{"Fn::If": ["HasName", "n", {"Ref": "AWS::NoValue"}]}, "k"]}},
+        "Always": {
+            "Type": "X",
+            "Properties": {
+                "P": {"Fn::If": ["IsA", {"Ref": "Size"}, {"Ref": "AWS::NoValue"}]},
+                "L": [{"Fn::If": ["HasName", "n", {"Ref": "AWS::NoValue"}]}, "k"],
+            },
+        },
         "OnlyBoth": {"Type": "X", "Condition": "Both"},
     },
 }
@@ -24,7 +34,12 @@ TEMPLATE = {
 
 @pytest.mark.parametrize(
     "values, is_a, has_name, both, either",
-    [({}, True, False, False, True), ({"Mode": "b"}, False, False, False, False), ({"Name": "x"}, True, True, True, True), ({"Mode": "b", "Name": "x"}, False, True, False, True)],
+    [
+        ({}, True, False, False, True),
+        ({"Mode": "b"}, False, False, False, False),
+        ({"Name": "x"}, True, True, True, True),
+        ({"Mode": "b", "Name": "x"}, False, True, False, True),
+    ],
 )
 def test_conditions(values, is_a, has_name, both, either):
     got = [evaluate({"Condition": name}, TEMPLATE, values) for name in ("IsA", "HasName", "Both", "Either")]
@@ -64,7 +79,10 @@ def test_a_parameter_on_either_side_takes_the_given_value():
 
 def test_a_template_without_parameters():
     """The Parameters section is optional: a Ref to anything else is left as it is."""
-    template = {"Conditions": {"Yes": {"Fn::Equals": ["a", "a"]}}, "Resources": {"T": {"Type": "X", "Condition": "Yes", "Properties": {"P": {"Ref": "AWS::Region"}}}}}
+    template = {
+        "Conditions": {"Yes": {"Fn::Equals": ["a", "a"]}},
+        "Resources": {"T": {"Type": "X", "Condition": "Yes", "Properties": {"P": {"Ref": "AWS::Region"}}}},
+    }
     assert parameter_values(template, {}) == {}
     assert evaluate({"Ref": "AWS::Region"}, template, {}) == {"Ref": "AWS::Region"}
     assert resolve(template["Resources"]["T"]["Properties"], template, {}) == {"P": {"Ref": "AWS::Region"}}

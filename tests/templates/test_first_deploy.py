@@ -30,10 +30,18 @@ def test_the_checks_see_what_they_check(templates):
     lite, full = templates["lite"], templates["full"]
     resources = deploy_checks.live(full, FULL_REQUIRED)
     assert "PublicDefaultRoute" in deploy_checks.dependencies(resources, "IngestService")
-    assert {"LogsEndpoint", "EndpointsFromRipples", "S3GatewayEndpoint"} <= deploy_checks.dependencies(resources, "RipplesService")
+    assert {"LogsEndpoint", "EndpointsFromRipples", "S3GatewayEndpoint"} <= deploy_checks.dependencies(
+        resources, "RipplesService"
+    )
     lite_resources = deploy_checks.live(lite, {**LITE_REQUIRED, "AllowedCidr": CIDR})
     grafana = deploy_checks.dependencies(lite_resources, "GrafanaService")
-    assert {"GrafanaFromLoadBalancer", "FileSystemFromGrafana", "FileSystemMountTarget1", "GrafanaHttpListener", "PublicDefaultRoute"} <= grafana
+    assert {
+        "GrafanaFromLoadBalancer",
+        "FileSystemFromGrafana",
+        "FileSystemMountTarget1",
+        "GrafanaHttpListener",
+        "PublicDefaultRoute",
+    } <= grafana
     assert "InfluxDbLoadBalancerFromTokenAgent" in deploy_checks.dependencies(lite_resources, "InfluxTokens")
     assert "InternetGatewayAttachment" in deploy_checks.dependencies(lite_resources, "GrafanaLoadBalancer")
 
@@ -54,9 +62,17 @@ def test_a_first_deploy_into_a_fresh_account_needs_no_account_settings(templates
 @pytest.mark.parametrize(
     "stack, values, refused",
     [
-        ("lite", {**LITE_REQUIRED, "AllowedCidr": CIDR, "CertificateArn": CERTIFICATE}, "GrafanaDomainName must be set"),
+        (
+            "lite",
+            {**LITE_REQUIRED, "AllowedCidr": CIDR, "CertificateArn": CERTIFICATE},
+            "GrafanaDomainName must be set",
+        ),
         ("full", {**FULL_REQUIRED, "CertificateArn": CERTIFICATE}, "BackendDomainName must be set"),
-        ("full", {**FULL_REQUIRED, "CertificateArn": CERTIFICATE, "BackendDomainName": "api.example.com"}, "DashboardDomainName must be set"),
+        (
+            "full",
+            {**FULL_REQUIRED, "CertificateArn": CERTIFICATE, "BackendDomainName": "api.example.com"},
+            "DashboardDomainName must be set",
+        ),
         ("lite", {**LITE_REQUIRED}, "AllowedCidr must be set"),
     ],
 )
@@ -77,12 +93,20 @@ def test_the_tested_branches_are_ones_the_rules_accept(templates, stack, index):
 
 def test_https_settings_use_the_domain_names(templates):
     lite = deploy_checks.live(templates["lite"], BRANCHES["lite"][2])
-    environment = {e["Name"]: e["Value"] for e in lite["GrafanaTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"]}
-    assert environment["GF_SERVER_ROOT_URL"] == {"Fn::Sub": ["https://${Domain}", {"Domain": {"Ref": "GrafanaDomainName"}}]}
+    environment = {
+        e["Name"]: e["Value"]
+        for e in lite["GrafanaTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"]
+    }
+    assert environment["GF_SERVER_ROOT_URL"] == {
+        "Fn::Sub": ["https://${Domain}", {"Domain": {"Ref": "GrafanaDomainName"}}]
+    }
     redirect = lite["GrafanaHttpListener"]["Properties"]["DefaultActions"][0]["RedirectConfig"]
     assert redirect["Host"] == {"Ref": "GrafanaDomainName"} and redirect["Protocol"] == "HTTPS"
     full = templates["full"]
-    outputs = {name: deploy_checks.resolve(output["Value"], full, BRANCHES["full"][3], parameters=False) for name, output in full["Outputs"].items()}
+    outputs = {
+        name: deploy_checks.resolve(output["Value"], full, BRANCHES["full"][3], parameters=False)
+        for name, output in full["Outputs"].items()
+    }
     assert outputs["BackendUrl"] == {"Fn::Sub": ["https://${Domain}", {"Domain": {"Ref": "BackendDomainName"}}]}
     assert outputs["DashboardUrl"] == {"Fn::Sub": ["https://${Domain}", {"Domain": {"Ref": "DashboardDomainName"}}]}
 
@@ -91,7 +115,9 @@ def test_grafana_alias_points_at_its_alb(templates):
     values = BRANCHES["lite"][2]
     resources = deploy_checks.live(templates["lite"], values)
     record = resources["GrafanaAliasRecord"]["Properties"]
-    assert record["Name"] == {"Ref": "GrafanaDomainName"} and record["AliasTarget"]["DNSName"] == {"Fn::GetAtt": ["GrafanaLoadBalancer", "DNSName"]}
+    assert record["Name"] == {"Ref": "GrafanaDomainName"} and record["AliasTarget"]["DNSName"] == {
+        "Fn::GetAtt": ["GrafanaLoadBalancer", "DNSName"]
+    }
     assert "GrafanaAliasRecord" not in deploy_checks.live(templates["lite"], BRANCHES["lite"][3])
 
 
@@ -115,16 +141,35 @@ def test_switching_grafana_off_detaches_it_with_an_empty_list(templates):
 def test_grafana_first_boot_has_room(templates):
     """SQLite on EFS and Grafana's migrations on first boot: the longest start period ECS allows, a long grace."""
     resources = templates["lite"]["Resources"]
-    assert resources["GrafanaTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["HealthCheck"]["StartPeriod"] == 300
-    assert deploy_checks.resolve(resources["GrafanaService"]["Properties"]["HealthCheckGracePeriodSeconds"], templates["lite"], {"AllowedCidr": CIDR}) >= 600
+    assert (
+        resources["GrafanaTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["HealthCheck"]["StartPeriod"] == 300
+    )
+    assert (
+        deploy_checks.resolve(
+            resources["GrafanaService"]["Properties"]["HealthCheckGracePeriodSeconds"],
+            templates["lite"],
+            {"AllowedCidr": CIDR},
+        )
+        >= 600
+    )
 
 
 def test_default_images_are_pinned_and_need_no_docker_hub(templates, config):
     lite = deploy_checks.live(templates["lite"], {**LITE_REQUIRED, "AllowedCidr": CIDR})
     image = lite["GrafanaTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Image"]
-    assert image == {"Fn::Join": [":", [{"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-EcrRepositoryGrafanaUri"}}, config.grafana_image.rsplit(":", 1)[1]]]}
+    assert image == {
+        "Fn::Join": [
+            ":",
+            [
+                {"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-EcrRepositoryGrafanaUri"}},
+                config.grafana_image.rsplit(":", 1)[1],
+            ],
+        ]
+    }
     for stack in ("lite", "full"):
-        assert templates[stack]["Parameters"]["InfluxDbImage"]["Default"].startswith("public.ecr.aws/docker/library/influxdb:2.")
+        assert templates[stack]["Parameters"]["InfluxDbImage"]["Default"].startswith(
+            "public.ecr.aws/docker/library/influxdb:2."
+        )
 
 
 def test_shipped_parameters_files_deploy(templates):
@@ -149,7 +194,11 @@ PINNED_SECRETS = {
     "InfluxDbReadToken": {"SecretString": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}, sort_keys=True)},
     "InfluxDbWriteToken": {"SecretString": json.dumps({"authorizationID": "", "token": "PLACEHOLDER"}, sort_keys=True)},
     "GrafanaAdminPassword": {"GenerateSecretString": {"ExcludePunctuation": True, "PasswordLength": 32}},
-    "MarketDataApiCredentials": {"SecretString": json.dumps({"apiKey": "PLACEHOLDER", "apiSecret": "PLACEHOLDER", "topTickersToken": "PLACEHOLDER"}, sort_keys=True)},
+    "MarketDataApiCredentials": {
+        "SecretString": json.dumps(
+            {"apiKey": "PLACEHOLDER", "apiSecret": "PLACEHOLDER", "topTickersToken": "PLACEHOLDER"}, sort_keys=True
+        )
+    },
 }
 
 
@@ -189,19 +238,39 @@ def test_the_round_2_checks_see_what_they_check(templates):
     nat = deploy_checks.live(full, {**FULL_REQUIRED, "NetworkMode": "nat"})
     for service in ("InfluxDbService", "IngestService", "RipplesService", "BackendService", "DashboardService"):
         waits = deploy_checks.dependencies(nat, service)
-        assert {"PrivateDefaultRoute", "PrivateSubnet1RouteTableAssociation", "PrivateSubnet2RouteTableAssociation"} <= waits, service
-        assert deploy_checks.routes_of(nat, "PrivateSubnet1") == {"PrivateDefaultRoute", "PrivateSubnet1RouteTableAssociation"}
+        assert {
+            "PrivateDefaultRoute",
+            "PrivateSubnet1RouteTableAssociation",
+            "PrivateSubnet2RouteTableAssociation",
+        } <= waits, service
+        assert deploy_checks.routes_of(nat, "PrivateSubnet1") == {
+            "PrivateDefaultRoute",
+            "PrivateSubnet1RouteTableAssociation",
+        }
     public = deploy_checks.live(lite, {**LITE_REQUIRED, "AllowedCidr": CIDR})
-    assert {"PublicSubnet1RouteTableAssociation", "PublicSubnet2RouteTableAssociation", "PublicDefaultRoute"} <= deploy_checks.dependencies(public, "GrafanaLoadBalancer")
-    assert deploy_checks.routes_of(public, "PublicSubnet2") == {"PublicDefaultRoute", "PublicSubnet2RouteTableAssociation"}
+    assert {
+        "PublicSubnet1RouteTableAssociation",
+        "PublicSubnet2RouteTableAssociation",
+        "PublicDefaultRoute",
+    } <= deploy_checks.dependencies(public, "GrafanaLoadBalancer")
+    assert deploy_checks.routes_of(public, "PublicSubnet2") == {
+        "PublicDefaultRoute",
+        "PublicSubnet2RouteTableAssociation",
+    }
 
     # The single writers and the listening containers are there to be checked.
-    names = {container["Name"]: service for _, service, container in deploy_checks._containers(deploy_checks.live(full, FULL_REQUIRED))}
+    names = {
+        container["Name"]: service
+        for _, service, container in deploy_checks._containers(deploy_checks.live(full, FULL_REQUIRED))
+    }
     assert {"ingest", "influxdb", "backend", "dashboard"} <= set(names)
     assert names["ingest"]["Properties"]["DeploymentConfiguration"]["MaximumPercent"] == 100
     # The alarm schedule names alarms the check then compares.
     scheduled = deploy_checks.live(full, {**FULL_REQUIRED, "ActiveHours": "scheduled"})
-    assert {"${AWS::StackName}-ingest-not-serving", "${AWS::StackName}-ingest-not-writing"} <= deploy_checks._alarm_names_paused(scheduled)
+    assert {
+        "${AWS::StackName}-ingest-not-serving",
+        "${AWS::StackName}-ingest-not-writing",
+    } <= deploy_checks._alarm_names_paused(scheduled)
 
 
 def test_a_planted_fault_of_each_kind_is_caught(templates):
@@ -213,21 +282,27 @@ def test_a_planted_fault_of_each_kind_is_caught(templates):
     ingest = resources["IngestTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
     ingest["HealthCheck"] = {"Command": ["CMD-SHELL", "curl -f http://127.0.0.1:8080/health"]}
     assert deploy_checks.health_checks_the_image_can_pass(full, FULL_REQUIRED)
-    resources["IngestService"]["Properties"]["DeploymentConfiguration"].update(MaximumPercent=200, MinimumHealthyPercent=100)
+    resources["IngestService"]["Properties"]["DeploymentConfiguration"].update(
+        MaximumPercent=200, MinimumHealthyPercent=100
+    )
     assert deploy_checks.single_writers_never_overlap(full, FULL_REQUIRED)
     dashboard = resources["DashboardTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
     dashboard["Environment"] = [e for e in dashboard["Environment"] if e["Name"] != "PORT"]
     assert deploy_checks.containers_listen_where_traffic_goes(full, {**FULL_REQUIRED, "DashboardPort": "8080"})
     resources["PrivateRoutesReady"]["Metadata"].pop("PrivateDefaultRoute")
     assert deploy_checks.placed_resources_wait_for_their_routes(full, {**FULL_REQUIRED, "NetworkMode": "nat"})
-    resources["AlarmsStartSchedule"]["Properties"]["Target"]["Arn"] = "arn:aws:scheduler:::aws-sdk:cloudwatch:enableAlarmActions"
+    resources["AlarmsStartSchedule"]["Properties"]["Target"]["Arn"] = (
+        "arn:aws:scheduler:::aws-sdk:cloudwatch:enableAlarmActions"
+    )
     assert deploy_checks.arns_name_their_partition(full, {**FULL_REQUIRED, "ActiveHours": "scheduled"})
     resources["IngestNotWriting"]["Properties"]["AlarmDescription"] = "constant"
     assert deploy_checks.alarm_actions_come_back_on(full, FULL_REQUIRED)
 
     lite = copy.deepcopy(templates["lite"])
     lite["Parameters"]["GrafanaImage"]["AllowedPattern"] = "^.*$"
-    assert deploy_checks.images_pullable_by_their_role(lite, {**LITE_REQUIRED, "GrafanaImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:12.1.1"})
+    assert deploy_checks.images_pullable_by_their_role(
+        lite, {**LITE_REQUIRED, "GrafanaImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:12.1.1"}
+    )
 
 
 @pytest.mark.parametrize("stack", ["full", "lite-pipeline"])
@@ -237,5 +312,9 @@ def test_ingest_is_watched_by_what_it_writes(templates, stack):
     alarm = template["Resources"]["IngestNotWriting"]["Properties"]
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Kinesis", "IncomingRecords", "Sum")
     assert alarm["Dimensions"] == [{"Name": "StreamName", "Value": {"Ref": "UpstreamStream"}}]
-    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == ("LessThanThreshold", 1, "breaching")
+    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == (
+        "LessThanThreshold",
+        1,
+        "breaching",
+    )
     assert alarm["EvaluationPeriods"] * alarm["Period"] == 900

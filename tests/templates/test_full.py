@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from .test_lint import FULL_REQUIRED
 from ..walk import as_list, exists, resolve, resources
+from .test_lint import FULL_REQUIRED
 
-ECS_EXEC = {("ssmmessages:CreateControlChannel", "*"), ("ssmmessages:CreateDataChannel", "*"), ("ssmmessages:OpenControlChannel", "*"), ("ssmmessages:OpenDataChannel", "*")}
+ECS_EXEC = {
+    ("ssmmessages:CreateControlChannel", "*"),
+    ("ssmmessages:CreateDataChannel", "*"),
+    ("ssmmessages:OpenControlChannel", "*"),
+    ("ssmmessages:OpenDataChannel", "*"),
+}
 # ingest calls DescribeStream on the upstream stream at start (contracts/services.toml).
-STREAM_WRITE = ("kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards")
+STREAM_WRITE = (
+    "kinesis:PutRecord",
+    "kinesis:PutRecords",
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:ListShards",
+)
 # No SubscribeToShard: its only resource type is a stream consumer (enhanced fan-out), unused here.
-STREAM_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards")
+STREAM_READ = (
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+)
 
 
 def grants(template: dict, role_id: str) -> set[tuple[str, str]]:
@@ -39,7 +56,9 @@ def test_ingest_writes_the_upstream_stream_only(templates):
 
 def test_ripples_reads_upstream_writes_downstream_and_its_checkpoints(templates):
     actual = grants(templates["full"], "RipplesTaskRole")
-    expected_streams = {(a, stream_arn("UpstreamStream")) for a in STREAM_READ} | {(a, stream_arn("DownstreamStream")) for a in STREAM_WRITE}
+    expected_streams = {(a, stream_arn("UpstreamStream")) for a in STREAM_READ} | {
+        (a, stream_arn("DownstreamStream")) for a in STREAM_WRITE
+    }
     assert expected_streams <= actual
     rest = actual - expected_streams
     assert {action for action, _ in rest} == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
@@ -48,7 +67,9 @@ def test_ripples_reads_upstream_writes_downstream_and_its_checkpoints(templates)
 
 @pytest.mark.parametrize("role", ["BackendTaskRole", "DashboardTaskRole"])
 def test_backend_and_dashboard_tasks_call_no_aws_api(templates, role):
-    assert "Policies" not in templates["full"]["Resources"][role]["Properties"] or grants(templates["full"], role) == set()
+    assert (
+        "Policies" not in templates["full"]["Resources"][role]["Properties"] or grants(templates["full"], role) == set()
+    )
 
 
 @pytest.mark.parametrize("exec_on", [False, True])
@@ -64,24 +85,37 @@ def test_ecs_exec_is_a_choice_with_its_permissions_and_endpoint(templates, exec_
         assert exists(f"{name}ExecPolicy", full, values) is exec_on
         policy = full["Resources"][f"{name}ExecPolicy"]["Properties"]
         assert policy["RoleName"] == {"Ref": f"{name}TaskRole"}
-        assert {(a, r) for s in policy["PolicyDocument"]["Statement"] for a in s["Action"] for r in s["Resource"]} == ECS_EXEC
+        assert {
+            (a, r) for s in policy["PolicyDocument"]["Statement"] for a in s["Action"] for r in s["Resource"]
+        } == ECS_EXEC
         assert not any(action.startswith("ssmmessages:") for action, _ in grants(full, f"{name}TaskRole"))
     assert exists("SsmMessagesEndpoint", full, values) is exec_on
     assert not exists("SsmMessagesEndpoint", full, {**values, "NetworkMode": "nat"})
     lite = templates["lite"]
-    assert all(service["Properties"]["EnableExecuteCommand"] is True for _, service in resources(lite, "AWS::ECS::Service")), "lite's port forward needs exec"
+    assert all(
+        service["Properties"]["EnableExecuteCommand"] is True for _, service in resources(lite, "AWS::ECS::Service")
+    ), "lite's port forward needs exec"
 
 
-@pytest.mark.parametrize("stack, tolerant", [("full", {"IngestService", "RipplesService", "BackendService", "DashboardService"}), ("lite", {"GrafanaService"})])
+@pytest.mark.parametrize(
+    "stack, tolerant",
+    [("full", {"IngestService", "RipplesService", "BackendService", "DashboardService"}), ("lite", {"GrafanaService"})],
+)
 def test_spot_is_a_choice_and_influxdb_stays_on_fargate_unless_chosen(templates, stack, tolerant):
     template = templates[stack]
     services = {lid: s for lid, s in resources(template, "AWS::ECS::Service")}
     for logical_id, service in services.items():
         (strategy,) = service["Properties"]["CapacityProviderStrategy"]
-        assert strategy["CapacityProvider"] == {"Ref": "Capacity" if logical_id in tolerant else "InfluxDbCapacity"}, logical_id
+        assert strategy["CapacityProvider"] == {"Ref": "Capacity" if logical_id in tolerant else "InfluxDbCapacity"}, (
+            logical_id
+        )
         assert "LaunchType" not in service["Properties"]
         assert "ClusterCapacityProviders" in as_list(service["DependsOn"])
-    assert template["Parameters"]["Capacity"]["Default"] == template["Parameters"]["InfluxDbCapacity"]["Default"] == "FARGATE"
+    assert (
+        template["Parameters"]["Capacity"]["Default"]
+        == template["Parameters"]["InfluxDbCapacity"]["Default"]
+        == "FARGATE"
+    )
     association = template["Resources"]["ClusterCapacityProviders"]["Properties"]
     assert association["CapacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
     assert association["DefaultCapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE", "Weight": 1}]
@@ -110,19 +144,25 @@ def test_each_execution_role_reads_exactly_the_secrets_of_its_task(templates):
             if "Fn::Sub" in value:  # one JSON key of a secret: <arn>:<key>::
                 value = value["Fn::Sub"][1]["SecretArn"]
             used.add(json.dumps(value, sort_keys=True))
-        readable = {resource for action, resource in grants(full, f"{service}ExecutionRole") if action == "secretsmanager:GetSecretValue"}
+        readable = {
+            resource
+            for action, resource in grants(full, f"{service}ExecutionRole")
+            if action == "secretsmanager:GetSecretValue"
+        }
         assert readable == used, service
 
 
 def routes_to_internet(template: dict, subnet_ids: list, values: dict) -> bool:
     """Whether any of these subnets has a default route (internet gateway or NAT) for these parameters."""
     tables = {}
-    for logical_id, association in resources(template, "AWS::EC2::SubnetRouteTableAssociation"):
+    for _, association in resources(template, "AWS::EC2::SubnetRouteTableAssociation"):
         tables[association["Properties"]["SubnetId"]["Ref"]] = association["Properties"]["RouteTableId"]["Ref"]
     for logical_id, route in resources(template, "AWS::EC2::Route"):
         if not exists(logical_id, template, values):
             continue
-        if route["Properties"]["DestinationCidrBlock"] == "0.0.0.0/0" and any(tables[s["Ref"]] == route["Properties"]["RouteTableId"]["Ref"] for s in subnet_ids):
+        if route["Properties"]["DestinationCidrBlock"] == "0.0.0.0/0" and any(
+            tables[s["Ref"]] == route["Properties"]["RouteTableId"]["Ref"] for s in subnet_ids
+        ):
             return True
     return False
 
@@ -147,11 +187,17 @@ def test_which_tasks_can_reach_the_internet(templates, mode):
 
 def test_endpoints_exist_only_in_endpoints_mode(templates):
     full = templates["full"]
-    interface = [logical_id for logical_id, e in resources(full, "AWS::EC2::VPCEndpoint") if e["Properties"]["VpcEndpointType"] == "Interface"]
+    interface = [
+        logical_id
+        for logical_id, e in resources(full, "AWS::EC2::VPCEndpoint")
+        if e["Properties"]["VpcEndpointType"] == "Interface"
+    ]
     assert len(interface) == 7
     for mode, expected in (("endpoints", True), ("nat", False), ("public", False)):
         assert all(exists(e, full, {"NetworkMode": mode, "EcsExec": "enabled"}) == expected for e in interface)
-    assert exists("NatGateway", full, {"NetworkMode": "nat"}) and not exists("NatGateway", full, {"NetworkMode": "endpoints"})
+    assert exists("NatGateway", full, {"NetworkMode": "nat"}) and not exists(
+        "NatGateway", full, {"NetworkMode": "endpoints"}
+    )
 
 
 def test_influxdb_is_reachable_from_ripples_backend_and_the_token_agent_only(templates):
@@ -175,25 +221,43 @@ def test_results_pusher_mapping_reports_batch_item_failures(templates):
     assert (properties["BatchSize"], properties["MaximumBatchingWindowInSeconds"]) == (50, 15)
     assert properties["BisectBatchOnFunctionError"] is True
     assert 0 <= properties["MaximumRetryAttempts"] <= 10
-    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailedDeliveriesQueue", "Arn"]}
+    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["FailedDeliveriesQueue", "Arn"]
+    }
     assert properties["EventSourceArn"] == {"Fn::GetAtt": ["DownstreamStream", "Arn"]}
 
 
 def test_default_task_sizes_match_the_earlier_app(templates):
     parameters = templates["full"]["Parameters"]
     resources_ = templates["full"]["Resources"]
-    earlier = {"InfluxDb": (512, 1024, "ARM64"), "Ingest": (256, 512, "X86_64"), "Ripples": (512, 1024, "ARM64"), "Backend": (256, 512, "X86_64"), "Dashboard": (256, 512, "ARM64")}
+    earlier = {
+        "InfluxDb": (512, 1024, "ARM64"),
+        "Ingest": (256, 512, "X86_64"),
+        "Ripples": (512, 1024, "ARM64"),
+        "Backend": (256, 512, "X86_64"),
+        "Dashboard": (256, 512, "ARM64"),
+    }
     for service, (cpu, memory, architecture) in earlier.items():
-        assert (parameters[f"{service}Cpu"]["Default"], parameters[f"{service}Memory"]["Default"]) == (str(cpu), str(memory))
-        assert resources_[f"{service}TaskDefinition"]["Properties"]["RuntimePlatform"]["CpuArchitecture"] == architecture
+        assert (parameters[f"{service}Cpu"]["Default"], parameters[f"{service}Memory"]["Default"]) == (
+            str(cpu),
+            str(memory),
+        )
+        assert (
+            resources_[f"{service}TaskDefinition"]["Properties"]["RuntimePlatform"]["CpuArchitecture"] == architecture
+        )
 
 
 def test_streams_have_generated_names_and_are_passed_to_services(templates):
     full = templates["full"]
     for name in ("UpstreamStream", "DownstreamStream"):
         assert "Name" not in full["Resources"][name]["Properties"]
-    ripples = {e["Name"]: e["Value"] for e in full["Resources"]["RipplesTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"]}
-    assert ripples["KINESIS_UPSTREAM_NAME"] == {"Ref": "UpstreamStream"} and ripples["KINESIS_DOWNSTREAM_NAME"] == {"Ref": "DownstreamStream"}
+    ripples = {
+        e["Name"]: e["Value"]
+        for e in full["Resources"]["RipplesTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"]
+    }
+    assert ripples["KINESIS_UPSTREAM_NAME"] == {"Ref": "UpstreamStream"} and ripples["KINESIS_DOWNSTREAM_NAME"] == {
+        "Ref": "DownstreamStream"
+    }
     for mode, shards in (("PROVISIONED", 1), ("ON_DEMAND", None)):
         stream = resolve(full["Resources"]["UpstreamStream"]["Properties"], full, {"StreamMode": mode})
         assert stream.get("ShardCount") == ({"Ref": "ShardCount"} if shards else None)
@@ -204,7 +268,13 @@ def test_streams_have_generated_names_and_are_passed_to_services(templates):
 # (what it was, stack, resource type, how many at least, condition parameters if optional).
 PARITY = [
     ("VPC", "full", "AWS::EC2::VPC", 1, {}),
-    ("interface endpoints (logs, ecr.api, ecr.dkr, secretsmanager, kinesis-streams, elasticfilesystem, ssmmessages)", "full", "AWS::EC2::VPCEndpoint", 8, {"NetworkMode": "endpoints", "EcsExec": "enabled"}),
+    (
+        "interface endpoints (logs, ecr.api, ecr.dkr, secretsmanager, kinesis-streams, elasticfilesystem, ssmmessages)",
+        "full",
+        "AWS::EC2::VPCEndpoint",
+        8,
+        {"NetworkMode": "endpoints", "EcsExec": "enabled"},
+    ),
     ("ECS cluster", "full", "AWS::ECS::Cluster", 1, {}),
     ("Cloud Map namespace", "full", "AWS::ServiceDiscovery::PrivateDnsNamespace", 1, {}),
     ("services: influxdb, ingest, ripples, backend, dashboard", "full", "AWS::ECS::Service", 5, {}),
@@ -215,11 +285,29 @@ PARITY = [
     ("WebSocket routes $connect, $disconnect, $default", "full", "AWS::ApiGatewayV2::Route", 3, {}),
     # The earlier app had an ALB each for backend and dashboard; one serves both here (cost).
     ("backend and dashboard ALBs (one, shared)", "full", "AWS::ElasticLoadBalancingV2::LoadBalancer", 1, {}),
-    ("ALB listeners (HTTPS and HTTP redirect)", "full", "AWS::ElasticLoadBalancingV2::Listener", 2, {"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012", "BackendDomainName": "api.example.com"}),
-    ("Route 53 records for the ALBs and the WebSocket domain", "full", "AWS::Route53::RecordSet", 3, {
-        "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
-        "HostedZoneId": "Z0123456789ABCDEFGHIJ", "BackendDomainName": "api.example.com", "DashboardDomainName": "dashboard.example.com", "WebSocketDomainName": "live.example.com",
-    }),
+    (
+        "ALB listeners (HTTPS and HTTP redirect)",
+        "full",
+        "AWS::ElasticLoadBalancingV2::Listener",
+        2,
+        {
+            "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
+            "BackendDomainName": "api.example.com",
+        },
+    ),
+    (
+        "Route 53 records for the ALBs and the WebSocket domain",
+        "full",
+        "AWS::Route53::RecordSet",
+        3,
+        {
+            "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
+            "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+            "BackendDomainName": "api.example.com",
+            "DashboardDomainName": "dashboard.example.com",
+            "WebSocketDomainName": "live.example.com",
+        },
+    ),
     ("CloudFront distribution", "cloudfront", "AWS::CloudFront::Distribution", 1, {}),
     ("connections table", "foundations", "AWS::DynamoDB::Table", 1, {}),
     ("EFS file system", "foundations", "AWS::EFS::FileSystem", 1, {}),
@@ -229,7 +317,9 @@ PARITY = [
 @pytest.mark.parametrize("what,stack,resource_type,count,values", PARITY, ids=[row[0].split(" (")[0] for row in PARITY])
 def test_parity_with_the_earlier_app(templates, what, stack, resource_type, count, values):
     template = templates[stack]
-    created = [logical_id for logical_id, _ in resources(template, resource_type) if exists(logical_id, template, values)]
+    created = [
+        logical_id for logical_id, _ in resources(template, resource_type) if exists(logical_id, template, values)
+    ]
     assert len(created) >= count, f"{what}: {created}"
 
 
@@ -243,6 +333,8 @@ def test_connection_lambdas_may_do_what_the_table_code_does(templates):
     assert re.findall(r"table\.(\w+)\(", code) == ["query", "batch_writer"]
     table = '{"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-ConnectionsTableArn"}}'
     index = '{"Fn::Sub": ["${TableArn}/index/symbol", {"TableArn": %s}]}' % table
-    for role, resources in (("ConnectionHandlerRole", {table}), ("ResultsPusherRole", {table, index})):
+    for role, granted in (("ConnectionHandlerRole", {table}), ("ResultsPusherRole", {table, index})):
         dynamodb = {pair for pair in grants(templates["full"], role) if pair[0].startswith("dynamodb:")}
-        assert dynamodb == {(action, resource) for action in ("dynamodb:Query", "dynamodb:BatchWriteItem") for resource in resources}, role
+        assert dynamodb == {
+            (action, resource) for action in ("dynamodb:Query", "dynamodb:BatchWriteItem") for resource in granted
+        }, role

@@ -13,7 +13,13 @@ import pytest
 from policy_sentry.querying.actions import get_action_data
 
 ACCOUNT, REGION, PARTITION = "123456789012", "us-east-1", "aws"
-PSEUDO = {"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": PARTITION, "AWS::StackName": "sl-stack", "AWS::URLSuffix": "amazonaws.com"}
+PSEUDO = {
+    "AWS::AccountId": ACCOUNT,
+    "AWS::Region": REGION,
+    "AWS::Partition": PARTITION,
+    "AWS::StackName": "sl-stack",
+    "AWS::URLSuffix": "amazonaws.com",
+}
 
 # What an attribute or Ref of each resource type looks like.
 ARN_OF = {
@@ -39,7 +45,8 @@ REF_OF = {
 # `*` where AWS does define a resource type, and why it must stay.
 STAR_ALLOWED = {
     # AWSLambdaVPCAccessExecutionRole's actions: Lambda manages the interfaces, whose IDs are not known in advance.
-    "ec2:CreateNetworkInterface": "Lambda creates the VPC function's interfaces in subnets and groups it picks at run time.",
+    "ec2:CreateNetworkInterface": "Lambda creates the VPC function's interfaces in subnets and groups it picks at "
+    "run time.",
     "ec2:DeleteNetworkInterface": "the interfaces Lambda made, whose IDs are not known in advance.",
     "ec2:AssignPrivateIpAddresses": "the interfaces Lambda made.",
     "ec2:UnassignPrivateIpAddresses": "the interfaces Lambda made.",
@@ -53,7 +60,7 @@ def sample(node: Any, template: dict, foundations: dict) -> str:
         return node
     if isinstance(node, list):
         return [sample(n, template, foundations) for n in node]  # type: ignore[return-value]
-    (function, argument), = node.items()
+    ((function, argument),) = node.items()
     if function == "Ref":
         if argument in PSEUDO:
             return PSEUDO[argument]
@@ -76,7 +83,9 @@ def sample(node: Any, template: dict, foundations: dict) -> str:
             name = match.group(1)
             if name in variables:
                 return sample(variables[name], template, foundations)
-            return sample({"Ref": name} if "." not in name else {"Fn::GetAtt": name.split(".", 1)}, template, foundations)
+            return sample(
+                {"Ref": name} if "." not in name else {"Fn::GetAtt": name.split(".", 1)}, template, foundations
+            )
 
         return re.sub(r"\$\{([A-Za-z0-9:.]+)\}", fill, text)
     raise AssertionError(f"cannot sample {node}")
@@ -140,7 +149,9 @@ def findings(template: dict, foundations: dict) -> list[str]:
                     if not key.startswith("aws:") and key not in keys:
                         problems.append(f"{role}: {action} has no condition key {key}")
                     if key.endswith("Arn") and not operator.startswith("Arn"):
-                        problems.append(f"{role}: {key} is an ARN, compared with {operator} instead of ArnEquals/ArnLike")
+                        problems.append(
+                            f"{role}: {key} is an ARN, compared with {operator} instead of ArnEquals/ArnLike"
+                        )
     return problems
 
 
@@ -155,7 +166,13 @@ def test_the_check_catches_what_it_is_for(templates):
 
     full = copy.deepcopy(templates["full"])
     role = full["Resources"]["RipplesTaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    role.append({"Effect": "Allow", "Action": ["kinesis:SubscribeToShard"], "Resource": [{"Fn::GetAtt": ["UpstreamStream", "Arn"]}]})
+    role.append(
+        {
+            "Effect": "Allow",
+            "Action": ["kinesis:SubscribeToShard"],
+            "Resource": [{"Fn::GetAtt": ["UpstreamStream", "Arn"]}],
+        }
+    )
     role.append({"Effect": "Allow", "Action": ["kinesis:PutRecordz"], "Resource": ["*"]})
     role.append({"Effect": "Allow", "Action": ["kinesis:GetRecords"], "Resource": ["*"]})
     efs = full["Resources"]["InfluxDbTaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]

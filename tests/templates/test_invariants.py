@@ -32,7 +32,11 @@ def troposphere_class(resource_type: str):
     module_names = {"lambda": "awslambda", "elasticloadbalancingv2": "elasticloadbalancingv2"}
     module = importlib.import_module(f"troposphere.{module_names.get(service, service)}")
     for value in vars(module).values():
-        if isinstance(value, type) and issubclass(value, troposphere.AWSObject) and getattr(value, "resource_type", None) == resource_type:
+        if (
+            isinstance(value, type)
+            and issubclass(value, troposphere.AWSObject)
+            and getattr(value, "resource_type", None) == resource_type
+        ):
             return value
     raise LookupError(resource_type)
 
@@ -88,7 +92,9 @@ def test_no_secret_in_environment_variables(templates):
                     continue
                 for variable in node.get("Environment", []) if isinstance(node.get("Environment"), list) else []:
                     if SECRET_WORDS.search(variable["Name"]):
-                        assert variable["Name"].endswith("_ARN"), f"{name}.{logical_id}: {variable['Name']} looks like a secret"
+                        assert variable["Name"].endswith("_ARN"), (
+                            f"{name}.{logical_id}: {variable['Name']} looks like a secret"
+                        )
                 variables = node.get("Variables") if isinstance(node.get("Variables"), dict) else {}
                 for key in variables:
                     if SECRET_WORDS.search(key):
@@ -100,7 +106,7 @@ def test_no_secret_in_parameter_defaults_or_outputs(templates):
         for parameter_id, parameter in template.get("Parameters", {}).items():
             if SECRET_WORDS.search(parameter_id):
                 assert parameter.get("Default", "") == "", f"{name}.{parameter_id} has a default"
-        for output_id, output in template["Outputs"].items():
+        for output_id in template["Outputs"]:
             if SECRET_WORDS.search(output_id):
                 assert output_id.endswith("Arn"), f"{name}.{output_id} may expose a secret"
         assert "{{resolve:" not in json.dumps(template), f"{name} resolves a dynamic reference into a property"
@@ -136,7 +142,9 @@ def test_every_taggable_resource_has_project_profile_and_name(templates, config)
                 tags = {tag["Key"]: tag["Value"] for tag in tags}
             assert tags["Project"] == config.project, f"{name}.{logical_id}"
             assert tags["Profile"] == name, f"{name}.{logical_id}"
-            assert tags["Name"] == {"Fn::Sub": "${AWS::StackName}-" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", logical_id).lower()}
+            assert tags["Name"] == {
+                "Fn::Sub": "${AWS::StackName}-" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", logical_id).lower()
+            }
 
 
 def _ingress_rules(template):
@@ -178,14 +186,24 @@ def test_every_import_has_a_matching_export(templates):
             if isinstance(node, dict) and "Fn::ImportValue" in node:
                 sub = node["Fn::ImportValue"]["Fn::Sub"]
                 stack, _, export = sub.partition("}-")
-                assert stack in producers and (stack == "${FoundationsStackName" or name == "lite-pipeline"), f"{name} imports from {stack}"
-                assert export in templates[producers[stack]]["Outputs"], f"{name} imports {export}, which {producers[stack]} does not export"
+                assert stack in producers and (stack == "${FoundationsStackName" or name == "lite-pipeline"), (
+                    f"{name} imports from {stack}"
+                )
+                assert export in templates[producers[stack]]["Outputs"], (
+                    f"{name} imports {export}, which {producers[stack]} does not export"
+                )
 
 
 def test_foundations_exports_every_name_consumers_may_use(templates):
     outputs = set(templates["foundations"]["Outputs"])
-    names = {value for key, value in vars(exports).items() if key.isupper() and isinstance(value, str) and not key.startswith("LITE_")}
-    names |= {exports.repository_uri(r) for r in exports.REPOSITORIES} | {exports.repository_arn(r) for r in exports.REPOSITORIES}
+    names = {
+        value
+        for key, value in vars(exports).items()
+        if key.isupper() and isinstance(value, str) and not key.startswith("LITE_")
+    }
+    names |= {exports.repository_uri(r) for r in exports.REPOSITORIES} | {
+        exports.repository_arn(r) for r in exports.REPOSITORIES
+    }
     assert names <= outputs, names - outputs
 
 
@@ -211,7 +229,7 @@ def test_efs_volumes_use_iam_and_transit_encryption(templates):
 
 
 def test_task_sizes_are_checked_by_rules(templates):
-    for name, template in templates.items():
+    for template in templates.values():
         for parameter_id in template.get("Parameters", {}):
             if parameter_id.endswith("Cpu"):
                 rule = template["Rules"][parameter_id.removesuffix("Cpu") + "TaskSize"]

@@ -52,9 +52,21 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         LITE_REQUIRED,
         {**LITE_REQUIRED, "AllowedCidr": CIDR},
         {**LITE_REQUIRED, "AllowedCidr": CIDR, "CertificateArn": CERTIFICATE, **GRAFANA_DOMAIN},
-        {**LITE_REQUIRED, "AllowedCidr": CIDR, "GrafanaDomainName": "grafana.example.com", "GrafanaImage": "ghcr.io/example/grafana:12.1.1"},
+        {
+            **LITE_REQUIRED,
+            "AllowedCidr": CIDR,
+            "GrafanaDomainName": "grafana.example.com",
+            "GrafanaImage": "ghcr.io/example/grafana:12.1.1",
+        },
         {**LITE_REQUIRED, "GrafanaExposure": "none"},
-        {**LITE_REQUIRED, "GrafanaExposure": "none", "CertificateArn": CERTIFICATE, "GrafanaDomainName": "grafana.example.com", "ActiveHours": "scheduled", "AlarmEmail": EMAIL},
+        {
+            **LITE_REQUIRED,
+            "GrafanaExposure": "none",
+            "CertificateArn": CERTIFICATE,
+            "GrafanaDomainName": "grafana.example.com",
+            "ActiveHours": "scheduled",
+            "AlarmEmail": EMAIL,
+        },
         {**LITE_REQUIRED, "AllowedCidr": CIDR, "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT"},
     ],
     "full": [
@@ -63,13 +75,32 @@ BRANCHES: dict[str, list[dict[str, str]]] = {
         {**FULL_REQUIRED, "NetworkMode": "public", "StreamMode": "ON_DEMAND", "WebSocketAccessLogs": "enabled"},
         {**FULL_REQUIRED, "CertificateArn": CERTIFICATE, **DOMAINS},
         {**FULL_REQUIRED, "NetworkMode": "nat", **DOMAINS},
-        {**FULL_REQUIRED, "NetworkMode": "public", "CertificateArn": CERTIFICATE, **NAMES_ONLY, "ActiveHours": "scheduled", "ActiveHoursTimezone": "Europe/London", "AlarmEmail": EMAIL},
-        {**FULL_REQUIRED, "EcsExec": "enabled", "Capacity": "FARGATE_SPOT", "InfluxDbCapacity": "FARGATE_SPOT", **NAMES_ONLY},
+        {
+            **FULL_REQUIRED,
+            "NetworkMode": "public",
+            "CertificateArn": CERTIFICATE,
+            **NAMES_ONLY,
+            "ActiveHours": "scheduled",
+            "ActiveHoursTimezone": "Europe/London",
+            "AlarmEmail": EMAIL,
+        },
+        {
+            **FULL_REQUIRED,
+            "EcsExec": "enabled",
+            "Capacity": "FARGATE_SPOT",
+            "InfluxDbCapacity": "FARGATE_SPOT",
+            **NAMES_ONLY,
+        },
         {**FULL_REQUIRED, "NetworkMode": "nat", "EcsExec": "enabled", "BackendDomainName": "api.example.com"},
     ],
     "lite-pipeline": [
         {key: FULL_REQUIRED[key] for key in ("TopTickersApi", "IngestImageTag", "RipplesImageTag")},
-        {**{key: FULL_REQUIRED[key] for key in ("TopTickersApi", "IngestImageTag", "RipplesImageTag")}, "StreamMode": "ON_DEMAND", "Capacity": "FARGATE_SPOT", "AlarmEmail": EMAIL},
+        {
+            **{key: FULL_REQUIRED[key] for key in ("TopTickersApi", "IngestImageTag", "RipplesImageTag")},
+            "StreamMode": "ON_DEMAND",
+            "Capacity": "FARGATE_SPOT",
+            "AlarmEmail": EMAIL,
+        },
     ],
     "cloudfront": [
         {},
@@ -120,7 +151,18 @@ def test_checkov_finds_nothing_unexplained(annotated_bodies, tmp_path):
     assert CHECKOV.exists(), f"checkov is not installed at {CHECKOV}; run `make test`, which installs it"
     write_all(bodies, tmp_path)
     result = subprocess.run(
-        [str(CHECKOV), "--skip-download", "--quiet", "--compact", "--framework", "cloudformation", "-o", "json", "-d", str(tmp_path)],
+        [
+            str(CHECKOV),
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "--framework",
+            "cloudformation",
+            "-o",
+            "json",
+            "-d",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
@@ -134,7 +176,10 @@ def test_checkov_finds_nothing_unexplained(annotated_bodies, tmp_path):
         for check in r.get("results", {}).get("failed_checks", [])
     ]
     assert failed == [], result.stderr[-2000:]
-    summary = {key: sum(r["summary"][key] for r in reports) for key in ("passed", "skipped", "parsing_errors", "resource_count")}
+    summary = {
+        key: sum(r["summary"][key] for r in reports)
+        for key in ("passed", "skipped", "parsing_errors", "resource_count")
+    }
     assert summary["parsing_errors"] == 0
     assert summary["passed"] > 100 and summary["skipped"] > 0
     assert summary["resource_count"] == sum(len(json.loads(body)["Resources"]) for body in bodies.values())
@@ -150,7 +195,10 @@ def test_every_checkov_skip_gives_a_reason(annotated):
 @pytest.mark.parametrize("stack", sorted(BRANCHES))
 def test_no_informational_findings_either(bodies, stack):
     parameters = BRANCHES[stack][0]
-    matches = lint(bodies[f"{stack}.json"], config=ManualArgs(regions=["us-east-1"], include_checks=["I"], parameters=[parameters] if parameters else []))
+    matches = lint(
+        bodies[f"{stack}.json"],
+        config=ManualArgs(regions=["us-east-1"], include_checks=["I"], parameters=[parameters] if parameters else []),
+    )
     assert [f"{m.rule.id} {m.message}" for m in matches] == []
 
 

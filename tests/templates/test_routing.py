@@ -17,12 +17,21 @@ API, DASHBOARD = "api.example.com", "dashboard.example.com"
 def route(template: dict, values: dict[str, str], port: int, host: str):
     """The target group a request reaches, ("redirect", url) for a redirect, or None when nothing listens."""
     resources = deploy_checks.live(template, values)
-    listeners = [(lid, l) for lid, l in resources.items() if l["Type"] == "AWS::ElasticLoadBalancingV2::Listener" and l["Properties"]["Port"] == port]
+    listeners = [
+        (lid, listener)
+        for lid, listener in resources.items()
+        if listener["Type"] == "AWS::ElasticLoadBalancingV2::Listener" and listener["Properties"]["Port"] == port
+    ]
     if not listeners:
         return None
     ((listener_id, listener),) = listeners
     rules = sorted(
-        (r for r in resources.values() if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule" and r["Properties"]["ListenerArn"] == {"Ref": listener_id}),
+        (
+            r
+            for r in resources.values()
+            if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+            and r["Properties"]["ListenerArn"] == {"Ref": listener_id}
+        ),
         key=lambda r: r["Properties"]["Priority"],
     )
     action = listener["Properties"]["DefaultActions"][0]
@@ -70,7 +79,11 @@ def test_requests_reach_the_right_service(templates, branch, values, port, host,
 @pytest.mark.parametrize("values", [NO_NAMES, BACKEND_NAME_ONLY, HTTPS], ids=["no names", "backend name", "https"])
 def test_one_internet_facing_alb_serves_both(templates, values):
     resources = deploy_checks.live(templates["full"], values)
-    balancers = [lid for lid, r in resources.items() if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer" and r["Properties"]["Scheme"] == "internet-facing"]
+    balancers = [
+        lid
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer" and r["Properties"]["Scheme"] == "internet-facing"
+    ]
     assert balancers == ["PublicLoadBalancer"]
 
 
@@ -78,12 +91,23 @@ def test_urls_follow_the_routing(templates):
     full = templates["full"]
 
     def outputs(values):
-        return {name: deploy_checks.resolve(o["Value"], full, values, parameters=True) for name, o in full["Outputs"].items() if name in ("BackendUrl", "DashboardUrl")}
+        return {
+            name: deploy_checks.resolve(o["Value"], full, values, parameters=True)
+            for name, o in full["Outputs"].items()
+            if name in ("BackendUrl", "DashboardUrl")
+        }
 
-    assert outputs(HTTPS) == {"BackendUrl": {"Fn::Sub": ["https://${Domain}", {"Domain": API}]}, "DashboardUrl": {"Fn::Sub": ["https://${Domain}", {"Domain": DASHBOARD}]}}
+    assert outputs(HTTPS) == {
+        "BackendUrl": {"Fn::Sub": ["https://${Domain}", {"Domain": API}]},
+        "DashboardUrl": {"Fn::Sub": ["https://${Domain}", {"Domain": DASHBOARD}]},
+    }
     plain = outputs(NO_NAMES)
-    assert plain["BackendUrl"] == {"Fn::Sub": ["http://${Dns}:8080", {"Dns": {"Fn::GetAtt": ["PublicLoadBalancer", "DNSName"]}}]}
-    assert plain["DashboardUrl"] == {"Fn::Sub": ["http://${Dns}", {"Dns": {"Fn::GetAtt": ["PublicLoadBalancer", "DNSName"]}}]}
+    assert plain["BackendUrl"] == {
+        "Fn::Sub": ["http://${Dns}:8080", {"Dns": {"Fn::GetAtt": ["PublicLoadBalancer", "DNSName"]}}]
+    }
+    assert plain["DashboardUrl"] == {
+        "Fn::Sub": ["http://${Dns}", {"Dns": {"Fn::GetAtt": ["PublicLoadBalancer", "DNSName"]}}]
+    }
     assert outputs(BACKEND_NAME_ONLY)["BackendUrl"] == {"Fn::Sub": ["http://${Domain}", {"Domain": API}]}
 
 
@@ -91,4 +115,6 @@ def test_both_aliases_point_at_the_one_alb(templates):
     values = {**HTTPS, "HostedZoneId": "Z0123456789ABCDEFGHIJ"}
     resources = deploy_checks.live(templates["full"], values)
     for name in ("BackendAliasRecord", "DashboardAliasRecord"):
-        assert resources[name]["Properties"]["AliasTarget"]["DNSName"] == {"Fn::GetAtt": ["PublicLoadBalancer", "DNSName"]}
+        assert resources[name]["Properties"]["AliasTarget"]["DNSName"] == {
+            "Fn::GetAtt": ["PublicLoadBalancer", "DNSName"]
+        }

@@ -31,7 +31,11 @@ def secret_export(secret_logical_id: str) -> str:
     return SECRETS[secret_logical_id][0]
 
 
-@pytest.mark.parametrize("index", range(len(FULL_BRANCHES)), ids=[f"full-{i}-{v.get('NetworkMode', 'endpoints')}" for i, v in enumerate(FULL_BRANCHES)])
+@pytest.mark.parametrize(
+    "index",
+    range(len(FULL_BRANCHES)),
+    ids=[f"full-{i}-{v.get('NetworkMode', 'endpoints')}" for i, v in enumerate(FULL_BRANCHES)],
+)
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_task_definition_implements_the_contract(templates, service, index):
     implements_the_contract(templates["full"], FULL_BRANCHES[index], service)
@@ -44,7 +48,10 @@ PIPELINE_BRANCHES = BRANCHES["lite-pipeline"]
 @pytest.mark.parametrize("service", ["ingest", "ripples"])
 def test_the_lite_pipeline_implements_the_same_contract(templates, service, index):
     implements_the_contract(templates["lite-pipeline"], PIPELINE_BRANCHES[index], service)
-    assert {r["Type"] for r in templates["lite-pipeline"]["Resources"].values()} >= {"AWS::Kinesis::Stream", "AWS::ECS::Service"}
+    assert {r["Type"] for r in templates["lite-pipeline"]["Resources"].values()} >= {
+        "AWS::Kinesis::Stream",
+        "AWS::ECS::Service",
+    }
 
 
 def implements_the_contract(template: dict, values: dict, service: str) -> None:
@@ -55,7 +62,9 @@ def implements_the_contract(template: dict, values: dict, service: str) -> None:
     environment = {e["Name"]: e["Value"] for e in definition.get("Environment", [])}
     declared = contract.get("environment", {})
     required = {name for name, spec in declared.items() if not (isinstance(spec, dict) and spec.get("optional"))}
-    assert required <= set(environment) <= set(declared), f"{service}: sets {sorted(environment)}, the contract has {sorted(declared)}"
+    assert required <= set(environment) <= set(declared), (
+        f"{service}: sets {sorted(environment)}, the contract has {sorted(declared)}"
+    )
     for name, spec in declared.items():
         if isinstance(spec, dict) and "value" in spec:
             assert environment[name] == spec["value"], name
@@ -94,7 +103,9 @@ def implements_the_contract(template: dict, values: dict, service: str) -> None:
 
     deployment = service_resource["Properties"]["DeploymentConfiguration"]
     single = contract.get("single_writer", {}).get("value", False)
-    assert (deployment["MaximumPercent"], deployment["MinimumHealthyPercent"]) == ((100, 0) if single else (200, 100)), service
+    assert (deployment["MaximumPercent"], deployment["MinimumHealthyPercent"]) == (
+        (100, 0) if single else (200, 100)
+    ), service
 
 
 def test_every_contract_secret_is_a_foundations_secret_with_that_key(templates):
@@ -127,10 +138,17 @@ def test_lambda_environment_is_exactly_what_each_handler_reads(templates):
         for logical_id, resource in templates[stack]["Resources"].items():
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
-            folder = re.match(r"^lambdas/(\w+)/", templates[stack]["Parameters"][resource["Properties"]["Code"]["S3Key"]["Ref"]]["AllowedPattern"].lstrip("^")).group(1)
+            folder = re.match(
+                r"^lambdas/(\w+)/",
+                templates[stack]["Parameters"][resource["Properties"]["Code"]["S3Key"]["Ref"]]["AllowedPattern"].lstrip(
+                    "^"
+                ),
+            ).group(1)
             set_by_template = set(resource["Properties"].get("Environment", {}).get("Variables", {}))
             read = handler_environment(list(specs[folder].sources)) - RUNTIME_VARIABLES
-            assert set_by_template == read, f"{stack}.{logical_id} ({folder}): template sets {sorted(set_by_template)}, code reads {sorted(read)}"
+            assert set_by_template == read, (
+                f"{stack}.{logical_id} ({folder}): template sets {sorted(set_by_template)}, code reads {sorted(read)}"
+            )
             seen.add(folder)
     assert seen == set(specs)
 

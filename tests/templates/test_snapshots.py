@@ -36,5 +36,7 @@ def test_template_matches_snapshot(bodies, stack):
         actual_path.unlink(missing_ok=True)
         return
     actual_path.write_text(actual, encoding="utf-8")
-    diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(), str(expected_path), str(actual_path), lineterm="", n=2)
+    diff = difflib.unified_diff(
+        expected.splitlines(), actual.splitlines(), str(expected_path), str(actual_path), lineterm="", n=2
+    )
     pytest.fail(f"{stack} differs from its snapshot (make snapshots accepts it):\n" + "\n".join(list(diff)[:80]))

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from .test_full import grants
 from ..walk import as_list
+from .test_full import grants
 
 
 def imported(name: str) -> str:
@@ -25,7 +25,10 @@ def test_provider_may_read_the_admin_secret_write_the_token_secrets_and_invoke_t
         ("secretsmanager:PutSecretValue", imported("InfluxDbWriteTokenSecretArn")),
         ("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": ["InfluxTokenAgentFunction", "Arn"]}, sort_keys=True)),
         # To wait for an agent that went Inactive after weeks idle.
-        ("lambda:GetFunctionConfiguration", json.dumps({"Fn::GetAtt": ["InfluxTokenAgentFunction", "Arn"]}, sort_keys=True)),
+        (
+            "lambda:GetFunctionConfiguration",
+            json.dumps({"Fn::GetAtt": ["InfluxTokenAgentFunction", "Arn"]}, sort_keys=True),
+        ),
     }
     assert "VpcConfig" not in templates[stack]["Resources"]["InfluxTokenProviderFunction"]["Properties"]
 
@@ -44,7 +47,17 @@ def test_tokens_wait_for_influxdb_and_carry_nothing_secret(templates, stack):
     assert tokens["Type"] == "Custom::InfluxTokens"
     assert "InfluxDbService" in as_list(tokens["DependsOn"])
     properties = tokens["Properties"]
-    assert set(properties) == {"ServiceToken", "ServiceTimeout", "AgentFunctionArn", "InfluxUrl", "Org", "Bucket", "AdminTokenSecretArn", "ReadTokenSecretArn", "WriteTokenSecretArn"}
+    assert set(properties) == {
+        "ServiceToken",
+        "ServiceTimeout",
+        "AgentFunctionArn",
+        "InfluxUrl",
+        "Org",
+        "Bucket",
+        "AdminTokenSecretArn",
+        "ReadTokenSecretArn",
+        "WriteTokenSecretArn",
+    }
     for key in ("AdminTokenSecretArn", "ReadTokenSecretArn", "WriteTokenSecretArn"):
         assert "Fn::ImportValue" in properties[key]
     assert properties["ServiceTimeout"] < 3600
@@ -54,8 +67,13 @@ def test_services_using_tokens_wait_for_them(templates):
     full = templates["full"]["Resources"]
     for service in ("RipplesService", "BackendService"):
         assert "InfluxTokens" in as_list(full[service]["DependsOn"])
-    for task, secret, name in (("RipplesTaskDefinition", "InfluxDbWriteTokenSecretArn", "INFLUXDB_WRITE_TOKEN"), ("BackendTaskDefinition", "InfluxDbReadTokenSecretArn", "INFLUXDB_READ_TOKEN")):
-        (value,) = [s["ValueFrom"] for s in full[task]["Properties"]["ContainerDefinitions"][0]["Secrets"] if s["Name"] == name]
+    for task, secret, name in (
+        ("RipplesTaskDefinition", "InfluxDbWriteTokenSecretArn", "INFLUXDB_WRITE_TOKEN"),
+        ("BackendTaskDefinition", "InfluxDbReadTokenSecretArn", "INFLUXDB_READ_TOKEN"),
+    ):
+        (value,) = [
+            s["ValueFrom"] for s in full[task]["Properties"]["ContainerDefinitions"][0]["Secrets"] if s["Name"] == name
+        ]
         assert value == {"Fn::Sub": ["${SecretArn}:token::", {"SecretArn": json.loads(imported(secret))}]}
 
 
@@ -69,7 +87,10 @@ def test_agent_reaches_influxdb_through_the_internal_alb_in_lite(templates):
 
 def test_token_secrets_start_as_a_recognisable_placeholder(templates):
     for name in ("InfluxDbReadToken", "InfluxDbWriteToken"):
-        assert json.loads(templates["foundations"]["Resources"][name]["Properties"]["SecretString"]) == {"authorizationID": "", "token": "PLACEHOLDER"}
+        assert json.loads(templates["foundations"]["Resources"][name]["Properties"]["SecretString"]) == {
+            "authorizationID": "",
+            "token": "PLACEHOLDER",
+        }
 
 
 def test_only_grafana_and_the_token_agent_reach_the_internal_influxdb_alb(templates):
@@ -77,7 +98,8 @@ def test_only_grafana_and_the_token_agent_reach_the_internal_influxdb_alb(templa
     sources = {
         r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0]
         for r in lite.values()
-        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"]["Fn::GetAtt"][0] == "InfluxDbLoadBalancerSecurityGroup"
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+        and r["Properties"]["GroupId"]["Fn::GetAtt"][0] == "InfluxDbLoadBalancerSecurityGroup"
     }
     assert sources == {"GrafanaSecurityGroup", "InfluxTokenAgentSecurityGroup"}
     assert lite["InfluxDbLoadBalancer"]["Properties"]["Scheme"] == "internal"
@@ -94,10 +116,16 @@ def test_influxdb_admits_ripples_only_with_the_pipeline(templates):
     assert rule["SourceSecurityGroupId"] == {"Fn::GetAtt": ["RipplesSecurityGroup", "GroupId"]}
     assert (rule["FromPort"], rule["ToPort"]) == (8086, 8086)
     lite = templates["lite"]
-    assert lite["Outputs"]["InfluxDbLoadBalancerSecurityGroupId"]["Value"] == {"Fn::GetAtt": ["InfluxDbLoadBalancerSecurityGroup", "GroupId"]}
+    assert lite["Outputs"]["InfluxDbLoadBalancerSecurityGroupId"]["Value"] == {
+        "Fn::GetAtt": ["InfluxDbLoadBalancerSecurityGroup", "GroupId"]
+    }
     assert not any("Ripples" in lid for lid in lite["Resources"])
 
 
 def test_the_pipeline_downstream_stream_is_the_cheapest_kind(templates):
     stream = templates["lite-pipeline"]["Resources"]["DownstreamStream"]["Properties"]
-    assert stream["StreamModeDetails"] == {"StreamMode": "PROVISIONED"} and stream["ShardCount"] == 1 and stream["RetentionPeriodHours"] == 24
+    assert (
+        stream["StreamModeDetails"] == {"StreamMode": "PROVISIONED"}
+        and stream["ShardCount"] == 1
+        and stream["RetentionPeriodHours"] == 24
+    )

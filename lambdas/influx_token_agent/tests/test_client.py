@@ -8,7 +8,6 @@ import json
 import urllib.error
 
 import pytest
-
 from influx_tokens import REQUEST_TIMEOUT, RETRY_SECONDS, Client, TokenError, wait_until_healthy
 
 
@@ -66,7 +65,11 @@ def test_a_request_is_built_as_influxdb_expects():
     ((request, timeout),) = opener.requests
     assert request.full_url == "http://influx:8086/api/v2/authorizations?orgID=o+1"
     assert request.get_method() == "POST" and request.data == b'{"x": 1}'
-    assert dict(request.header_items()) == {"Accept": "application/json", "Content-type": "application/json", "Authorization": "Token tok"}
+    assert dict(request.header_items()) == {
+        "Accept": "application/json",
+        "Content-type": "application/json",
+        "Authorization": "Token tok",
+    }
     assert timeout == REQUEST_TIMEOUT and http.requests == 1
 
 
@@ -93,7 +96,11 @@ def test_server_errors_are_retried_a_second_apart_up_to_the_attempts():
 
 
 def test_connection_errors_are_retried_then_named():
-    opener = Opener(urllib.error.URLError("Connection refused"), urllib.error.URLError("Connection refused"), urllib.error.URLError("Connection refused"))
+    opener = Opener(
+        urllib.error.URLError("Connection refused"),
+        urllib.error.URLError("Connection refused"),
+        urllib.error.URLError("Connection refused"),
+    )
     http, clock = client(opener)
     with pytest.raises(ConnectionError) as failed:
         http.call("GET", "/health", None)
@@ -129,19 +136,37 @@ def test_health_is_asked_once_per_poll_and_the_last_answer_is_reported():
     http = Client("http://influx:8086", 5.0, clock=clock, opener=opener, sleep=clock.sleep)
     with pytest.raises(TokenError) as failed:
         wait_until_healthy(http, clock.sleep)
-    assert str(failed.value) == "InfluxDB at http://influx:8086 did not become healthy before the deadline (last: HTTP 503 (not ready))"
+    assert (
+        str(failed.value)
+        == "InfluxDB at http://influx:8086 did not become healthy before the deadline (last: HTTP 503 (not ready))"
+    )
     assert len(opener.requests) == 3 and clock.slept == [2.0, 2.0, 1.0]
     http = Client("http://influx:8086", 0.0, clock=Clock(), opener=Opener())
     with pytest.raises(TokenError) as failed:
         wait_until_healthy(http, lambda s: None)
-    assert str(failed.value) == "InfluxDB at http://influx:8086 did not become healthy before the deadline (last: no answer)"
+    assert (
+        str(failed.value)
+        == "InfluxDB at http://influx:8086 did not become healthy before the deadline (last: no answer)"
+    )
 
 
 def test_the_default_description_names_the_project(influx):
     import token_agent
 
-    answer = token_agent.handler({"influxUrl": influx.url, "adminToken": influx.operator_token, "org": "streamlines", "bucket": "market-data", "deadlineSeconds": 10}, None)
-    assert influx.authorizations[answer["tokens"]["read"]["authorizationID"]]["description"] == "streamlines: read market-data"
+    answer = token_agent.handler(
+        {
+            "influxUrl": influx.url,
+            "adminToken": influx.operator_token,
+            "org": "streamlines",
+            "bucket": "market-data",
+            "deadlineSeconds": 10,
+        },
+        None,
+    )
+    assert (
+        influx.authorizations[answer["tokens"]["read"]["authorizationID"]]["description"]
+        == "streamlines: read market-data"
+    )
     assert json.loads(json.dumps(answer))["ok"] is True
 
 
@@ -151,16 +176,25 @@ def test_an_unreachable_influxdb_is_reported_with_the_request_that_failed():
     http = Client("http://influx:8086", 3.0, clock=clock, opener=opener, sleep=clock.sleep)
     with pytest.raises(TokenError) as failed:
         wait_until_healthy(http, clock.sleep)
-    assert str(failed.value) == "InfluxDB at http://influx:8086 did not become healthy before the deadline (last: GET /health: Connection refused)"
+    assert (
+        str(failed.value)
+        == "InfluxDB at http://influx:8086 did not become healthy before the deadline (last: GET /health: Connection "
+        "refused)"
+    )
 
 
-@pytest.mark.parametrize("answer, last", [((503, b"not json"), "HTTP 503"), ((200, b'{"status": "fail", "message": "starting"}'), "HTTP 200 (starting)")])
+@pytest.mark.parametrize(
+    "answer, last",
+    [((503, b"not json"), "HTTP 503"), ((200, b'{"status": "fail", "message": "starting"}'), "HTTP 200 (starting)")],
+)
 def test_only_a_passing_health_answer_is_healthy(answer, last):
     clock = Clock()
     http = Client("http://influx:8086", 1.5, clock=clock, opener=Opener(answer, answer, answer), sleep=clock.sleep)
     with pytest.raises(TokenError) as failed:
         wait_until_healthy(http, clock.sleep)
-    assert str(failed.value) == f"InfluxDB at http://influx:8086 did not become healthy before the deadline (last: {last})"
+    assert (
+        str(failed.value) == f"InfluxDB at http://influx:8086 did not become healthy before the deadline (last: {last})"
+    )
 
 
 def test_a_poll_that_ends_past_the_deadline_gives_up_with_what_it_saw():
@@ -171,8 +205,13 @@ def test_a_poll_that_ends_past_the_deadline_gives_up_with_what_it_saw():
             clock.now += 3.0
             return super().__call__(request, timeout)
 
-    http = Client("http://influx:8086", 2.0, clock=clock, opener=Slow((503, b'{"message": "not ready"}')), sleep=clock.sleep)
+    http = Client(
+        "http://influx:8086", 2.0, clock=clock, opener=Slow((503, b'{"message": "not ready"}')), sleep=clock.sleep
+    )
     with pytest.raises(TokenError) as failed:
         wait_until_healthy(http, clock.sleep)
-    assert str(failed.value) == "InfluxDB at http://influx:8086 did not become healthy before the deadline (last: HTTP 503 (not ready))"
+    assert (
+        str(failed.value)
+        == "InfluxDB at http://influx:8086 did not become healthy before the deadline (last: HTTP 503 (not ready))"
+    )
     assert clock.slept == []

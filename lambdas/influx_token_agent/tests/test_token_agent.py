@@ -6,7 +6,6 @@ import time
 import urllib.request
 
 import pytest
-
 import token_agent
 from influx_tokens import Client, wait_until_healthy
 
@@ -19,7 +18,11 @@ def invoke(influx, stored=None, deadline=10, admin=None, org="streamlines", buck
         "bucket": bucket,
         "description": "streamlines test",
         "deadlineSeconds": deadline,
-        "stored": stored or {"read": {"token": "PLACEHOLDER", "authorizationID": ""}, "write": {"token": "PLACEHOLDER", "authorizationID": ""}},
+        "stored": stored
+        or {
+            "read": {"token": "PLACEHOLDER", "authorizationID": ""},
+            "write": {"token": "PLACEHOLDER", "authorizationID": ""},
+        },
     }
     return token_agent.handler(event, None)
 
@@ -48,7 +51,9 @@ def test_empty_server_gets_a_read_and_a_write_token(influx):
     for kind in ("read", "write"):
         authorization = by_id[answer["tokens"][kind]["authorizationID"]]
         assert authorization["token"] == answer["tokens"][kind]["token"]
-        assert authorization["permissions"] == [{"action": kind, "resource": {"type": "buckets", "id": bucket_id, "orgID": org_id}}]
+        assert authorization["permissions"] == [
+            {"action": kind, "resource": {"type": "buckets", "id": bucket_id, "orgID": org_id}}
+        ]
     read_token = answer["tokens"]["read"]["token"]
     assert can(influx, read_token, "GET", "/api/v2/authorizations") == 401
 
@@ -93,7 +98,11 @@ def test_stored_token_that_does_not_authenticate_is_replaced(influx):
 
 def test_missing_bucket_fails_with_its_name(influx):
     answer = invoke(influx, bucket="no-such-bucket")
-    assert answer == {"ok": False, "error": "InfluxDB bucket 'no-such-bucket' does not exist in organization 'streamlines'", "requests": answer["requests"]}
+    assert answer == {
+        "ok": False,
+        "error": "InfluxDB bucket 'no-such-bucket' does not exist in organization 'streamlines'",
+        "requests": answer["requests"],
+    }
     assert influx.created() == []
 
 
@@ -204,12 +213,32 @@ def test_an_org_is_found_by_name_among_many(influx):
     assert invoke(influx)["ok"] is True
 
 
-@pytest.mark.parametrize("path, status, message", [
-    ("/api/v2/orgs", 401, "InfluxDB refused the operator token while looking up organization 'streamlines': HTTP 401 (refused with 401 by the test)"),
-    ("/api/v2/orgs", 400, "InfluxDB failed while looking up organization 'streamlines': HTTP 400 (refused with 400 by the test)"),
-    ("/api/v2/buckets", 403, "InfluxDB failed while looking up bucket 'market-data': HTTP 403 (refused with 403 by the test)"),
-    ("/api/v2/authorizations", 400, "InfluxDB failed while listing authorizations: HTTP 400 (refused with 400 by the test)"),
-])
+@pytest.mark.parametrize(
+    "path, status, message",
+    [
+        (
+            "/api/v2/orgs",
+            401,
+            "InfluxDB refused the operator token while looking up organization 'streamlines': HTTP 401 (refused "
+            "with 401 by the test)",
+        ),
+        (
+            "/api/v2/orgs",
+            400,
+            "InfluxDB failed while looking up organization 'streamlines': HTTP 400 (refused with 400 by the test)",
+        ),
+        (
+            "/api/v2/buckets",
+            403,
+            "InfluxDB failed while looking up bucket 'market-data': HTTP 403 (refused with 403 by the test)",
+        ),
+        (
+            "/api/v2/authorizations",
+            400,
+            "InfluxDB failed while listing authorizations: HTTP 400 (refused with 400 by the test)",
+        ),
+    ],
+)
 def test_each_lookup_that_fails_names_what_it_was_doing(influx, path, status, message):
     influx.refuse[path] = [status]
     answer = invoke(influx)
@@ -218,7 +247,9 @@ def test_each_lookup_that_fails_names_what_it_was_doing(influx, path, status, me
 
 def test_a_missing_org_and_bucket_are_named(influx):
     assert invoke(influx, org="nope")["error"] == "InfluxDB organization 'nope' does not exist"
-    assert invoke(influx, bucket="nope")["error"] == "InfluxDB bucket 'nope' does not exist in organization 'streamlines'"
+    assert (
+        invoke(influx, bucket="nope")["error"] == "InfluxDB bucket 'nope' does not exist in organization 'streamlines'"
+    )
 
 
 def test_a_listing_without_the_name_asked_for_is_a_missing_bucket():
@@ -234,7 +265,16 @@ def test_a_listing_without_the_name_asked_for_is_a_missing_bucket():
     assert str(missing.value) == "InfluxDB bucket 'market-data' does not exist in organization 'streamlines'"
 
 
-@pytest.mark.parametrize("value", [{"token": 5, "authorizationID": "a"}, {"token": "", "authorizationID": "a"}, {"token": "PLACEHOLDER", "authorizationID": "a"}, "token", None])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"token": 5, "authorizationID": "a"},
+        {"token": "", "authorizationID": "a"},
+        {"token": "PLACEHOLDER", "authorizationID": "a"},
+        "token",
+        None,
+    ],
+)
 def test_anything_but_a_real_token_is_no_stored_token(value):
     from influx_tokens import Stored
 
@@ -259,15 +299,27 @@ def test_a_csv_answer_with_bytes_that_are_not_utf8_is_still_text():
 
 def test_each_token_is_described_for_whoever_reads_influxdbs_token_list(influx):
     answer = invoke(influx)
-    descriptions = {kind: influx.authorizations[answer["tokens"][kind]["authorizationID"]]["description"] for kind in ("read", "write")}
-    assert descriptions == {"read": "streamlines test: read market-data", "write": "streamlines test: write market-data"}
+    descriptions = {
+        kind: influx.authorizations[answer["tokens"][kind]["authorizationID"]]["description"]
+        for kind in ("read", "write")
+    }
+    assert descriptions == {
+        "read": "streamlines test: read market-data",
+        "write": "streamlines test: write market-data",
+    }
 
 
 def test_a_failed_or_tokenless_creation_is_named(influx):
     influx.refuse["/api/v2/authorizations"] = [None, 400]
-    assert invoke(influx)["error"] == "InfluxDB failed while creating the read token: HTTP 400 (refused with 400 by the test)"
+    assert (
+        invoke(influx)["error"]
+        == "InfluxDB failed while creating the read token: HTTP 400 (refused with 400 by the test)"
+    )
     influx.tokenless_create = True
-    assert invoke(influx)["error"] == "InfluxDB did not answer 201 Created with a token when creating the read token (HTTP 201)"
+    assert (
+        invoke(influx)["error"]
+        == "InfluxDB did not answer 201 Created with a token when creating the read token (HTTP 201)"
+    )
 
 
 def test_the_health_wait_uses_the_sleep_it_is_given(influx):
@@ -283,7 +335,15 @@ def test_the_health_wait_uses_the_sleep_it_is_given(influx):
         influx.healthy = True
 
     client = Client(influx.url, clock.monotonic() + 10)
-    outcomes = ensure_tokens(client, influx.operator_token, "streamlines", "market-data", {"read": Stored(), "write": Stored()}, "streamlines", sleep)
+    outcomes = ensure_tokens(
+        client,
+        influx.operator_token,
+        "streamlines",
+        "market-data",
+        {"read": Stored(), "write": Stored()},
+        "streamlines",
+        sleep,
+    )
     assert slept == [2.0] and set(outcomes) == {"read", "write"}
 
 
@@ -305,5 +365,15 @@ def test_a_creation_answered_with_anything_but_201_is_refused():
             return 200, {"id": "a1", "token": "t"}
 
     with pytest.raises(TokenError) as refused:
-        ensure_tokens(Client(), "admin", "streamlines", "market-data", {"read": Stored(), "write": Stored()}, "streamlines", lambda s: None)
-    assert str(refused.value) == "InfluxDB did not answer 201 Created with a token when creating the read token (HTTP 200)"
+        ensure_tokens(
+            Client(),
+            "admin",
+            "streamlines",
+            "market-data",
+            {"read": Stored(), "write": Stored()},
+            "streamlines",
+            lambda s: None,
+        )
+    assert (
+        str(refused.value) == "InfluxDB did not answer 201 Created with a token when creating the read token (HTTP 200)"
+    )

@@ -10,18 +10,27 @@ import json
 import logging
 
 import pytest
-
 import token_provider
 
 ARNS = {"AdminTokenSecretArn": "arn:admin", "ReadTokenSecretArn": "arn:read", "WriteTokenSecretArn": "arn:write"}
-PROPERTIES = {"AgentFunctionArn": "arn:agent", "InfluxUrl": "http://influx:8086", "Org": "streamlines", "Bucket": "market-data", **ARNS}
+PROPERTIES = {
+    "AgentFunctionArn": "arn:agent",
+    "InfluxUrl": "http://influx:8086",
+    "Org": "streamlines",
+    "Bucket": "market-data",
+    **ARNS,
+}
 READ = {"authorizationID": "r1", "token": "read-token"}
 WRITE = {"authorizationID": "w1", "token": "write-token"}
 
 
 class Secrets:
     def __init__(self, read=None, write=None):
-        self.values = {"arn:admin": "operator-token", "arn:read": json.dumps(read or {"authorizationID": "", "token": "PLACEHOLDER"}), "arn:write": json.dumps(write or {"authorizationID": "", "token": "PLACEHOLDER"})}
+        self.values = {
+            "arn:admin": "operator-token",
+            "arn:read": json.dumps(read or {"authorizationID": "", "token": "PLACEHOLDER"}),
+            "arn:write": json.dumps(write or {"authorizationID": "", "token": "PLACEHOLDER"}),
+        }
         self.puts: list[tuple[str, dict]] = []
 
     def get_secret_value(self, SecretId):
@@ -48,17 +57,26 @@ class Lambda:
 
 
 def issued(read=READ, write=WRITE, created=(True, True)):
-    return {"ok": True, "requests": 7, "tokens": {"read": {**read, "created": created[0]}, "write": {**write, "created": created[1]}}}
+    return {
+        "ok": True,
+        "requests": 7,
+        "tokens": {"read": {**read, "created": created[0]}, "write": {**write, "created": created[1]}},
+    }
 
 
 def run(secrets, lambdas, old=None, remaining_ms=120_000, properties=PROPERTIES):
-    return token_provider.ensure(properties, secrets, lambdas, remaining_ms, old, sleep=lambda s: None, clock=lambda: 0.0)
+    return token_provider.ensure(
+        properties, secrets, lambdas, remaining_ms, old, sleep=lambda s: None, clock=lambda: 0.0
+    )
 
 
 def test_a_create_asks_the_agent_once_and_stores_both_tokens(caplog):
     caplog.set_level(logging.INFO)
     secrets, lambdas = Secrets(), Lambda(issued())
-    assert run(secrets, lambdas) == ("influx-tokens/streamlines/market-data", {"ReadAuthorizationId": "r1", "WriteAuthorizationId": "w1"})
+    assert run(secrets, lambdas) == (
+        "influx-tokens/streamlines/market-data",
+        {"ReadAuthorizationId": "r1", "WriteAuthorizationId": "w1"},
+    )
     (payload,) = lambdas.payloads
     assert payload == {
         "influxUrl": "http://influx:8086",
@@ -67,10 +85,15 @@ def test_a_create_asks_the_agent_once_and_stores_both_tokens(caplog):
         "bucket": "market-data",
         "description": "streamlines streamlines/market-data",
         "deadlineSeconds": 100,
-        "stored": {"read": {"authorizationID": "", "token": "PLACEHOLDER"}, "write": {"authorizationID": "", "token": "PLACEHOLDER"}},
+        "stored": {
+            "read": {"authorizationID": "", "token": "PLACEHOLDER"},
+            "write": {"authorizationID": "", "token": "PLACEHOLDER"},
+        },
     }
     assert secrets.puts == [("arn:read", READ), ("arn:write", WRITE)]
-    assert json.loads(secrets.values["arn:read"]) == READ and secrets.values["arn:read"] == json.dumps(READ, sort_keys=True)
+    assert json.loads(secrets.values["arn:read"]) == READ and secrets.values["arn:read"] == json.dumps(
+        READ, sort_keys=True
+    )
     logs = [json.loads(r.getMessage()) for r in caplog.records if r.name == "token_provider"]
     assert logs == [{"event": "tokens_stored", "created": ["read", "write"], "influxRequests": 7}]
     assert "read-token" not in caplog.text and "operator-token" not in caplog.text
@@ -86,16 +109,31 @@ def test_tokens_the_agent_kept_are_not_written_again(caplog):
 
 def test_an_unchanged_update_gives_the_agent_a_short_deadline_and_keeps_tokens_when_it_fails(caplog):
     caplog.set_level(logging.INFO)
-    secrets, lambdas = Secrets(READ, WRITE), Lambda({"ok": False, "error": "InfluxDB did not become healthy\nsecond line", "requests": 3})
+    secrets, lambdas = (
+        Secrets(READ, WRITE),
+        Lambda({"ok": False, "error": "InfluxDB did not become healthy\nsecond line", "requests": 3}),
+    )
     answer = run(secrets, lambdas, old=dict(PROPERTIES))
-    assert answer == ("influx-tokens/streamlines/market-data", {"ReadAuthorizationId": "r1", "WriteAuthorizationId": "w1"})
+    assert answer == (
+        "influx-tokens/streamlines/market-data",
+        {"ReadAuthorizationId": "r1", "WriteAuthorizationId": "w1"},
+    )
     assert lambdas.payloads[0]["deadlineSeconds"] == token_provider.QUICK_CHECK_SECONDS
     logs = [json.loads(r.getMessage()) for r in caplog.records if r.name == "token_provider"]
-    assert logs == [{"event": "tokens_kept", "why": "unchanged update; InfluxDB did not answer in time", "agent": "InfluxDB did not become healthy"}]
+    assert logs == [
+        {
+            "event": "tokens_kept",
+            "why": "unchanged update; InfluxDB did not answer in time",
+            "agent": "InfluxDB did not become healthy",
+        }
+    ]
 
 
 def test_a_changed_update_needs_the_agent(caplog):
-    secrets, lambdas = Secrets(READ, WRITE), Lambda({"ok": False, "error": "InfluxDB did not become healthy\nsecond line"})
+    secrets, lambdas = (
+        Secrets(READ, WRITE),
+        Lambda({"ok": False, "error": "InfluxDB did not become healthy\nsecond line"}),
+    )
     old = {**PROPERTIES, "ReadTokenSecretArn": "arn:read-old"}
     with pytest.raises(token_provider.ProviderError) as failed:
         run(secrets, lambdas, old=old)
@@ -103,7 +141,14 @@ def test_a_changed_update_needs_the_agent(caplog):
     assert lambdas.payloads[0]["deadlineSeconds"] == 100
 
 
-@pytest.mark.parametrize("answer, reason", [(None, "the token agent gave no answer"), ({"ok": False}, "the token agent gave no answer"), ([], "the token agent gave no answer")])
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        (None, "the token agent gave no answer"),
+        ({"ok": False}, "the token agent gave no answer"),
+        ([], "the token agent gave no answer"),
+    ],
+)
 def test_an_agent_without_a_usable_answer_fails_in_words(answer, reason):
     with pytest.raises(token_provider.ProviderError) as failed:
         run(Secrets(), Lambda(answer))
@@ -119,7 +164,11 @@ def test_missing_properties_are_named():
 def test_too_little_time_is_refused_before_the_agent_is_asked():
     lambdas = Lambda(issued())
     with pytest.raises(token_provider.ProviderError) as failed:
-        run(Secrets(), lambdas, remaining_ms=(token_provider.RESERVE_SECONDS + token_provider.MIN_AGENT_SECONDS - 1) * 1000)
+        run(
+            Secrets(),
+            lambdas,
+            remaining_ms=(token_provider.RESERVE_SECONDS + token_provider.MIN_AGENT_SECONDS - 1) * 1000,
+        )
     assert str(failed.value) == "not enough time left in this invocation to reach InfluxDB"
     assert lambdas.payloads == []
     run(Secrets(), lambdas, remaining_ms=(token_provider.RESERVE_SECONDS + token_provider.MIN_AGENT_SECONDS) * 1000)
@@ -133,7 +182,8 @@ def test_a_rename_is_refused_in_words(name, old_value):
         run(Secrets(), lambdas, old={**PROPERTIES, name: old_value})
     lower = name.lower()
     assert str(failed.value) == (
-        f"InfluxDB created {lower} {old_value!r} at first boot and keeps it; {lower} {PROPERTIES[name]!r} does not exist there. Keep {old_value!r} (InfluxDb{name} parameter)"
+        f"InfluxDB created {lower} {old_value!r} at first boot and keeps it; {lower} {PROPERTIES[name]!r} does "
+        f"not exist there. Keep {old_value!r} (InfluxDb{name} parameter)"
     )
     assert lambdas.payloads == []
 
@@ -146,14 +196,17 @@ def test_unchanged_means_every_identity_property_equal():
     assert token_provider.unchanged(PROPERTIES, {**PROPERTIES, "InfluxUrl": "http://elsewhere:8086"})
 
 
-@pytest.mark.parametrize("value, real", [
-    (READ, True),
-    ({"authorizationID": "", "token": "t"}, False),
-    ({"authorizationID": "a", "token": "PLACEHOLDER"}, False),
-    ({"authorizationID": "a", "token": ""}, False),
-    ("read-token", False),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    "value, real",
+    [
+        (READ, True),
+        ({"authorizationID": "", "token": "t"}, False),
+        ({"authorizationID": "a", "token": "PLACEHOLDER"}, False),
+        ({"authorizationID": "a", "token": ""}, False),
+        ("read-token", False),
+        (None, False),
+    ],
+)
 def test_only_an_issued_token_with_its_authorization_counts(value, real):
     assert token_provider._is_token(value) is real
 
@@ -167,7 +220,9 @@ def test_a_secret_that_is_not_json_is_no_token():
 def test_delete_only_logs_what_it_keeps(caplog):
     caplog.set_level(logging.INFO)
     assert token_provider.delete({"PhysicalResourceId": "influx-tokens/streamlines/market-data"}, None) is None
-    assert [json.loads(r.getMessage()) for r in caplog.records if r.name == "token_provider"] == [{"event": "delete", "kept": "influx-tokens/streamlines/market-data"}]
+    assert [json.loads(r.getMessage()) for r in caplog.records if r.name == "token_provider"] == [
+        {"event": "delete", "kept": "influx-tokens/streamlines/market-data"}
+    ]
 
 
 class Flaky(Lambda):
@@ -202,7 +257,11 @@ def test_a_not_ready_agent_is_logged_waited_for_and_invoked(caplog):
 def test_a_function_error_is_its_first_line():
     class Failing(Lambda):
         def invoke(self, **kwargs):
-            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(b'{"errorMessage": "boom\\ntraceback"}')}
+            return {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "Payload": io.BytesIO(b'{"errorMessage": "boom\\ntraceback"}'),
+            }
 
     with pytest.raises(token_provider.ProviderError) as failed:
         token_provider.invoke_agent(Failing(None), "arn:agent", {}, 60, lambda s: None, lambda: 0.0)
@@ -217,11 +276,20 @@ def test_a_function_error_is_its_first_line():
     assert str(failed.value) == "the token agent failed: unknown error"
 
 
-@pytest.mark.parametrize("configuration, message", [
-    ({"State": "Failed", "StateReasonCode": "SubnetOutOfIPAddresses"}, "the token agent function is Failed (SubnetOutOfIPAddresses)"),
-    ({"State": "Pending", "LastUpdateStatus": "Failed", "LastUpdateStatusReasonCode": "EniLimitExceeded"}, "the token agent function is Pending (EniLimitExceeded)"),
-    ({"State": "Failed"}, "the token agent function is Failed (no reason given)"),
-])
+@pytest.mark.parametrize(
+    "configuration, message",
+    [
+        (
+            {"State": "Failed", "StateReasonCode": "SubnetOutOfIPAddresses"},
+            "the token agent function is Failed (SubnetOutOfIPAddresses)",
+        ),
+        (
+            {"State": "Pending", "LastUpdateStatus": "Failed", "LastUpdateStatusReasonCode": "EniLimitExceeded"},
+            "the token agent function is Pending (EniLimitExceeded)",
+        ),
+        ({"State": "Failed"}, "the token agent function is Failed (no reason given)"),
+    ],
+)
 def test_a_failed_function_says_why(configuration, message):
     with pytest.raises(token_provider.ProviderError) as failed:
         token_provider.wait_until_active(Flaky(None, [], [configuration]), "arn:agent", 60, lambda s: None, lambda: 0.0)
@@ -239,7 +307,10 @@ def test_an_update_in_progress_is_waited_out_and_the_budget_is_kept():
     states = [{"State": "Active", "LastUpdateStatus": "InProgress"}] * 10
     with pytest.raises(token_provider.ProviderError) as failed:
         token_provider.wait_until_active(Flaky(None, [], states), "arn:agent", 20, sleep, lambda: now[0])
-    assert str(failed.value) == "the token agent function stayed Active (last update InProgress) until this invocation ran out of time"
+    assert (
+        str(failed.value)
+        == "the token agent function stayed Active (last update InProgress) until this invocation ran out of time"
+    )
     assert slept == [2.0, 4.0, 8.0] and now[0] <= 20
 
 
@@ -271,7 +342,13 @@ def test_the_waits_grow_then_stay_at_their_last_length():
 
 def test_a_wait_that_ends_exactly_at_the_budget_is_still_taken():
     time = Timeline()
-    token_provider.wait_until_active(Flaky(None, [], [{"State": "Pending"}, {"State": "Pending"}, {"State": "Active"}]), "arn:agent", 6, time.sleep, time)
+    token_provider.wait_until_active(
+        Flaky(None, [], [{"State": "Pending"}, {"State": "Pending"}, {"State": "Active"}]),
+        "arn:agent",
+        6,
+        time.sleep,
+        time,
+    )
     assert time.slept == [2.0, 4.0]
     time = Timeline()
     lambdas = Flaky({"ok": True}, ["TooManyRequestsException", "TooManyRequestsException"])
@@ -289,10 +366,15 @@ def test_retries_of_the_invoke_also_stay_at_the_last_wait():
 def test_the_wait_after_not_ready_gets_what_is_left_of_the_budget():
     time = Timeline()
     # Active only on the third look, at 8 s: past the 5 s budget, so the wait gives up at the second.
-    lambdas = Flaky({"ok": True}, ["ResourceNotReadyException"], [{"State": "Pending"}, {"State": "Pending"}, {"State": "Active"}])
+    lambdas = Flaky(
+        {"ok": True}, ["ResourceNotReadyException"], [{"State": "Pending"}, {"State": "Pending"}, {"State": "Active"}]
+    )
     with pytest.raises(token_provider.ProviderError) as failed:
         token_provider.invoke_agent(lambdas, "arn:agent", {}, 5, time.sleep, time)
-    assert str(failed.value) == "the token agent function stayed Pending (last update Successful) until this invocation ran out of time"
+    assert (
+        str(failed.value)
+        == "the token agent function stayed Pending (last update Successful) until this invocation ran out of time"
+    )
 
 
 def test_an_invoke_error_without_a_code_is_named_by_itself():
@@ -304,7 +386,10 @@ def test_an_invoke_error_without_a_code_is_named_by_itself():
 
     with pytest.raises(token_provider.ProviderError) as failed:
         token_provider.invoke_agent(Bare(None), "arn:agent", {}, 60, lambda s: None, lambda: 0.0)
-    assert str(failed.value) == "cannot invoke the token agent: An error occurred (Unknown) when calling the Invoke operation: Unknown"
+    assert (
+        str(failed.value)
+        == "cannot invoke the token agent: An error occurred (Unknown) when calling the Invoke operation: Unknown"
+    )
 
 
 def test_an_empty_answer_is_no_answer_and_an_error_without_message_is_unknown():
@@ -316,7 +401,11 @@ def test_an_empty_answer_is_no_answer_and_an_error_without_message_is_unknown():
 
     class Silent(Lambda):
         def invoke(self, **kwargs):
-            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(b'{"errorType": "Runtime.ExitError"}')}
+            return {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "Payload": io.BytesIO(b'{"errorType": "Runtime.ExitError"}'),
+            }
 
     with pytest.raises(token_provider.ProviderError) as failed:
         token_provider.invoke_agent(Silent(None), "arn:agent", {}, 60, lambda s: None, lambda: 0.0)

@@ -42,7 +42,13 @@ def cloudformation(tls, monkeypatch):
     def receive(request):
         from werkzeug import Response
 
-        answers.append({"body": json.loads(request.get_data()), "at": time.monotonic(), "content_type": request.headers.get("Content-Type")})
+        answers.append(
+            {
+                "body": json.loads(request.get_data()),
+                "at": time.monotonic(),
+                "content_type": request.headers.get("Content-Type"),
+            }
+        )
         return Response("", status=200)
 
     server.expect_request("/cloudformation-response", method="PUT").respond_with_handler(receive)
@@ -69,9 +75,8 @@ class Context:
 def aws_side(aws, influx, monkeypatch, tmp_path):
     """Secrets as foundations creates them, and the agent deployed as a Lambda function
     whose invocations moto hands to the agent's handler in this process."""
-    from moto.awslambda.models import LambdaFunction
-
     import token_agent
+    from moto.awslambda.models import LambdaFunction
 
     from streamlines import packaging as package
 
@@ -93,7 +98,11 @@ def aws_side(aws, influx, monkeypatch, tmp_path):
     agent = Path(__file__).resolve().parents[2] / "influx_token_agent"
     archive = package.build_zip("influx_token_agent", [agent / "token_agent.py", agent / "influx_tokens.py"], tmp_path)
     function = boto3.client("lambda").create_function(
-        FunctionName="influx-token-agent", Runtime="python3.12", Role=role, Handler="token_agent.handler", Code={"ZipFile": archive.read_bytes()}
+        FunctionName="influx-token-agent",
+        Runtime="python3.12",
+        Role=role,
+        Handler="token_agent.handler",
+        Code={"ZipFile": archive.read_bytes()},
     )
     return {"secrets": secrets, "arns": arns, "agent": function["FunctionArn"]}
 
@@ -102,7 +111,13 @@ def aws_side(aws, influx, monkeypatch, tmp_path):
 def request_cfn(aws_side, influx, cloudformation):
     import token_provider
 
-    def send(request_type: str, budget: float = 60, bucket: str = "market-data", physical: str | None = None, old: dict | None = None):
+    def send(
+        request_type: str,
+        budget: float = 60,
+        bucket: str = "market-data",
+        physical: str | None = None,
+        old: dict | None = None,
+    ):
         event = {
             "RequestType": request_type,
             "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:influx-token-provider",
@@ -141,7 +156,10 @@ def secret(aws_side, kind):
 
 
 def versions(aws_side):
-    return {kind: aws_side["secrets"].describe_secret(SecretId=aws_side["arns"][kind])["VersionIdsToStages"] for kind in ("read", "write")}
+    return {
+        kind: aws_side["secrets"].describe_secret(SecretId=aws_side["arns"][kind])["VersionIdsToStages"]
+        for kind in ("read", "write")
+    }
 
 
 def test_create_on_an_empty_server_stores_both_tokens(request_cfn, aws_side, influx, cloudformation):
@@ -190,7 +208,9 @@ def test_delete_leaves_tokens_secrets_and_data_alone(request_cfn, aws_side, infl
     assert {k: secret(aws_side, k) for k in ("read", "write")} == stored
 
 
-def test_never_healthy_fails_with_a_reason_before_the_timeout(request_cfn, aws_side, influx, cloudformation, monkeypatch):
+def test_never_healthy_fails_with_a_reason_before_the_timeout(
+    request_cfn, aws_side, influx, cloudformation, monkeypatch
+):
     import token_provider
 
     influx.healthy = False
@@ -226,7 +246,9 @@ def test_too_little_time_fails_at_once(request_cfn):
     assert answer["Status"] == "FAILED" and "not enough time" in answer["Reason"]
 
 
-def test_update_that_renames_the_bucket_is_refused_without_touching_influxdb(request_cfn, aws_side, influx, cloudformation):
+def test_update_that_renames_the_bucket_is_refused_without_touching_influxdb(
+    request_cfn, aws_side, influx, cloudformation
+):
     import token_provider
 
     request_cfn("Create")
@@ -234,12 +256,18 @@ def test_update_that_renames_the_bucket_is_refused_without_touching_influxdb(req
     event_bucket = "quotes"
     answer = request_cfn("Update", bucket=event_bucket, old={"Bucket": "market-data"})
     assert answer["Status"] == "FAILED"
-    assert answer["Reason"] == "InfluxDB created bucket 'market-data' at first boot and keeps it; bucket 'quotes' does not exist there. Keep 'market-data' (InfluxDbBucket parameter)"
+    assert (
+        answer["Reason"]
+        == "InfluxDB created bucket 'market-data' at first boot and keeps it; bucket 'quotes' does not exist "
+        "there. Keep 'market-data' (InfluxDbBucket parameter)"
+    )
     assert influx.requests == []
     assert token_provider.refuse_renames({"Org": "a", "Bucket": "b"}, {"Org": "a", "Bucket": "b"}) is None
 
 
-def test_unchanged_update_keeps_the_tokens_when_influxdb_is_scaled_to_zero(request_cfn, aws_side, influx, cloudformation, monkeypatch):
+def test_unchanged_update_keeps_the_tokens_when_influxdb_is_scaled_to_zero(
+    request_cfn, aws_side, influx, cloudformation, monkeypatch
+):
     """Active hours: InfluxDB is down while the stack updates (a new service token, say)."""
     import token_provider
 
@@ -249,7 +277,9 @@ def test_unchanged_update_keeps_the_tokens_when_influxdb_is_scaled_to_zero(reque
     monkeypatch.setattr(token_provider, "QUICK_CHECK_SECONDS", 1)
     answer = request_cfn("Update", budget=120)
     assert answer["Status"] == "SUCCESS", answer.get("Reason")
-    assert answer["Data"] == {f"{k.capitalize()}AuthorizationId": stored[k]["authorizationID"] for k in ("read", "write")}
+    assert answer["Data"] == {
+        f"{k.capitalize()}AuthorizationId": stored[k]["authorizationID"] for k in ("read", "write")
+    }
     assert versions(aws_side) == before
     assert cloudformation.answers[-1]["elapsed"] < 30
 
@@ -298,16 +328,24 @@ def test_an_inactive_agent_is_waited_for_then_invoked(monkeypatch):
 
     client, stub = stubbed_lambda()
     clock = FakeClock()
-    stub.add_response("get_function_configuration", {"State": "Inactive", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT})
-    stub.add_response("get_function_configuration", {"State": "Pending", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT})
-    stub.add_response("get_function_configuration", {"State": "Active", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT})
+    stub.add_response(
+        "get_function_configuration", {"State": "Inactive", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT}
+    )
+    stub.add_response(
+        "get_function_configuration", {"State": "Pending", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT}
+    )
+    stub.add_response(
+        "get_function_configuration", {"State": "Active", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT}
+    )
     with stub:
         token_provider.wait_until_active(client, AGENT, 60, clock.sleep, clock)
     assert clock.slept == [2.0, 4.0]
 
     body = b'{"ok": true}'
     stub.add_client_error("invoke", "ResourceNotReadyException", http_status_code=502)
-    stub.add_response("get_function_configuration", {"State": "Active", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT})
+    stub.add_response(
+        "get_function_configuration", {"State": "Active", "LastUpdateStatus": "Successful"}, {"FunctionName": AGENT}
+    )
     stub.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
     stub.add_response("invoke", {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body))})
     clock.slept.clear()
@@ -323,7 +361,10 @@ def test_an_agent_that_may_have_run_is_not_invoked_twice():
     client, stub = stubbed_lambda()
     clock = FakeClock()
     stub.add_client_error("invoke", "AccessDeniedException", http_status_code=403)
-    with stub, pytest.raises(token_provider.ProviderError, match="cannot invoke the token agent: AccessDeniedException"):
+    with (
+        stub,
+        pytest.raises(token_provider.ProviderError, match="cannot invoke the token agent: AccessDeniedException"),
+    ):
         token_provider.invoke_agent(client, AGENT, {}, 60, clock.sleep, clock)
     assert clock.slept == []
 
@@ -344,6 +385,10 @@ def test_a_failed_agent_function_is_reported():
     import token_provider
 
     client, stub = stubbed_lambda()
-    stub.add_response("get_function_configuration", {"State": "Failed", "StateReasonCode": "SubnetOutOfIPAddresses"}, {"FunctionName": AGENT})
+    stub.add_response(
+        "get_function_configuration",
+        {"State": "Failed", "StateReasonCode": "SubnetOutOfIPAddresses"},
+        {"FunctionName": AGENT},
+    )
     with stub, pytest.raises(token_provider.ProviderError, match="Failed \\(SubnetOutOfIPAddresses\\)"):
         token_provider.wait_until_active(client, AGENT, 60, FakeClock().sleep, FakeClock())

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-
 import connections_table
-from delivery import MalformedRecord, Post, Record, batch_item_failures, decode_batch, decode_record, distinct_symbols, plan_posts
+import pytest
+from delivery import (
+    MalformedRecord,
+    Post,
+    Record,
+    batch_item_failures,
+    decode_batch,
+    decode_record,
+    distinct_symbols,
+    plan_posts,
+)
 
 FOLDER = "results_stream_pusher"
 BASE = 49590338271490256608559692538361571095921575989136588800
@@ -23,19 +31,27 @@ def test_malformed_records_are_reported_and_the_rest_kept(event):
     assert distinct_symbols(records) == ["AAPL", "BTC/USD"]
 
 
-@pytest.mark.parametrize("index,words", [(3, "not base64-encoded JSON"), (6, "not base64"), (7, "not a JSON object"), (8, "'symbol'"), (9, "'symbol'")])
+@pytest.mark.parametrize(
+    "index,words",
+    [(3, "not base64-encoded JSON"), (6, "not base64"), (7, "not a JSON object"), (8, "'symbol'"), (9, "'symbol'")],
+)
 def test_each_kind_of_malformed_record_has_its_reason(event, index, words):
     with pytest.raises(MalformedRecord, match=words):
         decode_record(event(FOLDER, "batch_mixed.json")["Records"][index])
 
 
 def records(*symbols: str) -> list[Record]:
-    return [Record(str(i), {"measure_id": str(i), "measurement": "m", "symbol": s}) for i, s in enumerate(symbols, start=1)]
+    return [
+        Record(str(i), {"measure_id": str(i), "measurement": "m", "symbol": s}) for i, s in enumerate(symbols, start=1)
+    ]
 
 
 def test_posts_group_per_connection_in_stream_order():
     posts = plan_posts(records("AAPL", "MSFT", "AAPL"), {"AAPL": ["c1", "c2"], "MSFT": ["c2"]})
-    assert [(p.connection_id, [r.sequence_number for r in p.records]) for p in posts] == [("c1", ["1", "3"]), ("c2", ["1", "2", "3"])]
+    assert [(p.connection_id, [r.sequence_number for r in p.records]) for p in posts] == [
+        ("c1", ["1", "3"]),
+        ("c2", ["1", "2", "3"]),
+    ]
 
 
 def test_posts_hold_at_most_seven_messages():
@@ -72,8 +88,19 @@ def test_subscriber_lookup_follows_pages():
 
 # What ripples writes to the results stream (docs/architecture.md, "The data model").
 RIPPLES_FIELDS = {
-    "measure_id", "measurement", "symbol", "tags", "sum_bid_volume", "sum_ask_volume", "average_bid_price", "average_ask_price",
-    "bid_price_at_window_end", "ask_price_at_window_end", "record_count", "window_start_time", "window_end_time",
+    "measure_id",
+    "measurement",
+    "symbol",
+    "tags",
+    "sum_bid_volume",
+    "sum_ask_volume",
+    "average_bid_price",
+    "average_ask_price",
+    "bid_price_at_window_end",
+    "ask_price_at_window_end",
+    "record_count",
+    "window_start_time",
+    "window_end_time",
 }
 
 
@@ -115,9 +142,16 @@ def test_an_event_without_records_is_an_empty_batch():
 
 def test_the_malformed_callback_gets_the_error_itself():
     seen = []
-    decode_batch({"Records": [{"kinesis": {"sequenceNumber": "3", "data": "bm90IGpzb24="}}]}, lambda number, error: seen.append((number, error)))
+    decode_batch(
+        {"Records": [{"kinesis": {"sequenceNumber": "3", "data": "bm90IGpzb24="}}]},
+        lambda number, error: seen.append((number, error)),
+    )
     ((number, error),) = seen
-    assert number == "3" and isinstance(error, MalformedRecord) and str(error) == "record 3 is not base64-encoded JSON (JSONDecodeError)"
+    assert (
+        number == "3"
+        and isinstance(error, MalformedRecord)
+        and str(error) == "record 3 is not base64-encoded JSON (JSONDecodeError)"
+    )
 
 
 def test_a_symbol_nobody_subscribed_to_is_simply_skipped():
@@ -127,4 +161,6 @@ def test_a_symbol_nobody_subscribed_to_is_simply_skipped():
 
 def test_failed_records_are_ordered_as_numbers_not_as_text():
     posts = [Post("c1", (Record("10", {}), Record("9", {}))), Post("c2", (Record("100", {}),))]
-    assert batch_item_failures(posts) == {"batchItemFailures": [{"itemIdentifier": "9"}, {"itemIdentifier": "10"}, {"itemIdentifier": "100"}]}
+    assert batch_item_failures(posts) == {
+        "batchItemFailures": [{"itemIdentifier": "9"}, {"itemIdentifier": "10"}, {"itemIdentifier": "100"}]
+    }

@@ -4,7 +4,6 @@ and GSI; the WebSocket management API, with stale, throttled and broken connecti
 from __future__ import annotations
 
 import pytest
-
 import results_pusher
 
 FOLDER = "results_stream_pusher"
@@ -45,8 +44,12 @@ def test_push_to_many_connections(pusher, table, connections, event):
     response, counters = pusher(event(FOLDER, "batch_mixed.json"))
     assert response == {"batchItemFailures": []}
     assert counters.queries == 2
-    assert [[m["measure_id"] for m in post] for post in connections.decoded("c1")] == [["AAPL-0", "AAPL-1", "AAPL-2", "AAPL-3"]]
-    assert [[m["measure_id"] for m in post] for post in connections.decoded("c2")] == [["AAPL-0", "AAPL-1", "AAPL-2", "BTC/USD-0", "BTC/USD-1", "AAPL-3"]]
+    assert [[m["measure_id"] for m in post] for post in connections.decoded("c1")] == [
+        ["AAPL-0", "AAPL-1", "AAPL-2", "AAPL-3"]
+    ]
+    assert [[m["measure_id"] for m in post] for post in connections.decoded("c2")] == [
+        ["AAPL-0", "AAPL-1", "AAPL-2", "BTC/USD-0", "BTC/USD-1", "AAPL-3"]
+    ]
     assert "c3" not in connections.posts
 
 
@@ -74,7 +77,10 @@ def test_throttling_is_retried_with_backoff(pusher, table, connections, event):
     response, counters = pusher(event(FOLDER, "batch_mixed.json"))
     assert response == {"batchItemFailures": []}
     assert counters.retries == 2 and len(pusher.sleeps) == 2
-    assert 0 <= pusher.sleeps[0] <= results_pusher.backoff(1) == 0.1 and 0 <= pusher.sleeps[1] <= results_pusher.backoff(2) == 0.2
+    assert (
+        0 <= pusher.sleeps[0] <= results_pusher.backoff(1) == 0.1
+        and 0 <= pusher.sleeps[1] <= results_pusher.backoff(2) == 0.2
+    )
     assert len(connections.decoded("c1")) == 1
 
 
@@ -167,20 +173,39 @@ def test_retries_stop_after_the_last_attempt_and_report_the_record():
 
     waits = []
     item = Post("c1", (Record("7", {"measure_id": "m", "measurement": "x", "symbol": "AAPL"}),))
-    assert results_pusher.deliver(post, item, waits.append, lambda low, high: high) == ("failed", results_pusher.MAX_ATTEMPTS)
+    assert results_pusher.deliver(post, item, waits.append, lambda low, high: high) == (
+        "failed",
+        results_pusher.MAX_ATTEMPTS,
+    )
     assert len(calls) == results_pusher.MAX_ATTEMPTS and len(waits) == results_pusher.MAX_ATTEMPTS - 1
     assert sum(waits) == pytest.approx(0.7)
 
 
-@pytest.mark.parametrize("status, code, outcome", [(410, "GoneException", "gone"), (429, "LimitExceededException", "retry"), (500, "InternalServerErrorException", "retry"), (503, "ServiceUnavailable", "retry"), (403, "ForbiddenException", "drop"), (413, "PayloadTooLargeException", "drop"), (400, "BadRequestException", "drop")])
+@pytest.mark.parametrize(
+    "status, code, outcome",
+    [
+        (410, "GoneException", "gone"),
+        (429, "LimitExceededException", "retry"),
+        (500, "InternalServerErrorException", "retry"),
+        (503, "ServiceUnavailable", "retry"),
+        (403, "ForbiddenException", "drop"),
+        (413, "PayloadTooLargeException", "drop"),
+        (400, "BadRequestException", "drop"),
+    ],
+)
 def test_each_answer_is_classified(status, code, outcome):
     from botocore.exceptions import ClientError
 
     class Api:
         def post_to_connection(self, **kwargs):
-            raise ClientError({"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PostToConnection")
+            raise ClientError(
+                {"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                "PostToConnection",
+            )
 
     post = results_pusher.post_with_api(Api())
-    expected = {"gone": results_pusher.Gone, "retry": results_pusher.Retryable, "drop": results_pusher.Permanent}[outcome]
+    expected = {"gone": results_pusher.Gone, "retry": results_pusher.Retryable, "drop": results_pusher.Permanent}[
+        outcome
+    ]
     with pytest.raises(expected):
         post("c1", b"data")

@@ -8,15 +8,25 @@ import zlib
 
 import wire
 
-MESSAGES = [{"measure_id": "m-1", "measurement": "windowed-stock-quotation-volumes", "symbol": "AAPL", "sum_bid_volume": 1200.5}]
-PAKO_MESSAGES = b"eJyLrlbKTU0sLi1Kjc9MUbJSytU1VNKBCeWm5pUAxcoz81Lyy1NTdItL8pOzdQtL80sSSzLz83TL8nNKc1OLgRqKK3OT8nOAah0dA3xA/NLc+KTMlHiICiUrQyMDAz3T2lgAiX0mNw=="
+MESSAGES = [
+    {"measure_id": "m-1", "measurement": "windowed-stock-quotation-volumes", "symbol": "AAPL", "sum_bid_volume": 1200.5}
+]
+PAKO_MESSAGES = (
+    b"eJyLrlbKTU0sLi1Kjc9MUbJSytU1VNKBCeWm5pUAxcoz81Lyy1NTdItL8pOzdQtL80sSSzLz83TL8nNKc1OLgRqKK3OT8nOAah0dA3xA/"
+    b"NLc+KTMlHiICiUrQyMDAz3T2lgAiX0mNw=="
+)
 CONFIRMATION = {"message": "You are connected to live feed for symbols: AAPL, BTC/USD"}
-PAKO_CONFIRMATION = b"eJyrVspNLS5OTE9VslKKzC9VSCxKVUjOz8tLTS5JTVEoyVfIySxLVUhLBXLS8osUiitzk/Jziq0UHB0DfHQUnEKc9UODXZRqAX0QF9c="
+PAKO_CONFIRMATION = (
+    b"eJyrVspNLS5OTE9VslKKzC9VSCxKVUjOz8tLTS5JTVEoyVfIySxLVUhLBXLS8osUiitzk/Jziq0UHB0DfHQUnEKc9UODXZRqAX0QF9c="
+)
 
 
 def test_pako_output_inflates_with_zlib():
     raw = zlib.decompress(base64.b64decode(PAKO_MESSAGES))
-    assert raw == b'[{"measure_id":"m-1","measurement":"windowed-stock-quotation-volumes","symbol":"AAPL","sum_bid_volume":1200.5}]'
+    assert (
+        raw == b'[{"measure_id":"m-1","measurement":"windowed-stock-quotation-volumes",'
+        b'"symbol":"AAPL","sum_bid_volume":1200.5}]'
+    )
 
 
 def test_encoding_gives_pako_bytes_exactly():
@@ -43,6 +53,7 @@ def test_non_ascii_goes_as_utf8_as_json_stringify_sends_it():
 def test_items_expire_from_the_given_write_time(aws):
     """write(now=...) stamps expiresAt from that time, not the clock."""
     import connections_table
+
     from tests.doubles import apigateway
 
     table = apigateway.connections_table()

@@ -3,9 +3,8 @@ schema and GSI, and the WebSocket management API."""
 
 from __future__ import annotations
 
-import pytest
-
 import connection_handler
+import pytest
 import wire
 
 CONNECTION = "L0SM9cOFvHcCIhw="
@@ -42,7 +41,9 @@ def test_resubscribe_replaces_the_subscriptions(invoke, stored, connections, tab
     invoke("subscribe.json")
     invoke("resubscribe.json")
     assert stored() == {(CONNECTION, "BTC/USD"), (CONNECTION, "ETH/USD"), ("other", "AAPL")}
-    assert connections.decoded(CONNECTION)[-1] == {"message": "You are connected to live feed for symbols: BTC/USD, ETH/USD"}
+    assert connections.decoded(CONNECTION)[-1] == {
+        "message": "You are connected to live feed for symbols: BTC/USD, ETH/USD"
+    }
 
 
 def test_disconnect_removes_all_items_of_the_connection_only(invoke, stored, table):
@@ -137,9 +138,13 @@ def test_a_refused_message_is_logged_with_its_reason(table, caplog):
     caplog.set_level(logging.INFO)
     posted = []
     event = {"requestContext": {"routeKey": "$default", "connectionId": "c7"}, "body": "not json"}
-    assert connection_handler.handle(event, table, lambda cid, message: posted.append((cid, message)), 50) == {"statusCode": 400}
+    assert connection_handler.handle(event, table, lambda cid, message: posted.append((cid, message)), 50) == {
+        "statusCode": 400
+    }
     reason = 'The message is not JSON; send {"subscribeTo": ["SYMBOL", ...]}.'
-    assert [json.loads(r.getMessage()) for r in caplog.records if r.name == "root"] == [{"event": "rejected", "connectionId": "c7", "reason": reason}]
+    assert [json.loads(r.getMessage()) for r in caplog.records if r.name == "root"] == [
+        {"event": "rejected", "connectionId": "c7", "reason": reason}
+    ]
     assert posted == [("c7", {"error": reason})]
 
 
@@ -156,8 +161,16 @@ def test_the_handler_posts_through_this_connections_endpoint(monkeypatch, table)
             seen.append(kwargs["ConnectionId"])
 
     monkeypatch.setattr(connection_handler, "_management_api", lambda endpoint: seen.append(endpoint) or Api())
-    context = {"routeKey": "$default", "connectionId": "c8", "domainName": "abc123.execute-api.us-east-1.amazonaws.com", "stage": "live", "apiId": "abc123"}
-    assert connection_handler.handler({"requestContext": context, "body": '{"subscribeTo": ["AAPL"]}'}, None) == {"statusCode": 200}
+    context = {
+        "routeKey": "$default",
+        "connectionId": "c8",
+        "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+        "stage": "live",
+        "apiId": "abc123",
+    }
+    assert connection_handler.handler({"requestContext": context, "body": '{"subscribeTo": ["AAPL"]}'}, None) == {
+        "statusCode": 200
+    }
     assert seen == ["https://abc123.execute-api.us-east-1.amazonaws.com/live", "c8"]
 
 

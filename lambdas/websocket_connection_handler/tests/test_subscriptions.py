@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from subscriptions import SubscriptionError, confirmation, parse_subscription, plan_replacement
 
 
@@ -18,6 +17,7 @@ def test_empty_list_unsubscribes_everything():
 
 
 SEND = ' send {"subscribeTo": ["SYMBOL", ...]}.'
+
 
 # The client reads these sentences: each is asserted whole.
 @pytest.mark.parametrize(
@@ -35,7 +35,10 @@ SEND = ' send {"subscribeTo": ["SYMBOL", ...]}.'
         ('{"subscribeTo": ["AAPL", null]}', '"subscribeTo" must contain only strings.'),
         ('{"subscribeTo": [""]}', "'' is not a valid symbol (1-32 letters, digits and . / : _ -)."),
         ('{"subscribeTo": ["<script>"]}', "'<script>' is not a valid symbol (1-32 letters, digits and . / : _ -)."),
-        ('{"subscribeTo": ["' + "A" * 45 + '"]}', repr("A" * 40) + " is not a valid symbol (1-32 letters, digits and . / : _ -)."),
+        (
+            '{"subscribeTo": ["' + "A" * 45 + '"]}',
+            repr("A" * 40) + " is not a valid symbol (1-32 letters, digits and . / : _ -).",
+        ),
     ],
 )
 def test_unusable_messages_are_refused_with_a_reason(body, message):
