@@ -114,7 +114,7 @@ teardown: $(INSTALLED) ## delete PROFILE's stack, then list what is left [CONFIG
 	@test -n "$(DEPLOY_PROFILE)" || { echo "make teardown needs PROFILE=lite, lite-pipeline, full or cloudfront" >&2; exit 2; }
 	$(BIN)/streamlines teardown --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) $(REGION_OPTION) $(CONFIG_OPTION) --foundations "$(FOUNDATIONS)" --confirm "$(CONFIRM)"
 
-diagram: templates ## an architecture picture per template, build/<stack>.svg (cfn-lint's graph through graphviz)
+diagram: templates ## cfn-lint's resource graph per template, build/<stack>.svg (through graphviz)
 	@command -v dot >/dev/null || { echo "make diagram needs graphviz's dot (Debian: apt-get install graphviz)" >&2; exit 2; }
 	@for template in $(OUT)/*.json; do \
 		$(BIN)/cfn-lint --build-graph -- $$template >/dev/null || true; \

@@ -139,7 +139,7 @@ def _deploy_values(
     elif parameters:
         raise ConfigError(f"parameters file {path} does not exist.")
     if with_local_keys:
-        for parameter, key in local_code_keys(ctx.root, template).items():
+        for parameter, key in local_code_keys(ctx.root, profile).items():
             values.setdefault(parameter, key)
     values.update(dict(params))
     unknown = sorted(set(values) - set(template.get("Parameters", {})))

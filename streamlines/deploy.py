@@ -119,7 +119,7 @@ def deploy(
     if "LiteStackName" in declared:
         overrides["LiteStackName"] = f"{names.prefix}-lite"
     overrides.update(parameters)
-    for parameter, folder in code_key_parameters(template).items():
+    for parameter, folder in code_key_parameters(names.profile).items():
         archive = built_zip(root, folder)
         if not archive.exists():
             raise DeployError(f"{archive} is missing; run make lambdas.")

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
 import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from templates_py.model import manifest
 
 EPOCH = (1980, 1, 1, 0, 0, 0)
 DECLARATIONS = "functions.toml"
@@ -65,16 +66,10 @@ def built_zip(root: Path, folder: str) -> Path:
     return root / "lambdas" / folder / "dist" / f"{folder}.zip"
 
 
-def code_key_parameters(template: dict) -> dict[str, str]:
-    """<Name>CodeKey parameter -> Lambda folder, for every function of a rendered template.
-    A code-key parameter is known by its AllowedPattern, ^lambdas/<folder>/...: the key
-    the deploy must fill in."""
-    found = {}
-    for name, parameter in template.get("Parameters", {}).items():
-        match = re.match(r"^\^lambdas/([a-z_]+)/", parameter.get("AllowedPattern", ""))
-        if match:
-            found[name] = match.group(1)
-    return found
+def code_key_parameters(profile: str) -> dict[str, str]:
+    """<Name>CodeKey parameter -> Lambda folder, for every function of the profile's
+    stack, as the platform model declares them (templates_py/model.py)."""
+    return manifest(profile).code_keys
 
 
 def package_files(package: str) -> dict[str, Path]:

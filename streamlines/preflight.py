@@ -256,7 +256,8 @@ class Preflight:
                 "API Gateway log role",
                 False,
                 f"WebSocketAccessLogs is enabled but {self.region} has no API Gateway CloudWatch Logs role (account "
-                "setting); set it once (README, 'WebSocket access logs') or keep WebSocketAccessLogs=disabled.",
+                "setting); set it once (docs/deploying.md, 'WebSocket access logs') or keep "
+                "WebSocketAccessLogs=disabled.",
             )
         elif enabled:
             yield Check("API Gateway log role", True, f"{role}")
@@ -451,7 +452,7 @@ class Preflight:
         s3 = self.client("s3")
         from botocore.exceptions import ClientError
 
-        for parameter, folder in sorted(code_key_parameters(self.template).items()):
+        for parameter, folder in sorted(code_key_parameters(self.profile).items()):
             key = self.values.get(parameter)
             if not key:
                 yield Check(
@@ -502,10 +503,10 @@ def read_parameters_file(path: Path) -> dict[str, str]:
     return values
 
 
-def local_code_keys(root: Path, template: dict) -> dict[str, str]:
-    """The keys `make upload-lambdas` gives the template's zips built in lambdas/*/dist/."""
+def local_code_keys(root: Path, profile: str) -> dict[str, str]:
+    """The keys `make upload-lambdas` gives the profile's zips built in lambdas/*/dist/."""
     keys = {}
-    for parameter, folder in code_key_parameters(template).items():
+    for parameter, folder in code_key_parameters(profile).items():
         archive = built_zip(root, folder)
         if archive.exists():
             keys[parameter] = content_key(archive)

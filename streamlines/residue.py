@@ -20,7 +20,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from templates_py.blocks.tags import kebab
+from templates_py.model import kebab
 
 STACK_TAG = "aws:cloudformation:stack-name"
 

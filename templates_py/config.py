@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from . import patterns
+
 PROFILES = ("lite", "full")
 
 # Fargate's valid CPU units -> memory (MiB) pairs.
@@ -65,8 +67,8 @@ LOG_RETENTION_DAYS = (
 
 ARCHITECTURES = ("ARM64", "X86_64")
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]{1,128})$")
+_NAME = re.compile(patterns.NAME)
+_IMAGE = re.compile(patterns.IMAGE)
 
 
 class ConfigError(ValueError):
@@ -172,14 +174,13 @@ GRAFANA_MAX_CPU = 1024
 _TASK_FIELDS = ("influxdb", "grafana", "ingest", "ripples", "backend", "dashboard")
 
 
-_CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+_CERTIFICATE = re.compile(patterns.CERTIFICATE_ARN)
 
 
 def _certificate_region(arn: str) -> str:
-    match = _CERTIFICATE.match(arn)
-    if not match:
+    if not _CERTIFICATE.match(arn):
         raise ConfigError(f"{arn!r} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).")
-    return match.group(1)
+    return arn.split(":")[3]
 
 
 def _network(value: str, what: str) -> ipaddress.IPv4Network:

@@ -116,9 +116,7 @@ def foundations(aws, templates):
             "credentials": json.dumps({"apiKey": "key", "apiSecret": "secret", "topTickersToken": "token"}),
         }.get(kind, "generated")
         outputs[export] = secrets.create_secret(Name=f"sl-{logical_id}", SecretString=value)["ARN"]
-    for folder in sorted(
-        {folder for template in templates.values() for folder in code_key_parameters(template).values()}
-    ):
+    for folder in sorted({folder for profile in templates for folder in code_key_parameters(profile).values()}):
         s3.put_object(Bucket="sl-app-bucket", Key=f"lambdas/{folder}/{KEY}.zip", Body=b"zip")
 
     def deploy(*skip: str):

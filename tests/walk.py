@@ -41,3 +41,17 @@ def as_list(value: Any) -> list:
 def resolve(value: Any, template: dict, values: dict[str, str]) -> Any:
     """Fn::If decided for the given values; Refs to parameters kept, so tests see which parameter feeds what."""
     return _resolve(value, template, values, parameters=False)
+
+
+def grants(template: dict, role_id: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs a role's inline policies allow, resources as compact strings."""
+    import json
+
+    pairs = set()
+    for policy in template["Resources"][role_id]["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            for action in as_list(statement["Action"]):
+                for resource in as_list(statement["Resource"]):
+                    pairs.add((action, resource if isinstance(resource, str) else json.dumps(resource, sort_keys=True)))
+    return pairs

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from awacs.aws import Statement
-from troposphere import GetAtt, If, Ref, Sub, Template, ecs, iam, logs
+from troposphere import GetAtt, If, Ref, Sub, Template, ec2, ecs, iam, logs
 
 from . import policies
-from .network import ImportedNetwork, Network, security_group
+from .network import ImportedNetwork, Network, allow_from_group, security_group
 from .parameters import LOG_KEY_REASON, add_parameter, deleted_with_stack, skip_checkov, wait_for
 
 # The cluster's association with the Fargate capacity providers; services that
@@ -148,12 +148,20 @@ class Placement:
 
 @dataclass
 class FargateService:
+    name: str
     service: ecs.Service
     task_definition: ecs.TaskDefinition
     security_group: Any
     log_group: logs.LogGroup
     task_role: Any
     execution_role: Any
+
+    def allow_from(
+        self, t: Template, source: str, source_group: Any, port: Any, description: str
+    ) -> ec2.SecurityGroupIngress:
+        """Admit TCP `port` on this service's tasks from members of `source_group`
+        (called `source`): the rule `<this service>From<source>`."""
+        return allow_from_group(t, f"{self.name}From{source}", self.security_group, source_group, port, description)
 
 
 def fargate_service(
@@ -333,6 +341,7 @@ def fargate_service(
         wait_for(service, network.private_routes)
     t.add_resource(service)
     return FargateService(
+        name=name,
         service=service,
         task_definition=task_definition,
         security_group=group,

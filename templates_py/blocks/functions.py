@@ -16,6 +16,7 @@ from awacs.aws import Statement
 from troposphere import GetAtt, Ref, Template, awslambda, logs
 
 from .. import exports
+from ..model import LambdaFunction
 from . import policies
 from .parameters import LOG_KEY_REASON, add_parameter, deleted_with_stack, import_value, skip_checkov
 
@@ -41,10 +42,8 @@ class Function:
 
 def python_function(
     t: Template,
-    name: str,
+    spec: LambdaFunction,
     *,
-    folder: str,
-    handler: str,
     description: str,
     environment: dict[str, Any],
     statements: Sequence[Statement],
@@ -54,9 +53,10 @@ def python_function(
     vpc_config: awslambda.VPCConfig | None = None,
     condition: str | None = None,
 ) -> Function:
+    name, folder = spec.name, spec.folder
     code_key = add_parameter(
         t,
-        f"{name}CodeKey",
+        spec.code_key_parameter,
         description=f"S3 key of the {folder} zip in the foundations bucket (make upload-lambdas prints it).",
         AllowedPattern=r"^lambdas/" + folder + r"/[0-9a-f]{64}\.zip$",
         ConstraintDescription=f"lambdas/{folder}/<sha256>.zip",
@@ -89,7 +89,7 @@ def python_function(
         Description=description,
         Runtime=RUNTIME,
         Architectures=[ARCHITECTURE],
-        Handler=handler,
+        Handler=spec.handler,
         Code=awslambda.Code(S3Bucket=import_value(exports.APP_BUCKET_NAME), S3Key=Ref(code_key)),
         Role=GetAtt(role, "Arn"),
         Timeout=timeout,

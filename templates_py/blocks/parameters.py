@@ -3,7 +3,7 @@ deletion policies."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from troposphere import (
     AWSObject,
@@ -16,17 +16,17 @@ from troposphere import (
     Template,
 )
 
+from .. import patterns
+
 # Logical ID of the parameter that names the foundations stack in every consumer.
 FOUNDATIONS_PARAMETER = "FoundationsStackName"
-# Image parameters refuse private ECR registries (<account>.dkr.ecr.<region>...,
-# its FIPS and dual-stack names): an execution role may pull only from the
-# foundations repositories, so another repository or a pull-through cache would
-# fail at the first task with CannotPullContainerError. The foundations mirror
-# (make mirror-images) is how an image gets into ECR here. CloudFormation
-# patterns are Java regular expressions, lookahead included:
-# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-regexes.html
-NOT_PRIVATE_ECR = r"(?![^/]*\.dkr[.-]ecr)"
-NOT_PRIVATE_ECR_TEXT = "not in a private ECR registry (make mirror-images fills the foundations one)"
+# Patterns the stacks' parameters share (templates_py/patterns.py says each once).
+NOT_PRIVATE_ECR_TEXT = patterns.NOT_PRIVATE_ECR_TEXT
+IMAGE_PATTERN = patterns.IMAGE
+CERTIFICATE_PATTERN = patterns.or_empty(patterns.CERTIFICATE_ARN)
+HOSTED_ZONE_PATTERN = patterns.or_empty(patterns.HOSTED_ZONE)
+DOMAIN_PATTERN = patterns.or_empty(patterns.DOMAIN)
+STACK_NAME_PATTERN = patterns.STACK_NAME
 
 
 def new_template(module_doc: str | None) -> Template:
@@ -44,6 +44,23 @@ def add_parameter(template: Template, name: str, *, description: str, **kwargs: 
     return template.add_parameter(Parameter(name, Description=description, **kwargs))
 
 
+def not_empty(parameter: Parameter) -> dict:
+    """A Rules assertion: the parameter has a value."""
+    return {"Fn::Not": [{"Fn::Equals": [Ref(parameter), ""]}]}
+
+
+def require(template: Template, logical_id: str, when: dict, required: Sequence[tuple[Parameter, str]]) -> None:
+    """A Rule: when `when` holds, each parameter of `required` must have a value
+    (else CloudFormation refuses the deploy with its description)."""
+    template.add_rule(
+        logical_id,
+        {
+            "RuleCondition": when,
+            "Assertions": [{"Assert": not_empty(p), "AssertDescription": text} for p, text in required],
+        },
+    )
+
+
 def foundations_parameter(template: Template) -> Parameter:
     return add_parameter(
         template,
@@ -51,7 +68,7 @@ def foundations_parameter(template: Template) -> Parameter:
         description="Name of the deployed foundations stack whose exports (bucket, ECR, EFS, table, secrets) "
         "this stack imports.",
         Default="streamlines-foundations",
-        AllowedPattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$",
+        AllowedPattern=STACK_NAME_PATTERN,
         ConstraintDescription="a CloudFormation stack name: letters, digits and hyphens, starting with a letter.",
     )
 

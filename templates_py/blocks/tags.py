@@ -3,19 +3,14 @@ so the residue report finds what a stack left behind (docs/architecture.md)."""
 
 from __future__ import annotations
 
-import re
-
 from troposphere import Sub, Tags, Template
+
+from ..model import kebab
 
 TAG_PROPERTIES = ("Tags", "FileSystemTags", "AccessPointTags")
 # Not tagged: IAM roles are free, go with their stack, and the residue report does
 # not look for them; their tags would cost lite ~0.8 KB of its inline size limit.
 UNTAGGED_TYPES = ("AWS::IAM::Role",)
-
-
-def kebab(logical_id: str) -> str:
-    """`InfluxDbService` -> `influx-db-service`, for Name tags."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", logical_id).lower()
 
 
 def tag_everything(template: Template, project: str, profile: str) -> None:

@@ -8,14 +8,14 @@ from typing import Any
 
 from troposphere import Parameter, Ref, Sub, Template
 
-from .. import exports
+from .. import exports, patterns
 from ..blocks.fargate import Container, EfsMount, FargateService, Placement, fargate_service
 from ..blocks.network import Network
-from ..blocks.parameters import NOT_PRIVATE_ECR, NOT_PRIVATE_ECR_TEXT, add_parameter, import_value, task_size_parameters
+from ..blocks.parameters import NOT_PRIVATE_ECR_TEXT, add_parameter, import_value, task_size_parameters
 from ..config import BuildConfig
 
 INFLUXDB_PORT = 8086
-NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
+NAME_PATTERN = patterns.NAME
 
 
 @dataclass
@@ -35,7 +35,7 @@ def influxdb_parameters(t: Template, config: BuildConfig, image_note: str = "") 
         description="InfluxDB 2.x image with a pinned tag ('latest' is InfluxDB 3); the default, in ECR Public, "
         "has no pull limit." + image_note,
         Default=config.influxdb_image,
-        AllowedPattern=r"^" + NOT_PRIVATE_ECR + r"[a-z0-9][a-z0-9._/-]*:2\.[A-Za-z0-9._-]{1,126}$",
+        AllowedPattern=r"^" + patterns.NOT_PRIVATE_ECR + r"[a-z0-9][a-z0-9._/-]*:2\.[A-Za-z0-9._-]{1,126}$",
         ConstraintDescription="an InfluxDB 2.x image with a tag, such as "
         "public.ecr.aws/docker/library/influxdb:2.7.12, " + NOT_PRIVATE_ECR_TEXT + ".",
     )

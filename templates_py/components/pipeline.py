@@ -38,8 +38,6 @@ class ContainerSettings:
     environment: dict[str, Any]
     secrets: dict[str, Any]
     statements: list[Statement]
-    # Two tasks must never run at once: deployments stop the old one first.
-    single_writer: bool = False
 
 
 def image_tag_parameter(t: Template, service: str) -> Parameter:
@@ -94,9 +92,7 @@ def ingest(parameters: IngestParameters, upstream: kinesis.Stream) -> ContainerS
         # No container health check: at 878e855 ingest's health server is commented
         # out and its image has neither curl nor wget, so any check fails and the
         # circuit breaker rolls the stack back. Its alarm watches its output instead
-        # (ingest_not_writing). And one websocket per market-data account: a second
-        # ingest during a rolling deployment is refused and both feeds stop.
-        single_writer=True,
+        # (ingest_not_writing). It deploys one task at a time (model.INGEST).
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from troposphere import GetAtt, Ref, Template, awslambda, kinesis, sqs
 
-from .. import exports
+from .. import exports, model
 from ..blocks import policies
 from ..blocks.alarms import Alarms, queue_not_empty, stream_consumer_alarms
 from ..blocks.functions import Function, python_function
@@ -31,9 +31,7 @@ def results_pusher(
     )
     pusher = python_function(
         t,
-        "ResultsPusher",
-        folder="results_stream_pusher",
-        handler="results_pusher.handler",
+        model.RESULTS_PUSHER,
         description="Pushes the results stream to subscribed WebSocket clients",
         environment={
             "CONNECTIONS_TABLE": import_value(exports.CONNECTIONS_TABLE_NAME),

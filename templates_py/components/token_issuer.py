@@ -16,7 +16,7 @@ from awacs import awslambda as lambda_actions
 from troposphere import GetAtt, Template, awslambda
 from troposphere.cloudformation import AWSCustomObject
 
-from .. import exports
+from .. import exports, model
 from ..blocks import policies
 from ..blocks.functions import python_function
 from ..blocks.network import Network, security_group
@@ -64,9 +64,7 @@ def influx_token_issuer(
     )
     agent = python_function(
         t,
-        "InfluxTokenAgent",
-        folder="influx_token_agent",
-        handler="token_agent.handler",
+        model.TOKEN_AGENT,
         description="Ensures the InfluxDB read and write tokens over HTTP (the token provider invokes it; streamlines "
         "smoke too)",
         environment={},
@@ -83,9 +81,7 @@ def influx_token_issuer(
     }
     provider = python_function(
         t,
-        "InfluxTokenProvider",
-        folder="influx_token_provider",
-        handler="token_provider.handler",
+        model.TOKEN_PROVIDER,
         description="Custom::InfluxTokens: stores InfluxDB read and write tokens in Secrets Manager",
         environment={},
         statements=[

@@ -9,7 +9,7 @@ from typing import Any
 
 from troposphere import Equals, GetAtt, If, Join, Ref, Sub, Template, apigatewayv2, awslambda, logs, route53
 
-from .. import exports
+from .. import exports, model
 from ..blocks import policies
 from ..blocks.functions import python_function
 from ..blocks.parameters import add_parameter, deleted_with_stack, import_value, skip_checkov
@@ -52,9 +52,7 @@ def websocket_api(
     )
     handler = python_function(
         t,
-        "ConnectionHandler",
-        folder="websocket_connection_handler",
-        handler="connection_handler.handler",
+        model.CONNECTION_HANDLER,
         description="WebSocket $connect, $disconnect and subscriptions",
         environment={
             "CONNECTIONS_TABLE": import_value(exports.CONNECTIONS_TABLE_NAME),
@@ -112,7 +110,7 @@ def websocket_api(
         t,
         "WebSocketAccessLogs",
         description="'enabled' writes WebSocket stage access logs; it needs the account's API Gateway CloudWatch "
-        "Logs role in this region (README, 'WebSocket access logs'; preflight checks it). 'disabled' "
+        "Logs role in this region (docs/deploying.md, 'WebSocket access logs'; preflight checks it). 'disabled' "
         "works in a fresh account.",
         Default="disabled",
         AllowedValues=["enabled", "disabled"],

@@ -18,7 +18,7 @@ from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
 from troposphere import And, Equals, GetAtt, If, Not, Ref, Sub, Template, cloudfront, route53, s3
 
 from ..blocks.buckets import bucket_policy, private_bucket
-from ..blocks.parameters import add_parameter, export_output, new_template, skip_checkov
+from ..blocks.parameters import add_parameter, export_output, new_template, not_empty, require, skip_checkov
 from ..blocks.policies import bucket_objects
 from ..blocks.tags import tag_everything
 from ..config import BuildConfig
@@ -70,18 +70,11 @@ def build(config: BuildConfig) -> Template:
         "HasAliasRecord",
         And(Not(Equals(Ref(alias), "")), Not(Equals(Ref(certificate), "")), Not(Equals(Ref(zone), ""))),
     )
-    t.add_rule(
+    require(
+        t,
         "AliasNeedsCertificate",
-        {
-            "RuleCondition": {"Fn::Not": [{"Fn::Equals": [Ref(alias), ""]}]},
-            "Assertions": [
-                {
-                    "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(certificate), ""]}]},
-                    "AssertDescription": "DomainName needs CertificateArn, an ACM certificate in us-east-1 that "
-                    "covers it.",
-                }
-            ],
-        },
+        not_empty(alias),
+        [(certificate, "DomainName needs CertificateArn, an ACM certificate in us-east-1 that covers it.")],
     )
 
     bucket = private_bucket(

@@ -24,7 +24,7 @@ namespace, the failed-deliveries queue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from troposphere import (
@@ -41,53 +41,60 @@ from troposphere import (
     Split,
     Sub,
     Template,
+    ecs,
     servicediscovery,
 )
 
-from .. import exports
+from .. import exports, model
 from ..blocks.alarms import alarm_notifications, service_alarm, stream_throttled
 from ..blocks.efs import mount_targets
 from ..blocks.fargate import (
     Container,
     FargateService,
     Placement,
-    SecretKey,
     capacity_parameters,
     cluster,
     fargate_service,
 )
-from ..blocks.load_balancers import Route, alias_record, host_routed_load_balancer, routed_url
+from ..blocks.load_balancers import LoadBalancer, Route, alias_record, host_routed_load_balancer, routed_url
 from ..blocks.network import (
     CIDR_PATTERN,
+    Endpoints,
+    Network,
     add_private_subnets,
     admit_to_endpoints,
-    allow_from_group,
     vpc_with_public_subnets,
 )
 from ..blocks.parameters import (
+    CERTIFICATE_PATTERN,
+    DOMAIN_PATTERN,
     FOUNDATIONS_PARAMETER,
+    HOSTED_ZONE_PATTERN,
     add_parameter,
     export_output,
     foundations_parameter,
     import_value,
     log_retention_parameter,
     new_template,
+    not_empty,
+    require,
     task_size_parameters,
     wait_for,
 )
 from ..blocks.schedule import active_hours
 from ..blocks.tags import tag_everything
-from ..components import pipeline
+from ..components import pipeline, web
 from ..components.influxdb import INFLUXDB_PORT, InfluxParameters, influxdb_parameters, influxdb_service
 from ..components.results_pusher import results_pusher
 from ..components.streams import StreamParameters, stream, stream_parameters
-from ..components.token_issuer import influx_token_issuer
-from ..components.websocket_api import websocket_api
+from ..components.token_issuer import TokenIssuer, influx_token_issuer
+from ..components.websocket_api import WebSocketApi, websocket_api
 from ..config import BuildConfig
-from .lite import CERTIFICATE_PATTERN, DOMAIN_PATTERN, HOSTED_ZONE_PATTERN
 
 PROFILE = "full"
-APP_SERVICES = ("Ingest", "Ripples", "Backend", "Dashboard")
+MANIFEST = model.manifest(PROFILE)
+# The application images (contracts/services.toml): an image tag and a task size each.
+APP_SERVICES = tuple(spec.name for spec in MANIFEST.services if spec.contract)
 EXEC_CONDITION = "EcsExecOn"
 # Where the backend is served when it has no domain name of its own.
 BACKEND_LISTENER_PORT = 8080
@@ -132,12 +139,63 @@ class FullParameters:
     services: dict[str, AppService]
 
 
+@dataclass
+class Base:
+    """What every part of full is placed in: the template, its parameters, the
+    network, the cluster, the streams and InfluxDB's address."""
+
+    t: Template
+    config: BuildConfig
+    p: FullParameters
+    network: Network
+    endpoints: Endpoints
+    cluster: ecs.Cluster
+    influx_registry: servicediscovery.Service
+    upstream: Any
+    downstream: Any
+    influx_url: Any = field(default_factory=lambda: Sub("http://influxdb.${ServiceNamespace}:%d" % INFLUXDB_PORT))
+
+    @property
+    def retention(self) -> Ref:
+        return Ref(self.p.log_retention)
+
+    def placement(self, spec: model.Service, **settings: Any) -> Placement:
+        """Private subnets (public ones in `public` mode), its capacity, how it deploys."""
+        settings.setdefault("subnets", If("IsPublic", self.network.public_subnet_ids, self.network.private_subnet_ids))
+        settings.setdefault("assign_public_ip", If("IsPublic", "ENABLED", "DISABLED"))
+        capacity = self.p.capacity if spec.spot_tolerant else self.p.influxdb_capacity
+        return Placement(single_writer=spec.single_writer, capacity=capacity, **settings)
+
+
 def build(config: BuildConfig) -> Template:
     t = new_template(__doc__)
     foundations_parameter(t)
     p = _parameters(t, config)
     _conditions(t, p)
+    base = _base(t, config, p)
+    influxdb, issuer = _influxdb(base)
+    routes = _load_balancer(base)
+    services = {model.INFLUXDB.name: influxdb, **_application_services(base, issuer, routes)}
+    websocket = websocket_api(
+        t,
+        max_symbols=Ref(p.max_symbols),
+        certificate_arn=Ref(p.certificate_arn),
+        hosted_zone_id=Ref(p.hosted_zone_id),
+        domain_name=Ref(p.websocket_domain),
+        log_retention=base.retention,
+    )
+    _who_talks_to_whom(base, services, issuer, routes)
+    _monitoring(base, services, routes, websocket)
+    for route, condition in ((routes.backend, "BackendAlias"), (routes.dashboard, "DashboardAlias")):
+        alias_record(
+            t, f"{route.name}AliasRecord", condition, Ref(p.hosted_zone_id), route.domain, routes.balancer.load_balancer
+        )
+    _outputs(base, routes, websocket)
+    tag_everything(t, config.project, PROFILE)
+    return t
 
+
+def _base(t: Template, config: BuildConfig, p: FullParameters) -> Base:
     network = vpc_with_public_subnets(t, config)
     # The ssmmessages endpoint serves ECS Exec only: there only when exec is on.
     endpoints = add_private_subnets(
@@ -147,12 +205,7 @@ def build(config: BuildConfig) -> Template:
         endpoints_condition="IsEndpoints",
         endpoint_conditions={"SsmMessages": "IsEndpointsWithExec"},
     )
-    private_or_public = If("IsPublic", network.public_subnet_ids, network.private_subnet_ids)
-    public_ip = If("IsPublic", "ENABLED", "DISABLED")
-    retention = Ref(p.log_retention)
-
     ecs_cluster = cluster(t, "Container Insights is the ContainerInsights parameter, off by default for cost.")
-    capacity, influxdb_capacity = p.capacity, p.influxdb_capacity
     namespace = t.add_resource(
         servicediscovery.PrivateDnsNamespace(
             "Namespace",
@@ -161,7 +214,7 @@ def build(config: BuildConfig) -> Template:
             Description="Service names inside the Stream Lines VPC",
         )
     )
-    influx_registry = t.add_resource(
+    registry = t.add_resource(
         servicediscovery.Service(
             "InfluxDbDiscoveryService",
             Name="influxdb",
@@ -172,27 +225,24 @@ def build(config: BuildConfig) -> Template:
             HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
         )
     )
-    influx_url = Sub("http://influxdb.${ServiceNamespace}:%d" % INFLUXDB_PORT)
-
     upstream, downstream = (stream(t, name, p.streams) for name in ("UpstreamStream", "DownstreamStream"))
+    return Base(t, config, p, network, endpoints, ecs_cluster, registry, upstream, downstream)
 
+
+def _influxdb(base: Base) -> tuple[FargateService, TokenIssuer]:
+    """InfluxDB on the foundations EFS, named in Cloud Map, and the token issuer beside it."""
+    t, influx, network = base.t, base.p.influx, base.network
     efs = mount_targets(t, network, network.private_subnet_ids)
-    influx = p.influx
     influxdb = influxdb_service(
         t,
-        config,
+        base.config,
         influx,
-        cluster=Ref(ecs_cluster),
+        cluster=Ref(base.cluster),
         network=network,
-        placement=Placement(
-            subnets=private_or_public,
-            assign_public_ip=public_ip,
-            single_writer=True,
-            capacity=influxdb_capacity,
-            depends_on=efs.mount_target_ids,
-            registry_arn=GetAtt(influx_registry, "Arn"),
+        placement=base.placement(
+            model.INFLUXDB, depends_on=efs.mount_target_ids, registry_arn=GetAtt(base.influx_registry, "Arn")
         ),
-        log_retention=retention,
+        log_retention=base.retention,
         # Isolated subnets can pull only from ECR in this account and region: there
         # the same tag comes from the foundations mirror, whatever registry the
         # parameter names (a Rule cannot look inside a string, so the template
@@ -204,241 +254,200 @@ def build(config: BuildConfig) -> Template:
         ),
         exec_condition=EXEC_CONDITION,
     )
-    efs.admit(t, "InfluxDb", influxdb)
+    efs.admit(t, model.INFLUXDB.name, influxdb)
     issuer = influx_token_issuer(
         t,
         network,
         subnets=network.private_subnet_ids,
-        influx_url=influx_url,
+        influx_url=base.influx_url,
         org=Ref(influx.org),
         bucket=Ref(influx.bucket),
-        log_retention=retention,
+        log_retention=base.retention,
         after=[influxdb.service.title],
     )
+    return influxdb, issuer
 
-    def app_service(name: str, container: Container, placement: Placement, statements: list) -> FargateService:
-        return fargate_service(
-            t,
-            name,
-            cluster=Ref(ecs_cluster),
-            network=network,
-            container=container,
-            placement=placement,
-            log_retention=retention,
-            repository_arns=[import_value(exports.repository_arn(name.lower()))],
-            task_statements=statements,
-            description=name,
-            exec_condition=EXEC_CONDITION,
-        )
 
-    def container(name: str, **settings: Any) -> Container:
-        """`name`'s image from its foundations repository at its tag, at its task size."""
-        service = p.services[name]
-        image = Join(":", [import_value(exports.repository_uri(name.lower())), Ref(service.image_tag)])
-        architecture = getattr(config, name.lower()).architecture
-        return Container(
-            image=image, cpu=service.size.cpu, memory=service.size.memory, architecture=architecture, **settings
-        )
+@dataclass
+class Routes:
+    """One internet-facing ALB for backend and dashboard, and the route to each."""
 
-    # The services implement contracts/services.toml (the images' own contract);
-    # tests/templates/test_service_contract.py holds each task definition to it.
-    ingest_settings = pipeline.ingest(p.ingest, upstream)
-    ingest = app_service(
-        "Ingest",
-        container("Ingest", port=None, environment=ingest_settings.environment, secrets=ingest_settings.secrets),
-        # Ingest reads the market-data websocket on the internet: without a NAT
-        # gateway it runs in a public subnet with a public IP (no inbound rule).
-        Placement(
-            subnets=If("IsNat", network.private_subnet_ids, network.public_subnet_ids),
-            assign_public_ip=If("IsNat", "DISABLED", "ENABLED"),
-            single_writer=ingest_settings.single_writer,
-            capacity=capacity,
-        ),
-        ingest_settings.statements,
+    backend: Route
+    dashboard: Route
+    by_service: dict[str, LoadBalancer]
+
+    @property
+    def balancer(self) -> LoadBalancer:
+        return self.by_service[model.BACKEND.name]
+
+
+def _load_balancer(base: Base) -> Routes:
+    """The dashboard by default, the backend by its domain name (or, without one,
+    on its own listener port)."""
+    p = base.p
+    dashboard = Route(
+        model.DASHBOARD.name,
+        Ref(p.dashboard_port),
+        model.DASHBOARD.health_path,
+        Ref(p.dashboard_domain),
+        "HasDashboardDomain",
     )
-
-    ripples_settings = pipeline.ripples(upstream, downstream, influx_url, Ref(influx.org), Ref(influx.bucket))
-    ripples = app_service(
-        "Ripples",
-        container("Ripples", port=None, environment=ripples_settings.environment, secrets=ripples_settings.secrets),
-        Placement(
-            subnets=private_or_public, assign_public_ip=public_ip, depends_on=[issuer.tokens.title], capacity=capacity
-        ),
-        ripples_settings.statements,
-    )
-
-    # One internet-facing ALB for both: the dashboard by default, the backend by
-    # its domain name (or, without one, on its own listener port).
-    dashboard_route = Route("Dashboard", Ref(p.dashboard_port), "/", Ref(p.dashboard_domain), "HasDashboardDomain")
-    backend_route = Route(
-        "Backend",
+    backend = Route(
+        model.BACKEND.name,
         Ref(p.backend_port),
-        "/health",
+        model.BACKEND.health_path,
         Ref(p.backend_domain),
         "HasBackendDomain",
         own_port=BACKEND_LISTENER_PORT,
     )
-    routes = host_routed_load_balancer(
-        t,
+    by_service = host_routed_load_balancer(
+        base.t,
         "Public",
-        network,
+        base.network,
         allowed_cidr=Ref(p.allowed_cidr),
         certificate_arn=Ref(p.certificate_arn),
         has_certificate="HasCertificate",
-        default=dashboard_route,
-        by_host=[backend_route],
+        default=dashboard,
+        by_host=[backend],
     )
-    backend_lb, dashboard_lb = routes["Backend"], routes["Dashboard"]
-    backend = app_service(
-        "Backend",
-        container(
-            "Backend",
-            port=Ref(p.backend_port),
-            environment={
-                # The image listens on 127.0.0.1 unless told otherwise: unreachable for the ALB.
-                "GRAPHQL_SERVER_ADDRESS": "0.0.0.0",
-                "GRAPHQL_SERVER_PORT": Ref(p.backend_port),
-                "INFLUXDB_URL": influx_url,
-                "INFLUXDB_ORG": Ref(influx.org),
-                "INFLUXDB_BUCKET": Ref(influx.bucket),
-            },
-            secrets={"INFLUXDB_READ_TOKEN": SecretKey(import_value(exports.INFLUXDB_READ_TOKEN_SECRET), "token")},
-        ),
-        Placement(
-            subnets=private_or_public,
-            assign_public_ip=public_ip,
-            depends_on=[backend_lb.ready.title, issuer.tokens.title],
-            target_group=Ref(backend_lb.target_group),
-            grace_period=60,
-            capacity=capacity,
-        ),
-        [],
-    )
+    return Routes(backend, dashboard, by_service)
 
-    websocket = websocket_api(
-        t,
-        max_symbols=Ref(p.max_symbols),
-        certificate_arn=Ref(p.certificate_arn),
-        hosted_zone_id=Ref(p.hosted_zone_id),
-        domain_name=Ref(p.websocket_domain),
-        log_retention=retention,
-    )
-    dashboard = app_service(
-        "Dashboard",
-        container(
-            "Dashboard",
-            port=Ref(p.dashboard_port),
-            # SvelteKit's Node adapter listens on HOST:PORT, by default 0.0.0.0:3000
-            # (contracts/services.toml); its backend and WebSocket URLs are built into the image.
-            environment={"PORT": Ref(p.dashboard_port), "HOST": "0.0.0.0"},
-        ),
-        Placement(
-            subnets=private_or_public,
-            assign_public_ip=public_ip,
-            depends_on=[dashboard_lb.ready.title],
-            target_group=Ref(dashboard_lb.target_group),
-            grace_period=60,
-            capacity=capacity,
-        ),
-        [],
-    )
 
-    # Who may talk to whom: InfluxDB only from ripples and backend, apps only from their ALB.
-    allow_from_group(
-        t,
-        "InfluxDbFromRipples",
-        influxdb.security_group,
-        ripples.security_group,
-        INFLUXDB_PORT,
-        "InfluxDB writes from ripples",
-    )
-    allow_from_group(
-        t,
-        "InfluxDbFromBackend",
-        influxdb.security_group,
-        backend.security_group,
-        INFLUXDB_PORT,
-        "InfluxDB reads from backend",
-    )
-    agent_rule = allow_from_group(
-        t,
-        "InfluxDbFromTokenAgent",
-        influxdb.security_group,
-        issuer.agent_security_group,
-        INFLUXDB_PORT,
-        "InfluxDB API from the token agent",
+def _application_services(base: Base, issuer: TokenIssuer, routes: Routes) -> dict[str, FargateService]:
+    """The four application services, as contracts/services.toml says each image
+    expects (tests/templates/test_service_contract.py holds each task definition to it)."""
+    p, network, influx = base.p, base.network, base.p.influx
+    tokens = issuer.tokens.title
+    web_port = {model.BACKEND.name: p.backend_port, model.DASHBOARD.name: p.dashboard_port}
+    settings = {
+        model.INGEST: pipeline.ingest(p.ingest, base.upstream),
+        model.RIPPLES: pipeline.ripples(
+            base.upstream, base.downstream, base.influx_url, Ref(influx.org), Ref(influx.bucket)
+        ),
+        model.BACKEND: web.backend(Ref(p.backend_port), base.influx_url, Ref(influx.org), Ref(influx.bucket)),
+        model.DASHBOARD: web.dashboard(Ref(p.dashboard_port)),
+    }
+    placements = {
+        # Ingest reads the market-data websocket on the internet: without a NAT
+        # gateway it runs in a public subnet with a public IP (no inbound rule).
+        model.INGEST: base.placement(
+            model.INGEST,
+            subnets=If("IsNat", network.private_subnet_ids, network.public_subnet_ids),
+            assign_public_ip=If("IsNat", "DISABLED", "ENABLED"),
+        ),
+        model.RIPPLES: base.placement(model.RIPPLES, depends_on=[tokens]),
+        **{
+            spec: base.placement(
+                spec,
+                depends_on=[routes.by_service[spec.name].ready.title, *([tokens] if spec is model.BACKEND else [])],
+                target_group=Ref(routes.by_service[spec.name].target_group),
+                grace_period=60,
+            )
+            for spec in (model.BACKEND, model.DASHBOARD)
+        },
+    }
+    made = {}
+    for spec, container_settings in settings.items():
+        chosen = p.services[spec.name]
+        port = Ref(web_port[spec.name]) if spec.name in web_port else None
+        made[spec.name] = fargate_service(
+            base.t,
+            spec.name,
+            cluster=Ref(base.cluster),
+            network=network,
+            container=Container(
+                image=Join(":", [import_value(exports.repository_uri(spec.repository)), Ref(chosen.image_tag)]),
+                port=port,
+                cpu=chosen.size.cpu,
+                memory=chosen.size.memory,
+                architecture=getattr(base.config, spec.container).architecture,
+                environment=container_settings.environment,
+                secrets=container_settings.secrets,
+            ),
+            placement=placements[spec],
+            log_retention=base.retention,
+            repository_arns=[import_value(exports.repository_arn(spec.repository))],
+            task_statements=container_settings.statements,
+            description=spec.name,
+            exec_condition=EXEC_CONDITION,
+        )
+    return made
+
+
+def _who_talks_to_whom(base: Base, services: dict[str, FargateService], issuer: TokenIssuer, routes: Routes) -> None:
+    """InfluxDB only from ripples, backend and the token agent; the web services
+    only from their ALB; in endpoints mode every service to the endpoints."""
+    t = base.t
+    influxdb = services[model.INFLUXDB.name]
+    for source, what in (
+        (model.RIPPLES, "InfluxDB writes from ripples"),
+        (model.BACKEND, "InfluxDB reads from backend"),
+    ):
+        influxdb.allow_from(t, source.name, services[source.name].security_group, INFLUXDB_PORT, what)
+    agent_rule = influxdb.allow_from(
+        t, "TokenAgent", issuer.agent_security_group, INFLUXDB_PORT, "InfluxDB API from the token agent"
     )
     # The agent's first request must not be refused: the tokens wait for the rule.
     wait_for(issuer.tokens, agent_rule.title)
-    backend_lb.admit(t, "BackendFromLoadBalancer", backend.security_group, Ref(p.backend_port), "Backend from the ALB")
-    dashboard_lb.admit(
-        t, "DashboardFromLoadBalancer", dashboard.security_group, Ref(p.dashboard_port), "Dashboard from the ALB"
-    )
-    services = (
-        ("InfluxDb", influxdb),
-        ("Ingest", ingest),
-        ("Ripples", ripples),
-        ("Backend", backend),
-        ("Dashboard", dashboard),
-    )
-    for name, service in services:
-        admit_to_endpoints(t, name, endpoints, service.security_group)
+    for spec, port in ((model.BACKEND, base.p.backend_port), (model.DASHBOARD, base.p.dashboard_port)):
+        routes.by_service[spec.name].admit(
+            t,
+            f"{spec.name}FromLoadBalancer",
+            services[spec.name].security_group,
+            Ref(port),
+            f"{spec.name} from the ALB",
+        )
+    for name, service in services.items():
+        admit_to_endpoints(t, name, base.endpoints, service.security_group)
     # In endpoints mode every task's first image pull, secret fetch and log write
     # goes through the endpoints: every service waits for them (ingest too, in a
     # public subnet with its own route, so the rule holds whatever the mode).
-    ready = endpoints.ready(t)
-    for _, service in services:
+    ready = base.endpoints.ready(t)
+    for service in services.values():
         wait_for(service.service, ready.title)
 
+
+def _monitoring(base: Base, services: dict[str, FargateService], routes: Routes, websocket: WebSocketApi) -> None:
+    """An alarm per service on its best signal, the streams, ingest's output, the
+    results pusher (with its event source), and the active-hours schedules."""
+    t = base.t
     alarms = alarm_notifications(t)
-    for label, service, balancer in (
-        ("InfluxDB", influxdb, None),
-        ("Ingest", ingest, None),
-        ("Ripples", ripples, None),
-        ("Backend", backend, backend_lb),
-        ("Dashboard", dashboard, dashboard_lb),
-    ):
-        service_alarm(t, alarms, label, service.service, Ref(ecs_cluster), balancer, scaled=True)
-    stream_throttled(t, alarms, "UpstreamThrottled", upstream, "ingest")
-    stream_throttled(t, alarms, "DownstreamThrottled", downstream, "ripples")
-    pipeline.ingest_not_writing(t, alarms, upstream)
-    results_pusher(t, downstream, websocket, retention, alarms)
-    active_hours(
-        t, ecs_cluster, [influxdb.service, ingest.service, ripples.service, backend.service, dashboard.service], alarms
-    )
-    for route, condition in ((backend_route, "BackendAlias"), (dashboard_route, "DashboardAlias")):
-        alias_record(
-            t, f"{route.name}AliasRecord", condition, Ref(p.hosted_zone_id), route.domain, backend_lb.load_balancer
-        )
+    for spec in MANIFEST.services:
+        service, balancer = services[spec.name], routes.by_service.get(spec.name)
+        service_alarm(t, alarms, spec.description, service.service, Ref(base.cluster), balancer, scaled=True)
+    stream_throttled(t, alarms, "UpstreamThrottled", base.upstream, "ingest")
+    stream_throttled(t, alarms, "DownstreamThrottled", base.downstream, "ripples")
+    pipeline.ingest_not_writing(t, alarms, base.upstream)
+    results_pusher(t, base.downstream, websocket, base.retention, alarms)
+    active_hours(t, base.cluster, [services[spec.name].service for spec in MANIFEST.services], alarms)
 
-    export_output(t, "StackProfile", PROFILE, "Profile of this stack.")
-    export_output(
-        t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from."
-    )
-    export_output(
-        t, "DashboardUrl", routed_url(dashboard_route, dashboard_lb.load_balancer, "HasCertificate"), "Dashboard URL."
-    )
-    export_output(
-        t,
-        "BackendUrl",
-        routed_url(backend_route, backend_lb.load_balancer, "HasCertificate"),
-        f"Backend (GraphQL) URL: its domain name, or the ALB's name on port {BACKEND_LISTENER_PORT}.",
-    )
-    export_output(
-        t, "WebSocketUrl", websocket.url, "WebSocket URL the dashboard subscribes to (custom domain when one is set)."
-    )
-    export_output(t, "WebSocketApiId", Ref(websocket.api), "ID of the WebSocket API.")
-    export_output(t, "UpstreamStreamName", Ref(upstream), "Kinesis stream ingest writes market data to.")
-    export_output(t, "DownstreamStreamName", Ref(downstream), "Kinesis stream ripples writes results to.")
-    export_output(t, "InfluxDbUrl", influx_url, "InfluxDB URL inside the VPC (Cloud Map name).")
-    export_output(t, "InfluxDbOrg", Ref(influx.org), "InfluxDB organization.")
-    export_output(t, "InfluxDbBucket", Ref(influx.bucket), "InfluxDB bucket ripples writes to.")
-    export_output(t, "VpcId", Ref(network.vpc), "VPC of this stack (its EFS mount targets must be in it).")
-    export_output(t, "ClusterName", Ref(ecs_cluster), "ECS cluster name.")
-    export_output(t, "NamespaceName", Ref(p.service_namespace), "Cloud Map private DNS namespace.")
 
-    tag_everything(t, config.project, PROFILE)
-    return t
+def _outputs(base: Base, routes: Routes, websocket: WebSocketApi) -> None:
+    t, p, influx = base.t, base.p, base.p.influx
+    balancer = routes.balancer.load_balancer
+    backend_url = routed_url(routes.backend, balancer, "HasCertificate")
+    outputs = (
+        ("StackProfile", PROFILE, "Profile of this stack."),
+        ("FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from."),
+        ("DashboardUrl", routed_url(routes.dashboard, balancer, "HasCertificate"), "Dashboard URL."),
+        (
+            "BackendUrl",
+            backend_url,
+            f"Backend (GraphQL) URL: its domain name, or the ALB's name on port {BACKEND_LISTENER_PORT}.",
+        ),
+        ("WebSocketUrl", websocket.url, "WebSocket URL the dashboard subscribes to (custom domain when one is set)."),
+        ("WebSocketApiId", Ref(websocket.api), "ID of the WebSocket API."),
+        ("UpstreamStreamName", Ref(base.upstream), "Kinesis stream ingest writes market data to."),
+        ("DownstreamStreamName", Ref(base.downstream), "Kinesis stream ripples writes results to."),
+        ("InfluxDbUrl", base.influx_url, "InfluxDB URL inside the VPC (Cloud Map name)."),
+        ("InfluxDbOrg", Ref(influx.org), "InfluxDB organization."),
+        ("InfluxDbBucket", Ref(influx.bucket), "InfluxDB bucket ripples writes to."),
+        ("VpcId", Ref(base.network.vpc), "VPC of this stack (its EFS mount targets must be in it)."),
+        ("ClusterName", Ref(base.cluster), "ECS cluster name."),
+        ("NamespaceName", Ref(p.service_namespace), "Cloud Map private DNS namespace."),
+    )
+    for name, value, description in outputs:
+        export_output(t, name, value, description)
 
 
 def _parameters(t: Template, config: BuildConfig) -> FullParameters:
@@ -576,7 +585,7 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
 
 
 def _conditions(t: Template, p: FullParameters) -> None:
-    def not_empty(parameter: Parameter) -> Any:
+    def has_value(parameter: Parameter) -> Any:
         return Not(Equals(Ref(parameter), ""))
 
     t.add_condition("IsEndpoints", Equals(Ref(p.network_mode), "endpoints"))
@@ -584,28 +593,27 @@ def _conditions(t: Template, p: FullParameters) -> None:
     t.add_condition("IsPublic", Equals(Ref(p.network_mode), "public"))
     t.add_condition(EXEC_CONDITION, Equals(Ref(p.ecs_exec), "enabled"))
     t.add_condition("IsEndpointsWithExec", And(Condition("IsEndpoints"), Condition(EXEC_CONDITION)))
-    t.add_condition("HasCertificate", not_empty(p.certificate_arn))
-    t.add_condition("HasHostedZone", not_empty(p.hosted_zone_id))
-    t.add_condition("HasBackendDomain", not_empty(p.backend_domain))
-    t.add_condition("HasDashboardDomain", not_empty(p.dashboard_domain))
-    t.add_condition("BackendAlias", And(Condition("HasHostedZone"), not_empty(p.backend_domain)))
-    t.add_condition("DashboardAlias", And(Condition("HasHostedZone"), not_empty(p.dashboard_domain)))
+    t.add_condition("HasCertificate", has_value(p.certificate_arn))
+    t.add_condition("HasHostedZone", has_value(p.hosted_zone_id))
+    t.add_condition("HasBackendDomain", has_value(p.backend_domain))
+    t.add_condition("HasDashboardDomain", has_value(p.dashboard_domain))
+    t.add_condition("BackendAlias", And(Condition("HasHostedZone"), has_value(p.backend_domain)))
+    t.add_condition("DashboardAlias", And(Condition("HasHostedZone"), has_value(p.dashboard_domain)))
     t.add_condition(
-        "WebSocketDomain", And(Condition("HasHostedZone"), Condition("HasCertificate"), not_empty(p.websocket_domain))
+        "WebSocketDomain", And(Condition("HasHostedZone"), Condition("HasCertificate"), has_value(p.websocket_domain))
     )
     # No ACM certificate can cover the ALBs' own *.elb.amazonaws.com names: HTTPS
     # needs the operator's names, in the URLs, the dashboard's settings and the redirect.
-    t.add_rule(
+    require(
+        t,
         "CertificateNeedsDomainNames",
-        {
-            "RuleCondition": {"Fn::Not": [{"Fn::Equals": [Ref(p.certificate_arn), ""]}]},
-            "Assertions": [
-                {
-                    "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(domain), ""]}]},
-                    "AssertDescription": f"{domain.title} must be set when CertificateArn is: the certificate "
-                    "must cover that name, since no certificate can cover the ALB's own name.",
-                }
-                for domain in (p.backend_domain, p.dashboard_domain)
-            ],
-        },
+        not_empty(p.certificate_arn),
+        [
+            (
+                domain,
+                f"{domain.title} must be set when CertificateArn is: the certificate must cover that name, since no "
+                "certificate can cover the ALB's own name.",
+            )
+            for domain in (p.backend_domain, p.dashboard_domain)
+        ],
     )

@@ -19,17 +19,23 @@ ARNs the provisioning command reads, cluster and service names.
 
 from __future__ import annotations
 
-from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Ref, Sub, Template
+from dataclasses import dataclass
+from typing import Any
 
-from .. import exports
+from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Parameter, Ref, Sub, Template
+
+from .. import exports, model
 from ..blocks.alarms import alarm_notifications, service_alarm
-from ..blocks.efs import mount_targets
-from ..blocks.fargate import Placement, capacity_parameters, cluster
-from ..blocks.load_balancers import alias_record, internal_load_balancer, public_load_balancer, url
-from ..blocks.network import CIDR_PATTERN, allow_from_group, vpc_with_public_subnets
+from ..blocks.efs import MountTargets, mount_targets
+from ..blocks.fargate import FargateService, Placement, capacity_parameters, cluster
+from ..blocks.load_balancers import LoadBalancer, alias_record, internal_load_balancer, public_load_balancer, url
+from ..blocks.network import CIDR_PATTERN, Network, allow_from_group, vpc_with_public_subnets
 from ..blocks.parameters import (
+    CERTIFICATE_PATTERN,
+    DOMAIN_PATTERN,
     FOUNDATIONS_PARAMETER,
-    NOT_PRIVATE_ECR,
+    HOSTED_ZONE_PATTERN,
+    IMAGE_PATTERN,
     NOT_PRIVATE_ECR_TEXT,
     add_parameter,
     export_output,
@@ -37,27 +43,80 @@ from ..blocks.parameters import (
     import_value,
     log_retention_parameter,
     new_template,
+    not_empty,
+    require,
     task_size_parameters,
     wait_for,
 )
 from ..blocks.schedule import active_hours
 from ..blocks.tags import tag_everything
 from ..components.grafana import GRAFANA_PORT, grafana_service
-from ..components.influxdb import influxdb_parameters, influxdb_service
+from ..components.influxdb import InfluxParameters, influxdb_parameters, influxdb_service
 from ..components.token_issuer import influx_token_issuer
 from ..config import GRAFANA_MAX_CPU, BuildConfig, mirror_tag
 
 PROFILE = "lite"
-IMAGE_PATTERN = r"^" + NOT_PRIVATE_ECR + r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]{1,128})$"
-CERTIFICATE_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
-HOSTED_ZONE_PATTERN = r"^$|^Z[A-Z0-9]{1,31}$"
-DOMAIN_PATTERN = r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
+
+@dataclass(frozen=True)
+class LiteParameters:
+    """Every deploy-time choice of the lite profile, as the template's Parameters."""
+
+    exposure: Parameter
+    allowed_cidr: Parameter
+    certificate: Parameter
+    domain: Parameter
+    zone: Parameter
+    grafana_image: Parameter
+    grafana_size: tuple[Ref, Ref]
+    influx: InfluxParameters
+    retention: Parameter
+    capacity: Ref
+    influxdb_capacity: Ref
 
 
 def build(config: BuildConfig) -> Template:
     t = new_template(__doc__)
     foundations_parameter(t)
     network = vpc_with_public_subnets(t, config)
+    p = _parameters(t, config)
+    _conditions_and_rules(t, p)
+    ecs_cluster = cluster(t, "Container Insights is the ContainerInsights parameter, off by default for cost.")
+    efs = mount_targets(t, network)
+    influx_lb, influxdb = _influxdb(t, config, p, network, ecs_cluster, efs)
+    grafana_lb, grafana_url, grafana = _grafana(t, config, p, network, ecs_cluster, efs)
+    # Grafana reads InfluxDB through the internal ALB, and only it and the token agent may.
+    allow_from_group(
+        t,
+        "InfluxDbLoadBalancerFromGrafana",
+        influx_lb.security_group,
+        grafana.security_group,
+        model.INFLUXDB.port,
+        "InfluxDB API from Grafana",
+    )
+    efs.admit(t, model.GRAFANA.name, grafana)
+    influx_url = Sub("http://${Dns}:8086", Dns=GetAtt(influx_lb.load_balancer, "DNSName"))
+    _token_issuer(t, p, network, influx_lb, influxdb, influx_url)
+
+    alarms = alarm_notifications(t)
+    service_alarm(t, alarms, model.INFLUXDB.description, influxdb.service, Ref(ecs_cluster), influx_lb, scaled=True)
+    service_alarm(
+        t,
+        alarms,
+        model.GRAFANA.description,
+        grafana.service,
+        Ref(ecs_cluster),
+        grafana_lb,
+        exposed="ExposeGrafana",
+        scaled=True,
+    )
+    active_hours(t, ecs_cluster, [influxdb.service, grafana.service], alarms)
+    _outputs(t, p, network, ecs_cluster, influx_lb, influx_url, influxdb, grafana, grafana_url)
+    tag_everything(t, config.project, PROFILE)
+    return t
+
+
+def _parameters(t: Template, config: BuildConfig) -> LiteParameters:
     exposure = add_parameter(
         t,
         "GrafanaExposure",
@@ -111,91 +170,106 @@ def build(config: BuildConfig) -> Template:
         AllowedPattern=r"^$|" + IMAGE_PATTERN,
         ConstraintDescription="empty, or an image reference with a tag, " + NOT_PRIVATE_ECR_TEXT + ".",
     )
-    grafana_cpu, grafana_memory = task_size_parameters(
+    grafana_size = task_size_parameters(
         t, "Grafana", "Grafana", config.grafana.cpu, config.grafana.memory, max_cpu=GRAFANA_MAX_CPU
     )
     influx = influxdb_parameters(t, config)
     retention = log_retention_parameter(t, config.log_retention_days)
+    capacity, influxdb_capacity = capacity_parameters(t, "Grafana")
+    return LiteParameters(
+        exposure,
+        allowed_cidr,
+        certificate,
+        domain,
+        zone,
+        grafana_image,
+        grafana_size,
+        influx,
+        retention,
+        capacity,
+        influxdb_capacity,
+    )
 
+
+def _conditions_and_rules(t: Template, p: LiteParameters) -> None:
     # The rule below refuses "public" without AllowedCidr; the condition says it again
     # so that the linter, too, knows the ALB never gets an empty CIDR.
-    t.add_condition("ExposeGrafana", And(Equals(Ref(exposure), "public"), Not(Equals(Ref(allowed_cidr), ""))))
-    t.add_condition("HasCertificate", Not(Equals(Ref(certificate), "")))
+    t.add_condition("ExposeGrafana", And(Equals(Ref(p.exposure), "public"), Not(Equals(Ref(p.allowed_cidr), ""))))
+    t.add_condition("HasCertificate", Not(Equals(Ref(p.certificate), "")))
     t.add_condition("ExposeGrafanaWithHttps", And(Condition("ExposeGrafana"), Condition("HasCertificate")))
-    t.add_condition("HasGrafanaDomain", Not(Equals(Ref(domain), "")))
+    t.add_condition("HasGrafanaDomain", Not(Equals(Ref(p.domain), "")))
     t.add_condition(
-        "GrafanaAlias", And(Condition("ExposeGrafana"), Condition("HasGrafanaDomain"), Not(Equals(Ref(zone), "")))
+        "GrafanaAlias", And(Condition("ExposeGrafana"), Condition("HasGrafanaDomain"), Not(Equals(Ref(p.zone), "")))
     )
-    t.add_condition("GrafanaFromMirror", Equals(Ref(grafana_image), ""))
+    t.add_condition("GrafanaFromMirror", Equals(Ref(p.grafana_image), ""))
     # No ACM certificate covers the ALB's own *.elb.amazonaws.com name.
-    t.add_rule(
+    require(
+        t,
         "CertificateNeedsDomainName",
-        {
-            "RuleCondition": {"Fn::Not": [{"Fn::Equals": [Ref(certificate), ""]}]},
-            "Assertions": [
-                {
-                    "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(domain), ""]}]},
-                    "AssertDescription": "GrafanaDomainName must be set when CertificateArn is: the certificate "
-                    "must cover that name.",
-                }
-            ],
-        },
+        not_empty(p.certificate),
+        [(p.domain, "GrafanaDomainName must be set when CertificateArn is: the certificate must cover that name.")],
     )
-    t.add_rule(
+    require(
+        t,
         "AllowedCidrWhenPublic",
-        {
-            "RuleCondition": {"Fn::Equals": [Ref(exposure), "public"]},
-            "Assertions": [
-                {
-                    "Assert": {"Fn::Not": [{"Fn::Equals": [Ref(allowed_cidr), ""]}]},
-                    "AssertDescription": "AllowedCidr must be set when GrafanaExposure is public.",
-                }
-            ],
-        },
+        {"Fn::Equals": [Ref(p.exposure), "public"]},
+        [(p.allowed_cidr, "AllowedCidr must be set when GrafanaExposure is public.")],
     )
 
-    capacity, influxdb_capacity = capacity_parameters(t, "Grafana")
-    ecs_cluster = cluster(t, "Container Insights is the ContainerInsights parameter, off by default for cost.")
 
-    influx_lb = internal_load_balancer(t, "InfluxDb", network, 8086, "/health")
-    efs = mount_targets(t, network)
+def _influxdb(
+    t: Template, config: BuildConfig, p: LiteParameters, network: Network, ecs_cluster: Any, efs: MountTargets
+) -> tuple[LoadBalancer, FargateService]:
+    """InfluxDB on the foundations EFS behind the internal ALB."""
+    spec = model.INFLUXDB
+    influx_lb = internal_load_balancer(t, spec.name, network, spec.port, spec.health_path)
     influxdb = influxdb_service(
         t,
         config,
-        influx,
+        p.influx,
         cluster=Ref(ecs_cluster),
         network=network,
         placement=Placement(
             subnets=network.public_subnet_ids,
             assign_public_ip="ENABLED",
-            single_writer=True,
-            capacity=influxdb_capacity,
+            single_writer=spec.single_writer,
+            capacity=p.influxdb_capacity,
             depends_on=[*efs.mount_target_ids, influx_lb.ready.title],
             target_group=Ref(influx_lb.target_group),
             # First boot runs setup on a temporary port before InfluxDB listens on 8086.
             grace_period=300,
         ),
-        log_retention=Ref(retention),
+        log_retention=Ref(p.retention),
     )
-    influx_lb.admit(t, "InfluxDbFromLoadBalancer", influxdb.security_group, 8086, "InfluxDB API from the internal ALB")
-    efs.admit(t, "InfluxDb", influxdb)
+    influx_lb.admit(
+        t, "InfluxDbFromLoadBalancer", influxdb.security_group, spec.port, "InfluxDB API from the internal ALB"
+    )
+    efs.admit(t, spec.name, influxdb)
+    return influx_lb, influxdb
 
+
+def _grafana(
+    t: Template, config: BuildConfig, p: LiteParameters, network: Network, ecs_cluster: Any, efs: MountTargets
+) -> tuple[LoadBalancer, Any, FargateService]:
+    """Grafana OSS on the foundations EFS, behind its public ALB when exposed."""
+    spec = model.GRAFANA
     grafana_lb = public_load_balancer(
         t,
-        "Grafana",
+        spec.name,
         network,
         port=GRAFANA_PORT,
-        health_path="/api/health",
-        allowed_cidr=Ref(allowed_cidr),
-        certificate_arn=Ref(certificate),
+        health_path=spec.health_path,
+        allowed_cidr=Ref(p.allowed_cidr),
+        certificate_arn=Ref(p.certificate),
         has_certificate="HasCertificate",
-        domain_name=Ref(domain),
+        domain_name=Ref(p.domain),
         has_domain="HasGrafanaDomain",
         condition="ExposeGrafana",
         https_condition="ExposeGrafanaWithHttps",
     )
-    grafana_url = url(grafana_lb.load_balancer, "HasCertificate", Ref(domain), "HasGrafanaDomain")
-    alias_record(t, "GrafanaAliasRecord", "GrafanaAlias", Ref(zone), Ref(domain), grafana_lb.load_balancer)
+    grafana_url = url(grafana_lb.load_balancer, "HasCertificate", Ref(p.domain), "HasGrafanaDomain")
+    alias_record(t, "GrafanaAliasRecord", "GrafanaAlias", Ref(p.zone), Ref(p.domain), grafana_lb.load_balancer)
+    cpu, memory = p.grafana_size
     grafana = grafana_service(
         t,
         config,
@@ -203,39 +277,34 @@ def build(config: BuildConfig) -> Template:
         network=network,
         image=If(
             "GrafanaFromMirror",
-            Join(":", [import_value(exports.repository_uri("grafana")), mirror_tag(config.grafana_image)]),
-            Ref(grafana_image),
+            Join(":", [import_value(exports.repository_uri(spec.repository)), mirror_tag(config.grafana_image)]),
+            Ref(p.grafana_image),
         ),
-        cpu=grafana_cpu,
-        memory=grafana_memory,
+        cpu=cpu,
+        memory=memory,
         load_balancer=grafana_lb,
         exposed="ExposeGrafana",
         url=grafana_url,
-        capacity=capacity,
+        capacity=p.capacity,
         after=efs.mount_target_ids,
-        log_retention=Ref(retention),
+        log_retention=Ref(p.retention),
     )
     grafana_lb.admit(t, "GrafanaFromLoadBalancer", grafana.security_group, GRAFANA_PORT, "Grafana from its ALB")
-    allow_from_group(
-        t,
-        "InfluxDbLoadBalancerFromGrafana",
-        influx_lb.security_group,
-        grafana.security_group,
-        8086,
-        "InfluxDB API from Grafana",
-    )
-    efs.admit(t, "Grafana", grafana)
+    return grafana_lb, grafana_url, grafana
 
-    influx_url = Sub("http://${Dns}:8086", Dns=GetAtt(influx_lb.load_balancer, "DNSName"))
+
+def _token_issuer(
+    t: Template, p: LiteParameters, network: Network, influx_lb: LoadBalancer, influxdb: FargateService, influx_url: Any
+) -> None:
     issuer = influx_token_issuer(
         t,
         network,
         # No public IP for a Lambda: the agent reaches the internal ALB and nothing else.
         subnets=network.public_subnet_ids,
         influx_url=influx_url,
-        org=Ref(influx.org),
-        bucket=Ref(influx.bucket),
-        log_retention=Ref(retention),
+        org=Ref(p.influx.org),
+        bucket=Ref(p.influx.bucket),
+        log_retention=Ref(p.retention),
         after=[influxdb.service.title],
     )
     agent_rule = allow_from_group(
@@ -243,19 +312,24 @@ def build(config: BuildConfig) -> Template:
         "InfluxDbLoadBalancerFromTokenAgent",
         influx_lb.security_group,
         issuer.agent_security_group,
-        8086,
+        model.INFLUXDB.port,
         "InfluxDB API from the token agent",
     )
     # The agent's first request must not be refused: the tokens wait for the rule.
     wait_for(issuer.tokens, agent_rule.title)
 
-    alarms = alarm_notifications(t)
-    service_alarm(t, alarms, "InfluxDB", influxdb.service, Ref(ecs_cluster), influx_lb, scaled=True)
-    service_alarm(
-        t, alarms, "Grafana", grafana.service, Ref(ecs_cluster), grafana_lb, exposed="ExposeGrafana", scaled=True
-    )
-    active_hours(t, ecs_cluster, [influxdb.service, grafana.service], alarms)
 
+def _outputs(
+    t: Template,
+    p: LiteParameters,
+    network: Network,
+    ecs_cluster: Any,
+    influx_lb: LoadBalancer,
+    influx_url: Any,
+    influxdb: FargateService,
+    grafana: FargateService,
+    grafana_url: Any,
+) -> None:
     export_output(t, "StackProfile", PROFILE, "Profile of this stack; the provisioning command checks it.")
     export_output(
         t,
@@ -267,8 +341,8 @@ def build(config: BuildConfig) -> Template:
     export_output(
         t, "InfluxDbUrl", influx_url, "InfluxDB URL inside the VPC (internal ALB); Grafana's datasource uses it."
     )
-    export_output(t, "InfluxDbOrg", Ref(influx.org), "InfluxDB organization.")
-    export_output(t, "InfluxDbBucket", Ref(influx.bucket), "InfluxDB bucket the data is written to.")
+    export_output(t, "InfluxDbOrg", Ref(p.influx.org), "InfluxDB organization.")
+    export_output(t, "InfluxDbBucket", Ref(p.influx.bucket), "InfluxDB bucket the data is written to.")
     # Secret ARNs are not re-exported (an output of an import is a lint warning):
     # the provisioning command follows this output to the foundations exports.
     export_output(
@@ -298,6 +372,3 @@ def build(config: BuildConfig) -> Template:
         "Grafana ECS service name (for an ECS Exec port forward when there is no ALB).",
     )
     export_output(t, "InfluxDbServiceName", GetAtt(influxdb.service, "Name"), "InfluxDB ECS service name.")
-
-    tag_everything(t, config.project, PROFILE)
-    return t

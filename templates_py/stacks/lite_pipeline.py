@@ -27,12 +27,13 @@ from typing import Any
 
 from troposphere import GetAtt, Join, Ref, Select, Split, Template, ec2
 
-from .. import exports
+from .. import exports, model
 from ..blocks.alarms import alarm_notifications, service_alarm, stream_throttled
 from ..blocks.fargate import Container, Placement, capacity_parameter, fargate_service
 from ..blocks.network import AZ_COUNT, ImportedNetwork
 from ..blocks.parameters import (
     FOUNDATIONS_PARAMETER,
+    STACK_NAME_PATTERN,
     add_parameter,
     export_output,
     foundations_parameter,
@@ -49,6 +50,7 @@ from ..components.streams import cheapest_stream, stream, stream_parameters
 from ..config import BuildConfig
 
 PROFILE = "lite-pipeline"
+MANIFEST = model.manifest(PROFILE)
 LITE_PARAMETER = "LiteStackName"
 
 
@@ -64,19 +66,20 @@ def build(config: BuildConfig) -> Template:
         LITE_PARAMETER,
         description="Name of the deployed lite stack whose VPC, cluster and InfluxDB the pipeline uses.",
         Default="streamlines-lite",
-        AllowedPattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$",
+        AllowedPattern=STACK_NAME_PATTERN,
         ConstraintDescription="a CloudFormation stack name: letters, digits and hyphens, starting with a letter.",
     )
-    tags = {service: pipeline.image_tag_parameter(t, service) for service in ("Ingest", "Ripples")}
+    specs = MANIFEST.services
+    tags = {spec.name: pipeline.image_tag_parameter(t, spec.name) for spec in specs}
     ingest_parameters = pipeline.ingest_parameters(t)
     capacity = capacity_parameter(t, "ingest and ripples")
     streams = stream_parameters(t)
     retention = Ref(log_retention_parameter(t, config.log_retention_days))
     sizes = {
-        name: task_size_parameters(
-            t, name, name.lower(), getattr(config, name.lower()).cpu, getattr(config, name.lower()).memory
+        spec.name: task_size_parameters(
+            t, spec.name, spec.container, getattr(config, spec.container).cpu, getattr(config, spec.container).memory
         )
-        for name in ("Ingest", "Ripples")
+        for spec in specs
     }
 
     upstream = stream(t, "UpstreamStream", streams)
@@ -86,19 +89,19 @@ def build(config: BuildConfig) -> Template:
     network = ImportedNetwork(lite(exports.LITE_VPC_ID), [Select(index, subnets) for index in range(AZ_COUNT)])
     influx_url = lite(exports.LITE_INFLUXDB_URL)
 
-    def service(name: str, settings: pipeline.ContainerSettings) -> Any:
-        cpu, memory = sizes[name]
+    def service(spec: model.Service, settings: pipeline.ContainerSettings) -> Any:
+        cpu, memory = sizes[spec.name]
         return fargate_service(
             t,
-            name,
+            spec.name,
             cluster=lite(exports.LITE_CLUSTER_NAME),
             network=network,
             container=Container(
-                image=Join(":", [import_value(exports.repository_uri(name.lower())), Ref(tags[name])]),
+                image=Join(":", [import_value(exports.repository_uri(spec.repository)), Ref(tags[spec.name])]),
                 port=None,
                 cpu=cpu,
                 memory=memory,
-                architecture=getattr(config, name.lower()).architecture,
+                architecture=getattr(config, spec.container).architecture,
                 environment=settings.environment,
                 secrets=settings.secrets,
             ),
@@ -107,18 +110,18 @@ def build(config: BuildConfig) -> Template:
             placement=Placement(
                 subnets=network.public_subnet_ids,
                 assign_public_ip="ENABLED",
-                single_writer=settings.single_writer,
+                single_writer=spec.single_writer,
                 capacity=capacity,
             ),
             log_retention=retention,
-            repository_arns=[import_value(exports.repository_arn(name.lower()))],
+            repository_arns=[import_value(exports.repository_arn(spec.repository))],
             task_statements=settings.statements,
-            description=name,
+            description=spec.name,
         )
 
-    ingest = service("Ingest", pipeline.ingest(ingest_parameters, upstream))
+    ingest = service(model.INGEST, pipeline.ingest(ingest_parameters, upstream))
     ripples = service(
-        "Ripples",
+        model.RIPPLES,
         pipeline.ripples(
             upstream, downstream, influx_url, lite(exports.LITE_INFLUXDB_ORG), lite(exports.LITE_INFLUXDB_BUCKET)
         ),
@@ -137,7 +140,7 @@ def build(config: BuildConfig) -> Template:
     )
     wait_for(ripples.service, admit.title)
     alarms = alarm_notifications(t)
-    for label, made in (("Ingest", ingest), ("Ripples", ripples)):
+    for label, made in ((model.INGEST.description, ingest), (model.RIPPLES.description, ripples)):
         service_alarm(t, alarms, label, made.service, lite(exports.LITE_CLUSTER_NAME))
     stream_throttled(t, alarms, "UpstreamThrottled", upstream, "ingest")
     # Nothing reads it, but a refused write holds ripples up all the same.

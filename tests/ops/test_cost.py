@@ -11,7 +11,7 @@ import pytest
 
 from streamlines import cost
 
-from ..templates.test_lint import BRANCHES
+from ..templates.branches import BRANCHES
 
 PRICES = cost.load_prices("us-east-1")
 

@@ -11,7 +11,7 @@ from streamlines.cli import main
 from templates_py.render import write_all
 
 from ..conftest import FOUNDATIONS, KEY
-from .test_preflight import put_image
+from .recorders import Recorder, Saying, put_image
 
 
 @pytest.fixture
@@ -34,24 +34,6 @@ def zips(monkeypatch, tmp_path):
         dist.mkdir(parents=True)
         (dist / f"{folder}.zip").write_bytes(f"zip of {folder}".encode())
     return root
-
-
-class Recorder:
-    def __init__(self):
-        self.commands = []
-        self.stdin = []
-
-    def __call__(self, command, say, stdin=None):
-        self.commands.append(list(command))
-        self.stdin.append(stdin)
-
-
-class Saying(Recorder):
-    """Like run_command and run_docker, it reports each command through `say`."""
-
-    def __call__(self, command, say, stdin=None):
-        super().__call__(command, say, stdin)
-        say("$ " + " ".join(command))
 
 
 GRAFANA = "grafana/grafana-oss:12.1.1"

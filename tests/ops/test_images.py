@@ -12,9 +12,8 @@ from streamlines import images
 from streamlines.cli import main
 from templates_py.evaluate import parameter_values
 
-from ..templates.test_lint import FULL_REQUIRED, LITE_REQUIRED
-from .test_deploy import Recorder, Saying
-from .test_preflight import put_image
+from ..templates.branches import FULL_REQUIRED, LITE_REQUIRED
+from .recorders import Recorder, Saying, put_image
 
 
 @pytest.mark.parametrize(

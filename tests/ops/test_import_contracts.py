@@ -43,6 +43,12 @@ def test_the_contracts_hold(tree):
         ("grafana/provision.py", "import streamlines.context", "grafana talks to Grafana only"),
         ("grafana/dashboards.py", "import botocore", "grafana talks to Grafana only"),
         ("templates_py/blocks/network.py", "import templates_py.components.influxdb", "template layers"),
+        ("streamlines/smoke.py", "import templates_py.stacks.full", "operations read the generator through its model"),
+        (
+            "streamlines/residue.py",
+            "import templates_py.blocks.tags",
+            "operations read the generator through its model",
+        ),
     ],
 )
 def test_a_deliberate_violation_fails(tree, module, line, broken):

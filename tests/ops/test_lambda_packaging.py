@@ -202,17 +202,27 @@ def test_build_of_an_unknown_lambda_is_one_clear_line(built_tree, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_code_key_parameters_are_read_back_from_the_templates(templates):
+def test_code_key_parameters_come_from_the_model_and_the_templates_have_them(templates):
+    """The model names each profile's code keys; each rendered template has exactly
+    those, each constrained to its own folder's content keys."""
     from streamlines.packaging import code_key_parameters
 
-    assert code_key_parameters(templates["full"]) == {
+    for profile, template in templates.items():
+        declared = {
+            name: p["AllowedPattern"] for name, p in template.get("Parameters", {}).items() if name.endswith("CodeKey")
+        }
+        assert declared == {
+            name: r"^lambdas/" + folder + r"/[0-9a-f]{64}\.zip$"
+            for name, folder in code_key_parameters(profile).items()
+        }, profile
+    assert code_key_parameters("full") == {
         "ConnectionHandlerCodeKey": "websocket_connection_handler",
         "ResultsPusherCodeKey": "results_stream_pusher",
         "InfluxTokenAgentCodeKey": "influx_token_agent",
         "InfluxTokenProviderCodeKey": "influx_token_provider",
     }
-    assert set(code_key_parameters(templates["lite"]).values()) == {"influx_token_agent", "influx_token_provider"}
-    assert set(code_key_parameters(templates["full"]).values()) == set(EXPECTED)
+    assert set(code_key_parameters("lite").values()) == {"influx_token_agent", "influx_token_provider"}
+    assert set(code_key_parameters("full").values()) == set(EXPECTED)
 
 
 def test_each_entry_is_a_plain_file_of_fixed_time_deflated_at_level_9(tmp_path):
@@ -351,8 +361,8 @@ def test_a_real_module_is_deflated_at_level_9_not_the_default():
     assert info.compress_size == level(9)
 
 
-def test_a_template_without_parameters_has_no_code_keys():
-    assert package.code_key_parameters({"Resources": {}}) == {}
+def test_a_stack_without_functions_has_no_code_keys():
+    assert package.code_key_parameters("foundations") == package.code_key_parameters("cloudfront") == {}
 
 
 def test_two_sources_of_one_name_are_refused(tmp_path):

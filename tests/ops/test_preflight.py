@@ -14,6 +14,7 @@ from templates_py import exports
 from templates_py.evaluate import parameter_values
 
 from ..conftest import FOUNDATIONS, KEY, issued_certificate, session
+from .recorders import put_image
 
 REGION = "us-east-1"
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -22,8 +23,8 @@ CIDR = "198.18.7.10/32"
 LITE_GOOD = {"AllowedCidr": CIDR}
 
 
-def code_keys(template):
-    return {p: f"lambdas/{folder}/{KEY}.zip" for p, folder in code_key_parameters(template).items()}
+def code_keys(profile):
+    return {p: f"lambdas/{folder}/{KEY}.zip" for p, folder in code_key_parameters(profile).items()}
 
 
 def check(aws, templates, profile, values, stack="sl-stack"):
@@ -35,25 +36,10 @@ def check(aws, templates, profile, values, stack="sl-stack"):
         stack,
         FOUNDATIONS,
         templates[profile],
-        {**code_keys(templates[profile]), **base, **values},
+        {**code_keys(profile), **base, **values},
         lines.append,
     )
     return code, lines
-
-
-def put_image(aws, repository, tag):
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"digest": "sha256:" + "1" * 64},
-        "layers": [{"digest": "sha256:" + tag.encode().hex().ljust(64, "0")[:64]}],
-    }
-    aws.client("ecr").put_image(
-        repositoryName=f"sl-{repository}",
-        imageManifest=json.dumps(manifest),
-        imageManifestMediaType=manifest["mediaType"],
-        imageTag=tag,
-    )
 
 
 @pytest.fixture
@@ -441,7 +427,7 @@ def test_access_logs_need_the_account_role(aws, templates, full_ready):
     assert (
         line
         == f"FAIL  API Gateway log role: WebSocketAccessLogs is enabled but {REGION} has no API Gateway CloudWatch "
-        "Logs role (account setting); set it once (README, 'WebSocket access logs') or keep "
+        "Logs role (account setting); set it once (docs/deploying.md, 'WebSocket access logs') or keep "
         "WebSocketAccessLogs=disabled."
     )
     role = "arn:aws:iam::123456789012:role/apigateway-logs"
@@ -812,7 +798,7 @@ def test_a_good_full_preflight_word_for_word(aws, templates, full_ready):
         ),
         *(
             f"PASS  lambda code {name}: s3://sl-app-bucket/lambdas/{name}/{KEY}.zip"
-            for name in code_key_parameters(templates["full"]).values()
+            for name in code_key_parameters("full").values()
         ),
         "PASS  market-data credentials: set",
         "all checks passed",
@@ -844,12 +830,12 @@ def test_local_code_keys_are_the_content_keys_of_the_built_zips(tmp_path, templa
         archive = packaging.built_zip(tmp_path, folder)
         archive.parent.mkdir(parents=True)
         archive.write_bytes(folder.encode())
-    keys = preflight.local_code_keys(tmp_path, templates["lite"])
+    keys = preflight.local_code_keys(tmp_path, "lite")
     assert keys == {
         parameter: packaging.content_key(packaging.built_zip(tmp_path, folder))
-        for parameter, folder in code_key_parameters(templates["lite"]).items()
+        for parameter, folder in code_key_parameters("lite").items()
     }
-    assert preflight.local_code_keys(tmp_path / "nothing", templates["lite"]) == {}
+    assert preflight.local_code_keys(tmp_path / "nothing", "lite") == {}
 
 
 @pytest.mark.parametrize(
@@ -871,7 +857,7 @@ def test_a_repository_name_keeps_its_namespace():
 
 
 def test_a_missing_code_key_and_a_missing_zip_each_fail_and_the_others_are_still_checked(aws, templates, mirrored):
-    parameters = sorted(code_key_parameters(templates["lite"]).items())
+    parameters = sorted(code_key_parameters("lite").items())
     assert len(parameters) == 2
     (first, first_folder), (second, second_folder) = parameters
     code, lines = check(aws, templates, "lite", {first: ""})

@@ -1,7 +1,8 @@
-"""Every command the README shows works as written: each `aws cloudformation
-deploy` names every parameter its template has no default for, passes the
-template's Rules, and goes through S3 when the template is too big to pass
-inline; every `streamlines` and `make` command it shows exists."""
+"""Every command the README and the docs show works as written: each `aws
+cloudformation deploy` names every parameter its template has no default for,
+passes the template's Rules, and goes through S3 when the template is too big to
+pass inline; every `streamlines` and `make` command they show exists; and their
+generated sections are current."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from pathlib import Path
 import pytest
 
 from streamlines.cli import build_parser
+from streamlines.readme import PAGES
 from templates_py.render import DEPLOY_BODY_LIMIT
 
 from ..templates.deploy_checks import rules_refuse
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+# The README and the pages it links for the rest: what they show must work alike.
+SHOWN = "\n".join((ROOT / page).read_text(encoding="utf-8") for page in PAGES)
 
 
 def code_blocks(text: str) -> list[str]:
@@ -27,7 +31,7 @@ def code_blocks(text: str) -> list[str]:
 def commands(prefix: str) -> list[str]:
     """Every command line starting with `prefix` in a code block, continuation lines joined."""
     found = []
-    for block in code_blocks(README):
+    for block in code_blocks(SHOWN):
         joined = re.sub(r"\\\n\s*", " ", block)
         for line in joined.splitlines():
             line = line.split("  #")[0].strip()
@@ -93,7 +97,25 @@ def test_the_generated_sections_are_current():
     contracts/services.toml (`make readme`); a README that says otherwise fails."""
     from streamlines import readme
 
-    assert readme.render(README, ROOT) == README, "README.md is stale: run make readme"
-    start = README.index("<!-- generated: cost -->")
-    stale = README[:start] + README[start:].replace("| **", "| **9", 1)
-    assert readme.render(stale, ROOT) == README != stale
+    pages = readme.render_pages(ROOT)
+    for page, text in pages.items():
+        assert (ROOT / page).read_text(encoding="utf-8") == text, f"{page} is stale: run make readme"
+    operating = pages["docs/operating.md"]
+    start = operating.index("<!-- generated: cost -->")
+    stale = operating[:start] + operating[start:].replace("| **", "| **9", 1)
+    assert readme.render(stale, ROOT) == operating != stale
+
+
+def test_the_quick_start_comes_first_and_is_short():
+    """What it is, set-up, then a quick start of at most 40 lines, within the first screenful."""
+    lines = README.splitlines()
+    start = lines.index("## Quick start: lite")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
+    assert start < 40 and end - start <= 40
+    assert "make deploy PROFILE=lite" in "\n".join(lines[start:end])
+
+
+def test_every_page_the_readme_links_exists():
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README):
+        if "://" not in target:
+            assert (ROOT / target).exists(), target

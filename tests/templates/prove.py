@@ -15,8 +15,8 @@ import json
 import subprocess
 import sys
 
+from .branches import BRANCHES
 from .deploy_checks import CHECKS, image_shape_branches, images_pullable_by_their_role
-from .test_lint import BRANCHES
 
 # Where the snapshots lived: the newer path first.
 SNAPSHOT_PATHS = ("tests/templates/snapshots/{stack}.json", "tests/snapshots/{stack}.json")

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from ..walk import exists, resources
-from .test_full import grants
+from ..walk import exists, grants, resources
 
 
 @pytest.mark.parametrize("stack", ["lite", "full"])

@@ -12,11 +12,10 @@ import json
 
 import pytest
 
-from templates_py.blocks.tags import kebab
+from templates_py.model import kebab
 
-from ..walk import exists, nodes, resolve, resources
-from .test_full import grants
-from .test_lint import BRANCHES
+from ..walk import exists, grants, nodes, resolve, resources
+from .branches import BRANCHES
 
 # (namespace, metric) -> dimension -> (resource type, how the value names it), and
 # the statistics that mean something for it.

@@ -14,7 +14,7 @@ from streamlines.preflight import read_parameters_file
 from templates_py.stacks import foundations
 
 from . import deploy_checks
-from .test_lint import BRANCHES, CERTIFICATE, CIDR, FULL_REQUIRED, LITE_REQUIRED, branch_ids
+from .branches import BRANCHES, CERTIFICATE, CIDR, FULL_REQUIRED, LITE_REQUIRED, branch_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ..walk import as_list, exists, resolve, resources
-from .test_lint import FULL_REQUIRED
+from ..walk import as_list, exists, grants, resolve, resources
+from .branches import FULL_REQUIRED
 
 ECS_EXEC = {
     ("ssmmessages:CreateControlChannel", "*"),
@@ -29,20 +29,6 @@ STREAM_READ = (
     "kinesis:GetShardIterator",
     "kinesis:ListShards",
 )
-
-
-def grants(template: dict, role_id: str) -> set[tuple[str, str]]:
-    """(action, resource) pairs a role's inline policies allow, resources as compact strings."""
-    import json
-
-    pairs = set()
-    for policy in template["Resources"][role_id]["Properties"].get("Policies", []):
-        for statement in policy["PolicyDocument"]["Statement"]:
-            assert statement["Effect"] == "Allow"
-            for action in as_list(statement["Action"]):
-                for resource in as_list(statement["Resource"]):
-                    pairs.add((action, resource if isinstance(resource, str) else json.dumps(resource, sort_keys=True)))
-    return pairs
 
 
 def stream_arn(name: str) -> str:

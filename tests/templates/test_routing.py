@@ -9,7 +9,7 @@ import pytest
 from templates_py.evaluate import evaluate
 
 from . import deploy_checks
-from .test_lint import CERTIFICATE, FULL_REQUIRED
+from .branches import CERTIFICATE, FULL_REQUIRED
 
 API, DASHBOARD = "api.example.com", "dashboard.example.com"
 

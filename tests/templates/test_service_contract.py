@@ -14,7 +14,7 @@ from streamlines.packaging import lambda_specs
 from templates_py.stacks.foundations import SECRETS
 
 from . import deploy_checks
-from .test_lint import BRANCHES
+from .branches import BRANCHES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = tomllib.loads((ROOT / "contracts" / "services.toml").read_text())

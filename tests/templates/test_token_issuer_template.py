@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from ..walk import as_list
-from .test_full import grants
+from ..walk import as_list, grants
 
 
 def imported(name: str) -> str:
