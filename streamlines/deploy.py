@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from templates_py import exports
 from templates_py.render import DEPLOY_BODY_LIMIT
 
 from . import images, packaging
@@ -65,7 +66,7 @@ def stack_exists(session: Any, name: str) -> bool:
 
 
 def app_bucket(session: Any, foundations: str) -> str:
-    bucket = export_value(session.client("cloudformation"), f"{foundations}-AppBucketName")
+    bucket = export_value(session.client("cloudformation"), f"{foundations}-{exports.APP_BUCKET_NAME}")
     if bucket is None:
         raise DeployError(f"foundations stack {foundations} exports no AppBucketName.")
     return bucket

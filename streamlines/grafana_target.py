@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from grafana.provision import PLACEHOLDER, ProvisionError, Target
+from templates_py import exports
 
 from .aws import StackError, secret_string, usable_outputs
 
@@ -30,7 +31,7 @@ def _target(session: Any, stack: str, grafana_url: str | None) -> Target:
         raise ProvisionError(f"stack {stack} is {kind}; Grafana provisioning needs a lite stack.")
     foundations_name = outputs.get("FoundationsStack")
     foundations = usable_outputs(cloudformation, foundations_name, region) if foundations_name else {}
-    for key in ("InfluxDbReadTokenSecretArn", "GrafanaAdminPasswordSecretArn"):
+    for key in (exports.INFLUXDB_READ_TOKEN_SECRET, exports.GRAFANA_ADMIN_PASSWORD_SECRET):
         if key not in foundations:
             raise ProvisionError(f"foundations stack {foundations_name} has no {key} output.")
     url = grafana_url or outputs.get("GrafanaUrl")
@@ -40,7 +41,7 @@ def _target(session: Any, stack: str, grafana_url: str | None) -> Target:
             "pass --grafana-url http://localhost:3000."
         )
     secrets = session.client("secretsmanager")
-    raw = secret_string(secrets, foundations["InfluxDbReadTokenSecretArn"], "InfluxDB read token")
+    raw = secret_string(secrets, foundations[exports.INFLUXDB_READ_TOKEN_SECRET], "InfluxDB read token")
     try:
         read_token = json.loads(raw).get("token", "")
     except (ValueError, AttributeError):
@@ -50,7 +51,12 @@ def _target(session: Any, stack: str, grafana_url: str | None) -> Target:
             "the InfluxDB read token is still a placeholder: the stack's token issuer has not stored it (check "
             "the InfluxTokens resource)."
         )
-    password = secret_string(secrets, foundations["GrafanaAdminPasswordSecretArn"], "Grafana admin password")
+    password = secret_string(secrets, foundations[exports.GRAFANA_ADMIN_PASSWORD_SECRET], "Grafana admin password")
     return Target(
-        url.rstrip("/"), outputs["InfluxDbUrl"], outputs["InfluxDbOrg"], outputs["InfluxDbBucket"], read_token, password
+        url.rstrip("/"),
+        outputs[exports.LITE_INFLUXDB_URL],
+        outputs[exports.LITE_INFLUXDB_ORG],
+        outputs[exports.LITE_INFLUXDB_BUCKET],
+        read_token,
+        password,
     )

@@ -20,6 +20,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
+from templates_py import exports
 from templates_py.evaluate import resolve
 
 from .aws import export_value
@@ -145,7 +146,7 @@ def mirror(
     pushed: list[str] = []
     logged_in = False
     for item in wanted:
-        uri = export_value(cloudformation, f"{foundations}-EcrRepository{item.repository.capitalize()}Uri")
+        uri = export_value(cloudformation, f"{foundations}-{exports.repository_uri(item.repository)}")
         if uri is None:
             raise ImageError(
                 f"foundations stack {foundations} exports no EcrRepository{item.repository.capitalize()}Uri; deploy "

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from templates_py import exports
 from templates_py.model import manifest
 
 EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -140,7 +141,7 @@ def upload(zip_path: Path, stack: str, region: str | None) -> tuple[str, bool]:
     try:
         from .aws import export_value
 
-        bucket = export_value(session.client("cloudformation"), f"{stack}-AppBucketName")
+        bucket = export_value(session.client("cloudformation"), f"{stack}-{exports.APP_BUCKET_NAME}")
         if bucket is None:
             raise PackageError(
                 f"no export {stack}-AppBucketName: is {stack} the deployed foundations stack (and the region right)?"

@@ -7,13 +7,14 @@ fails (a warning does not). Read-only: it only describes and lists.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from templates_py.evaluate import parameter_values
+from templates_py import exports, model
+from templates_py.evaluate import imported_exports, parameter_values
+from templates_py.model import FOUNDATIONS_PARAMETER, LITE_PARAMETER
 
 from . import images
 from .aws import USABLE
@@ -117,8 +118,7 @@ class Preflight:
         return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
     def imported_names(self) -> list[str]:
-        names = set(re.findall(r'"\$\{FoundationsStackName\}-([A-Za-z0-9]+)"', json.dumps(self.template)))
-        return sorted(names)
+        return sorted(imported_exports(self.template, FOUNDATIONS_PARAMETER))
 
     # --- checks ---------------------------------------------------------------------
     def checks(self) -> Iterator[Check]:
@@ -139,9 +139,9 @@ class Preflight:
 
     def check_lite_stack(self) -> Iterator[Check]:
         """The pipeline add-on runs in a deployed lite stack and imports its exports."""
-        if "LiteStackName" not in self.parameters:
+        if LITE_PARAMETER not in self.parameters:
             return
-        lite = self.values["LiteStackName"]
+        lite = self.values[LITE_PARAMETER]
         outputs = self.stack_outputs(lite)
         if outputs is None:
             yield Check(
@@ -151,7 +151,7 @@ class Preflight:
                 "it first, or set LiteStackName).",
             )
             return
-        names = sorted(set(re.findall(r'"\$\{LiteStackName\}-([A-Za-z0-9]+)"', json.dumps(self.template))))
+        names = sorted(imported_exports(self.template, LITE_PARAMETER))
         missing = [name for name in names if name not in outputs]
         if missing or outputs.get("StackProfile") != "lite":
             yield Check(
@@ -224,7 +224,7 @@ class Preflight:
 
         try:
             physical = self.client("cloudformation").describe_stack_resource(
-                StackName=self.stack, LogicalResourceId="InfluxDbService"
+                StackName=self.stack, LogicalResourceId=model.INFLUXDB.service_id
             )["StackResourceDetail"]["PhysicalResourceId"]
             cluster = physical.split("/")[-2]
             (service,) = self.client("ecs").describe_services(cluster=cluster, services=[physical])["services"]
@@ -304,7 +304,7 @@ class Preflight:
     def check_mount_targets(self) -> Iterator[Check]:
         if self.profile not in ("lite", "full"):
             return
-        file_system = self.foundation_export("FileSystemId")
+        file_system = self.foundation_export(exports.FILE_SYSTEM_ID)
         targets = self.client("efs").describe_mount_targets(FileSystemId=file_system)["MountTargets"]
         outputs = self.stack_outputs(self.stack) or {}
         own_vpc = outputs.get("VpcId")
@@ -448,7 +448,7 @@ class Preflight:
                 yield Check(f"image {service}", True, f"{uri}:{tag}")
 
     def check_lambda_code(self) -> Iterator[Check]:
-        bucket = self.foundation_export("AppBucketName")
+        bucket = self.foundation_export(exports.APP_BUCKET_NAME)
         s3 = self.client("s3")
         from botocore.exceptions import ClientError
 
@@ -476,7 +476,7 @@ class Preflight:
         if "IngestImageTag" not in self.parameters:
             return
         # ingest exits at start without real values, and the circuit breaker rolls the stack back.
-        arn = self.foundation_export("MarketDataApiSecretArn")
+        arn = self.foundation_export(exports.MARKET_DATA_API_SECRET)
         secret = self.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
         if "PLACEHOLDER" in secret:
             yield Check(

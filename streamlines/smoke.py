@@ -29,9 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from templates_py import exports, model
+
 PLACEHOLDER = "PLACEHOLDER"
 COMPLETE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
-AGENT = "InfluxTokenAgentFunction"
+AGENT = model.TOKEN_AGENT.function_id
 AGENT_SECONDS = 25
 PROFILES = ("lite", "lite-pipeline", "full")
 
@@ -154,9 +156,9 @@ def run(
     guarded("tokens", lambda: _tokens(secrets, foundations, tokens))
     agent = home.resources[AGENT][1] if AGENT in home.resources else ""
     influx = {
-        "influxUrl": home.outputs.get("InfluxDbUrl"),
-        "org": home.outputs.get("InfluxDbOrg"),
-        "bucket": home.outputs.get("InfluxDbBucket"),
+        "influxUrl": home.outputs.get(exports.LITE_INFLUXDB_URL),
+        "org": home.outputs.get(exports.LITE_INFLUXDB_ORG),
+        "bucket": home.outputs.get(exports.LITE_INFLUXDB_BUCKET),
     }
     if len(tokens) == 2:
         guarded("token round trip", lambda: [_round_trip(invoke, agent, influx, tokens)])
@@ -278,7 +280,7 @@ def _targets(elbv2: Any, stack: _Stack) -> list[Check]:
 
 def _tokens(secrets: Any, foundations: _Stack, tokens: dict[str, str]) -> list[Check]:
     checks = []
-    for kind, output in (("read", "InfluxDbReadTokenSecretArn"), ("write", "InfluxDbWriteTokenSecretArn")):
+    for kind, output in (("read", exports.INFLUXDB_READ_TOKEN_SECRET), ("write", exports.INFLUXDB_WRITE_TOKEN_SECRET)):
         raw = secrets.get_secret_value(SecretId=foundations.outputs[output])["SecretString"]
         try:
             token = json.loads(raw).get("token")

@@ -63,3 +63,27 @@ def exists(logical_id: str, template: dict, values: dict[str, str]) -> bool:
     """Whether the resource is created for the given parameter values."""
     condition = template["Resources"][logical_id].get("Condition")
     return condition is None or bool(evaluate({"Condition": condition}, template, values))
+
+
+def imported_exports(template: dict, stack_parameter: str) -> set[str]:
+    """The export names the template imports from the stack its `stack_parameter`
+    names: every `Fn::ImportValue` of `${<stack_parameter>}-<Name>`, found by
+    walking the template (blocks.parameters.import_value is the only way a stack
+    writes one)."""
+    prefix = "${%s}-" % stack_parameter
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            name = node.get("Fn::ImportValue", {})
+            text = name.get("Fn::Sub") if isinstance(name, dict) else None
+            if isinstance(text, str) and text.startswith(prefix):
+                found.add(text[len(prefix) :])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(template)
+    return found

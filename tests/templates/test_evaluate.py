@@ -87,3 +87,37 @@ def test_a_template_without_parameters():
     assert evaluate({"Ref": "AWS::Region"}, template, {}) == {"Ref": "AWS::Region"}
     assert resolve(template["Resources"]["T"]["Properties"], template, {}) == {"P": {"Ref": "AWS::Region"}}
     assert exists("T", template, {}) is True
+
+
+def test_imported_exports_are_the_names_after_the_stack_parameter():
+    from templates_py.evaluate import imported_exports
+
+    template = {
+        "Resources": {
+            "A": {"Properties": {"X": {"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-AppBucketName"}}}},
+            "B": {
+                "Properties": {
+                    "List": [
+                        {"Fn::ImportValue": {"Fn::Sub": "${LiteStackName}-VpcId"}},
+                        [{"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-FileSystemId"}}],
+                    ],
+                    "Plain": {"Fn::ImportValue": "literal-name"},
+                    "Other": {"Fn::Sub": "${FoundationsStackName}-NotAnImport"},
+                }
+            },
+        }
+    }
+    assert imported_exports(template, "FoundationsStackName") == {"AppBucketName", "FileSystemId"}
+    assert imported_exports(template, "LiteStackName") == {"VpcId"}
+    assert imported_exports({"Resources": {}}, "LiteStackName") == set()
+
+
+def test_the_rendered_stacks_import_what_exports_names(templates):
+    """Every name a stack imports from foundations is one the foundations stack exports."""
+    from templates_py.evaluate import imported_exports
+
+    exported = set(templates["foundations"]["Outputs"])
+    for profile in ("lite", "lite-pipeline", "full"):
+        names = imported_exports(templates[profile], "FoundationsStackName")
+        assert names and names <= exported, profile
+    assert imported_exports(templates["lite-pipeline"], "LiteStackName") <= set(templates["lite"]["Outputs"])
