@@ -18,9 +18,12 @@ export BC_SKIP_MAPPING := TRUE
 STACK_PREFIX ?= streamlines
 DEPLOY_PROFILE = $(filter lite lite-pipeline full cloudfront,$(PROFILE))
 FOUNDATIONS_STACK = $(or $(STACK),$(STACK_PREFIX)-foundations)
+# A variable as one shell word, whatever it holds: make passes recipes to the
+# shell, and an operator's value must never run as a command ('x;rm -rf ~').
+q = '$(subst ','\'',$(1))'
 # Options every AWS command reads the same way (streamlines/context.py).
-REGION_OPTION = $(if $(REGION),--region $(REGION))
-CONFIG_OPTION = $(if $(CONFIG),--config $(CONFIG))
+REGION_OPTION = $(if $(REGION),--region $(call q,$(REGION)))
+CONFIG_OPTION = $(if $(CONFIG),--config $(call q,$(CONFIG)))
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -41,12 +44,12 @@ $(CHECKOV_INSTALLED): requirements-checkov.txt
 venv: $(INSTALLED) ## create the virtualenv with the project and its test tools
 
 templates: $(INSTALLED) ## render every template into build/ and lint it with cfn-lint
-	$(BIN)/streamlines templates --profile $(PROFILE) --out $(OUT) $(CONFIG_OPTION)
-	$(BIN)/cfn-lint -- $(OUT)/*.json
+	$(BIN)/streamlines templates --profile $(call q,$(PROFILE)) --out $(call q,$(OUT)) $(CONFIG_OPTION)
+	$(BIN)/cfn-lint -- $(call q,$(OUT))/*.json
 
 checkov: $(CHECKOV_INSTALLED) $(INSTALLED) ## run checkov (offline) on the templates, rendered with their checkov notes into build/lint/
-	$(BIN)/streamlines templates --profile $(PROFILE) --out $(OUT)/lint --lint-notes $(CONFIG_OPTION)
-	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation -d $(OUT)/lint
+	$(BIN)/streamlines templates --profile $(call q,$(PROFILE)) --out $(call q,$(OUT)/lint) --lint-notes $(CONFIG_OPTION)
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation -d $(call q,$(OUT)/lint)
 
 lint: templates checkov ## cfn-lint and checkov on every rendered template
 
@@ -79,7 +82,7 @@ lambdas: $(INSTALLED) ## build every Lambda zip (lambdas/functions.toml) into la
 	$(BIN)/streamlines lambdas build
 
 upload-lambdas: lambdas ## upload every Lambda zip to the foundations bucket (STACK=foundations stack, REGION=); prints name=key lines
-	@$(BIN)/streamlines lambdas upload --foundations-stack $(FOUNDATIONS_STACK) $(REGION_OPTION)
+	@$(BIN)/streamlines lambdas upload --foundations-stack $(call q,$(FOUNDATIONS_STACK)) $(REGION_OPTION)
 
 bench-lambdas: $(INSTALLED) ## results pusher: queries, posts and wall time for 1,000 records / 500 connections against moto
 	$(BIN)/python -m tests.bench.lambdas
@@ -91,28 +94,28 @@ dashboards: $(INSTALLED) ## regenerate grafana/dashboards/*.json from grafana/da
 	$(BIN)/python -m grafana.dashboards
 
 mirror-images: $(INSTALLED) ## copy the pinned InfluxDB and Grafana images into the foundations ECR (Docker CLI) [STACK_PREFIX=] [REGION=] [CONFIG=]
-	$(BIN)/streamlines mirror-images --prefix $(STACK_PREFIX) $(REGION_OPTION) $(CONFIG_OPTION)
+	$(BIN)/streamlines mirror-images --prefix $(call q,$(STACK_PREFIX)) $(REGION_OPTION) $(CONFIG_OPTION)
 
 provision: $(INSTALLED) ## configure a lite stack's Grafana: STACK=name [REGION=] [GRAFANA_URL=] [DRY_RUN=1] [INSECURE_HTTP=1]
-	@test -n "$(STACK)" || { echo "make provision needs STACK=<lite stack name>" >&2; exit 2; }
-	$(BIN)/streamlines grafana provision --stack $(STACK) $(REGION_OPTION) $(if $(GRAFANA_URL),--grafana-url $(GRAFANA_URL)) $(if $(DRY_RUN),--dry-run) $(if $(INSECURE_HTTP),--allow-insecure-http)
+	@test -n $(call q,$(STACK)) || { echo "make provision needs STACK=<lite stack name>" >&2; exit 2; }
+	$(BIN)/streamlines grafana provision --stack $(call q,$(STACK)) $(REGION_OPTION) $(if $(GRAFANA_URL),--grafana-url $(call q,$(GRAFANA_URL))) $(if $(DRY_RUN),--dry-run) $(if $(INSECURE_HTTP),--allow-insecure-http)
 
 smoke: $(INSTALLED) ## check end to end that a deployed stack works: STACK=name [REGION=] [GRAFANA_URL=] [INSECURE_HTTP=1] [JSON=1]
-	@test -n "$(STACK)" || { echo "make smoke needs STACK=<lite, lite-pipeline or full stack name>" >&2; exit 2; }
-	$(BIN)/streamlines smoke --stack $(STACK) $(REGION_OPTION) $(if $(GRAFANA_URL),--grafana-url $(GRAFANA_URL)) $(if $(INSECURE_HTTP),--allow-insecure-http) $(if $(JSON),--json)
+	@test -n $(call q,$(STACK)) || { echo "make smoke needs STACK=<lite, lite-pipeline or full stack name>" >&2; exit 2; }
+	$(BIN)/streamlines smoke --stack $(call q,$(STACK)) $(REGION_OPTION) $(if $(GRAFANA_URL),--grafana-url $(call q,$(GRAFANA_URL))) $(if $(INSECURE_HTTP),--allow-insecure-http) $(if $(JSON),--json)
 
 cost: $(INSTALLED) ## monthly list-price estimates: lite and every full network mode side by side [CONFIG=]
 	@$(BIN)/streamlines cost --compare $(CONFIG_OPTION)
 
 deploy: ## deploy PROFILE=lite|lite-pipeline|full|cloudfront [STACK_PREFIX=streamlines] [REGION=] [CONFIG=]: foundations if missing, Lambdas, preflight, the stack
 	@test -n "$(DEPLOY_PROFILE)" || { echo "make deploy needs PROFILE=lite, lite-pipeline, full or cloudfront" >&2; exit 2; }
-	$(MAKE) --no-print-directory templates PROFILE=all CONFIG=$(CONFIG)
+	$(MAKE) --no-print-directory templates PROFILE=all CONFIG=$(call q,$(CONFIG))
 	$(MAKE) --no-print-directory lambdas
-	$(BIN)/streamlines deploy --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) --build $(OUT) $(REGION_OPTION) $(CONFIG_OPTION)
+	$(BIN)/streamlines deploy --profile $(DEPLOY_PROFILE) --prefix $(call q,$(STACK_PREFIX)) --build $(call q,$(OUT)) $(REGION_OPTION) $(CONFIG_OPTION)
 
 teardown: $(INSTALLED) ## delete PROFILE's stack, then list what is left [CONFIG=]; FOUNDATIONS=delete CONFIRM=<prefix>-foundations also deletes foundations
 	@test -n "$(DEPLOY_PROFILE)" || { echo "make teardown needs PROFILE=lite, lite-pipeline, full or cloudfront" >&2; exit 2; }
-	$(BIN)/streamlines teardown --profile $(DEPLOY_PROFILE) --prefix $(STACK_PREFIX) $(REGION_OPTION) $(CONFIG_OPTION) --foundations "$(FOUNDATIONS)" --confirm "$(CONFIRM)"
+	$(BIN)/streamlines teardown --profile $(DEPLOY_PROFILE) --prefix $(call q,$(STACK_PREFIX)) $(REGION_OPTION) $(CONFIG_OPTION) --foundations $(call q,$(FOUNDATIONS)) --confirm $(call q,$(CONFIRM))
 
 diagram: templates ## cfn-lint's resource graph per template, build/<stack>.svg (through graphviz)
 	@command -v dot >/dev/null || { echo "make diagram needs graphviz's dot (Debian: apt-get install graphviz)" >&2; exit 2; }

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Sequence
 
 from templates_py.config import ConfigError
+from templates_py.evaluate import parameter_refusals
 from templates_py.render import DEPLOY_BODY_LIMIT, PROFILE_CHOICES, OutputError, render, write_all
 
+from . import inputs
 from .context import DEFAULT_PREFIX, Context
 
 EXIT_USAGE = 2
@@ -145,7 +147,15 @@ def _deploy_values(
     unknown = sorted(set(values) - set(template.get("Parameters", {})))
     if unknown:
         raise ConfigError(f"the {profile} template has no parameter {unknown[0]} (from {path} or --param).")
+    refused(profile, parameter_refusals(template, values), f"{path} or --param")
     return values
+
+
+def refused(profile: str, refusals: list[str], where: str) -> None:
+    """Refuse what the template itself would refuse, before anything reaches AWS."""
+    if refusals:
+        more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
+        raise ConfigError(f"{refusals[0].rstrip('.')} (the {profile} template refuses it; from {where}){more}.")
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -251,6 +261,11 @@ def cmd_mirror_images(args: argparse.Namespace) -> int:
 
     ctx = context(args)
     say = lambda line: print(line, flush=True)  # noqa: E731
+    if not args.profile and (args.parameters or args.param):
+        return fail(
+            "--parameters and --param need --profile (lite or full): without it the configuration's images "
+            "are copied and no parameter is read."
+        )
     try:
         config = ctx.config
         if args.profile:
@@ -304,6 +319,19 @@ def _symbol(text: str) -> str:
     return text
 
 
+# A placeholder client address for pricing only: the address does not change the price.
+PRICING_CIDR = "198.18.0.1/32"
+
+
+def _as_deployed(profile: str, values: dict[str, str]) -> tuple[dict[str, str], str]:
+    """lite's Grafana ALB exists only with an AllowedCidr, which `make deploy`
+    requires when it is public (the default): price it as deployed, and say so."""
+    exposure = values.get("GrafanaExposure", "public")
+    if profile in ("lite", "lite-pipeline") and exposure == "public" and not values.get("AllowedCidr"):
+        return {**values, "AllowedCidr": PRICING_CIDR}, " (GrafanaExposure=public: with its ALB, as deployed)"
+    return values, ""
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     from . import cost
 
@@ -325,9 +353,13 @@ def cmd_cost(args: argparse.Namespace) -> int:
         unknown = sorted(set(values) - known)
         if unknown:
             return fail(f"the {args.profile} template has no parameter {unknown[0]}.")
-        report = cost.profile_report(templates, args.profile, values, prices, assumptions)
+        for name in ("lite", args.profile) if args.profile == "lite-pipeline" else (args.profile,):
+            mine = {k: v for k, v in values.items() if k in templates[name]["Parameters"]}
+            refused(args.profile, parameter_refusals(templates[name], mine), "--param")
+        priced, note = _as_deployed(args.profile, values)
+        report = cost.profile_report(templates, args.profile, priced, prices, assumptions)
         title = f"{args.profile} profile (with foundations)" + "".join(f", {k}={v}" for k, v in sorted(values.items()))
-        print(cost.format_report(report, title, prices, assumptions))
+        print(cost.format_report(report, title + note, prices, assumptions))
     except (ConfigError, cost.CostError) as error:
         return fail(str(error))
     return 0
@@ -385,15 +417,16 @@ def _common(config: bool = True, region: bool = True, prefix: bool = False) -> a
     if config:
         common.add_argument(
             "--config",
-            type=Path,
+            type=inputs.existing_file,
             default=None,
             help="optional TOML build configuration (templates_py/config.py); sets the project tag too",
         )
     if region:
-        common.add_argument("--region", help="AWS region (default: your AWS configuration)")
+        common.add_argument("--region", type=inputs.region, help="AWS region (default: your AWS configuration)")
     if prefix:
         common.add_argument(
             "--prefix",
+            type=inputs.prefix,
             default=DEFAULT_PREFIX,
             help=f"stack names are <prefix>-foundations and <prefix>-<profile> (default {DEFAULT_PREFIX})",
         )
@@ -432,7 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[_common(config=False, prefix=True)],
         help="upload the built zips to the foundations bucket; prints name=key lines",
     )
-    upload.add_argument("--foundations-stack", help="foundations stack name (default <prefix>-foundations)")
+    upload.add_argument(
+        "--foundations-stack", type=inputs.stack_name, help="foundations stack name (default <prefix>-foundations)"
+    )
     upload.set_defaults(handler=cmd_lambdas_upload)
 
     for name, handler, text in (
@@ -446,7 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "--build", type=Path, default=Path("build"), help="folder of the rendered templates (default build/)"
             )
             command.add_argument(
-                "--parameters", type=Path, help="KEY=VALUE parameters file (default deploy/<profile>.parameters)"
+                "--parameters",
+                type=inputs.existing_file,
+                help="KEY=VALUE parameters file (default deploy/<profile>.parameters)",
             )
             command.add_argument(
                 "--param",
@@ -476,10 +513,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only what this profile's stack needs with its parameters (default: the configuration's InfluxDB "
         "and Grafana images)",
     )
-    mirror.add_argument("--foundations-stack", help="foundations stack name (default <prefix>-foundations)")
+    mirror.add_argument(
+        "--foundations-stack", type=inputs.stack_name, help="foundations stack name (default <prefix>-foundations)"
+    )
     mirror.add_argument(
         "--parameters",
-        type=Path,
+        type=inputs.existing_file,
         help="with --profile: KEY=VALUE parameters file (default deploy/<profile>.parameters)",
     )
     mirror.add_argument(
@@ -496,13 +535,18 @@ def build_parser() -> argparse.ArgumentParser:
         "preflight", parents=[_common(prefix=True)], help="check before a deploy what commonly makes one fail late"
     )
     check.add_argument("--profile", choices=STACK_PROFILES, required=True)
-    check.add_argument("--stack", required=True, help="name the profile stack has (or will have)")
+    check.add_argument(
+        "--stack", type=inputs.stack_name, required=True, help="name the profile stack has (or will have)"
+    )
     check.add_argument(
         "--foundations-stack",
+        type=inputs.stack_name,
         help="foundations stack name (default: FoundationsStackName from the parameters, else <prefix>-foundations)",
     )
     check.add_argument(
-        "--parameters", type=Path, help="KEY=VALUE parameters file (default deploy/<profile>.parameters)"
+        "--parameters",
+        type=inputs.existing_file,
+        help="KEY=VALUE parameters file (default deploy/<profile>.parameters)",
     )
     check.add_argument(
         "--param",
@@ -518,7 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
         "residue", parents=[_common()], help="after a teardown: what of the stack is still there"
     )
     leftovers.add_argument("--profile", choices=STACK_PROFILES, required=True)
-    leftovers.add_argument("--stack", required=True, help="name of the (deleted) profile stack")
+    leftovers.add_argument("--stack", type=inputs.stack_name, required=True, help="name of the (deleted) profile stack")
     leftovers.add_argument("--json", action="store_true", help="machine-readable output")
     leftovers.set_defaults(handler=cmd_residue)
 
@@ -534,7 +578,9 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument(
         "--network-mode", choices=("endpoints", "nat", "public"), help="full only: the NetworkMode parameter"
     )
-    estimate.add_argument("--region", default="us-east-1", help="price table to use (default us-east-1)")
+    estimate.add_argument(
+        "--region", type=inputs.region, default="us-east-1", help="price table to use (default us-east-1)"
+    )
     estimate.add_argument(
         "--param",
         action="append",
@@ -555,7 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[_common(config=False)],
         help="after a deploy: check end to end that a lite, lite-pipeline or full stack works",
     )
-    smoke.add_argument("--stack", required=True, help="name of the deployed stack")
+    smoke.add_argument("--stack", type=inputs.stack_name, required=True, help="name of the deployed stack")
     smoke.add_argument("--json", action="store_true", help="the checks as a JSON list instead of one line each")
     smoke.add_argument(
         "--symbol",
@@ -577,6 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     smoke.add_argument(
         "--grafana-url",
+        type=inputs.http_url,
         help="lite: Grafana URL to check instead of the stack's GrafanaUrl output (e.g. an ECS Exec port forward)",
     )
     smoke.add_argument(
@@ -593,9 +640,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[_common(config=False)],
         help="InfluxDB datasource with the read token, folder and dashboards",
     )
-    provision.add_argument("--stack", required=True, help="name of the deployed lite stack")
+    provision.add_argument("--stack", type=inputs.stack_name, required=True, help="name of the deployed lite stack")
     provision.add_argument(
         "--grafana-url",
+        type=inputs.http_url,
         help="Grafana URL to use instead of the stack's GrafanaUrl output (e.g. an ECS Exec port forward)",
     )
     provision.add_argument("--dry-run", action="store_true", help="show what would change; make no change")
@@ -605,7 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="send the admin password over plain HTTP to a host other than this machine (refused otherwise)",
     )
     provision.add_argument(
-        "--wait", type=float, default=180.0, help="seconds to wait for Grafana's /api/health (default 180)"
+        "--wait", type=inputs.seconds, default=180.0, help="seconds to wait for Grafana's /api/health (default 180)"
     )
     provision.add_argument("--dashboards", type=Path, default=None, help=argparse.SUPPRESS)
     provision.set_defaults(handler=cmd_grafana_provision)
@@ -613,8 +661,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. What no command catches itself still ends in one sentence:
+    AWS unreachable or unconfigured (exit 1), a reader that closed the pipe (the
+    output it wanted was written; exit 0 as `head` expects), an interrupt (130)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except (BotoCoreError, ClientError) as error:
+        return fail(f"AWS: {_aws_error(error)}", 1)
+    except BrokenPipeError:
+        # https://docs.python.org/3/library/signal.html#note-on-sigpipe
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return fail("interrupted; what was running may be half done (check its stack).", 130)
 
 
 if __name__ == "__main__":

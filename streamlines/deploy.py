@@ -161,6 +161,13 @@ def teardown(
     runner = runner or run_command
     from . import residue
 
+    if not stack_exists(session, names.stack):
+        # A typo in the prefix or the profile must not read as a clean teardown.
+        raise DeployError(
+            f"stack {names.stack} does not exist in {session.region_name or 'this region'}; nothing was deleted "
+            f"(check --prefix and --profile; `streamlines residue --profile {names.profile} --stack {names.stack}` "
+            "lists what a deleted stack left)."
+        )
     region = ["--region", session.region_name] if session.region_name else []
     runner(["aws", "cloudformation", "delete-stack", "--stack-name", names.stack, *region], say)
     runner(["aws", "cloudformation", "wait", "stack-delete-complete", "--stack-name", names.stack, *region], say)

@@ -96,7 +96,7 @@ def profile_logical_ids(profile: str) -> set[str]:
     from templates_py.config import BuildConfig
     from templates_py.render import render
 
-    rendered = render(profile if profile != "lite-pipeline" else "lite", BuildConfig().validated())
+    rendered = render("all", BuildConfig().validated())
     return set(json.loads(rendered[f"{profile}.json"])["Resources"])
 
 

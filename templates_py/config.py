@@ -142,8 +142,12 @@ class BuildConfig:
         for name in ("influx_org", "influx_bucket"):
             if not _NAME.match(getattr(self, name)):
                 raise ConfigError(f"{name} {getattr(self, name)!r} must be 3-32 lowercase letters, digits or hyphens.")
-        if not isinstance(self.influx_retention_hours, int) or self.influx_retention_hours < 0:
-            raise ConfigError("influx_retention_hours must be a whole number of hours, 0 meaning forever.")
+        retention = self.influx_retention_hours
+        if isinstance(retention, bool) or not isinstance(retention, int) or not 0 <= retention <= MAX_RETENTION_HOURS:
+            raise ConfigError(
+                f"influx_retention_hours must be a whole number of hours from 0 (forever) to {MAX_RETENTION_HOURS}, "
+                f"not {retention!r}."
+            )
         for name in ("influxdb_image", "grafana_image"):
             image = getattr(self, name)
             if not _IMAGE.match(image) or image.endswith(":latest"):
@@ -169,6 +173,8 @@ class BuildConfig:
         return self
 
 
+# The template's InfluxDbRetentionHours allows no more (100 years).
+MAX_RETENTION_HOURS = 876000
 # Grafana on SQLite for a few users needs no more; lite's GrafanaCpu stops there.
 GRAFANA_MAX_CPU = 1024
 _TASK_FIELDS = ("influxdb", "grafana", "ingest", "ripples", "backend", "dashboard")
@@ -203,9 +209,19 @@ def load_config(path: Path | None) -> BuildConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"cannot read configuration file {path}: {error.strerror}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"configuration file {path} is not UTF-8 text.") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"configuration file {path} is not valid TOML: {error}.") from None
     return config_from_mapping(data)
+
+
+def _typed(key: str, value: Any, wanted: type) -> Any:
+    """`value` if it is a `wanted` (a TOML integer for int: never a float or a boolean)."""
+    if isinstance(value, bool) or not isinstance(value, wanted):
+        kind = {str: "a string", int: "a whole number"}[wanted]
+        raise ConfigError(f"{key} must be {kind}, not {value!r} ({type(value).__name__}).")
+    return value
 
 
 def config_from_mapping(data: dict[str, Any]) -> BuildConfig:
@@ -221,6 +237,11 @@ def config_from_mapping(data: dict[str, Any]) -> BuildConfig:
             unknown = set(value) - {"cpu", "memory", "architecture"}
             if unknown:
                 raise ConfigError(f"unknown key {sorted(unknown)[0]!r} in [{key}]; use cpu, memory or architecture.")
+            for name, wanted in (("cpu", int), ("memory", int), ("architecture", str)):
+                if name in value:
+                    _typed(f"{key}.{name}", value[name], wanted)
             value = replace(getattr(base, key), **value)
+        else:
+            value = _typed(key, value, type(getattr(base, key)))
         changes[key] = value
     return replace(base, **changes).validated()

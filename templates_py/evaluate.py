@@ -87,3 +87,55 @@ def imported_exports(template: dict, stack_parameter: str) -> set[str]:
 
     walk(template)
     return found
+
+
+def parameter_refusals(template: dict, values: dict[str, str]) -> list[str]:
+    """Why CloudFormation would refuse these parameter values before any change:
+    a value outside AllowedValues, not matching AllowedPattern (the whole value),
+    not a number for a Number, outside MinValue/MaxValue or MinLength/MaxLength.
+    One sentence each, naming the parameter and what it allows.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html"""
+    import math
+    import re
+
+    refusals = []
+    parameters = template.get("Parameters", {})
+    for name, value in values.items():
+        if name not in parameters:
+            continue
+        spec = parameters[name]
+        allows = spec.get("ConstraintDescription")
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                number = math.nan
+            if not re.fullmatch(r"-?\d+(\.\d+)?", value) or not math.isfinite(number):
+                refusals.append(f"{name}={value!r} is not a number.")
+                continue
+            low, high = spec.get("MinValue"), spec.get("MaxValue")
+            if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+                refusals.append(f"{name}={value} is outside {low} to {high}.")
+                continue
+        if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+            refusals.append(f"{name}={value!r} is not one of {', '.join(map(str, spec['AllowedValues']))}.")
+            continue
+        if "AllowedPattern" in spec and re.fullmatch(spec["AllowedPattern"], value) is None:
+            refusals.append(f"{name}={value!r} is refused: {allows or 'it must match ' + spec['AllowedPattern']}")
+            continue
+        low, high = spec.get("MinLength"), spec.get("MaxLength")
+        if (low is not None and len(value) < int(low)) or (high is not None and len(value) > int(high)):
+            refusals.append(f"{name} must be {low or 0} to {high} characters long.")
+    return refusals
+
+
+def broken_rules(template: dict, values: dict[str, str]) -> list[str]:
+    """The AssertDescriptions of the template's Rules that these values break."""
+    broken = []
+    for rule in template.get("Rules", {}).values():
+        if "RuleCondition" in rule and not evaluate(rule["RuleCondition"], template, values):
+            continue
+        for assertion in rule["Assertions"]:
+            if not evaluate(assertion["Assert"], template, values):
+                broken.append(assertion["AssertDescription"])
+    return broken

@@ -10,6 +10,7 @@ listed as free or usage-only: a type the report does not know is an error.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -411,9 +412,35 @@ def profile_report(
     return report
 
 
+# The most hours a month has (31 days).
+MONTH_HOURS = 744.0
+
+
 def assumptions_from(overrides: dict[str, float | None]) -> Assumptions:
+    """The default assumptions with `overrides`, each a finite, non-negative number
+    that means something: hours within a month, active hours within those, a Spot
+    discount as a fraction below 1."""
     known = {f.name for f in fields(Assumptions)}
-    return replace(Assumptions(), **{k: v for k, v in overrides.items() if k in known and v is not None})
+    given = {k: v for k, v in overrides.items() if k in known and v is not None}
+    for name, value in given.items():
+        flag = "--" + name.replace("_", "-")
+        if not math.isfinite(value) or value < 0:
+            raise CostError(f"{flag} must be a finite number from 0, not {value}.")
+    assumptions = replace(Assumptions(), **given)
+    if not 0 < assumptions.hours <= MONTH_HOURS:
+        raise CostError(
+            f"--hours must be more than 0 and at most {MONTH_HOURS:g} (a month), not {assumptions.hours:g}."
+        )
+    if assumptions.active_hours is not None and assumptions.active_hours > assumptions.hours:
+        raise CostError(
+            f"--active-hours ({assumptions.active_hours:g}) cannot exceed the hours in the month "
+            f"({assumptions.hours:g})."
+        )
+    if assumptions.spot_discount is not None and assumptions.spot_discount >= 1:
+        raise CostError(
+            f"--spot-discount is a fraction below 1, such as 0.7 for 70 % off, not {assumptions.spot_discount:g}."
+        )
+    return assumptions
 
 
 def format_report(report: Report, title: str, prices: dict, assumptions: Assumptions) -> str:

@@ -12,7 +12,7 @@ from .. import exports, patterns
 from ..blocks.fargate import Container, EfsMount, FargateService, Placement, fargate_service
 from ..blocks.network import Network
 from ..blocks.parameters import NOT_PRIVATE_ECR_TEXT, add_parameter, import_value, task_size_parameters
-from ..config import BuildConfig
+from ..config import MAX_RETENTION_HOURS, BuildConfig
 
 INFLUXDB_PORT = 8086
 NAME_PATTERN = patterns.NAME
@@ -64,7 +64,7 @@ def influxdb_parameters(t: Template, config: BuildConfig, image_note: str = "") 
         Type="Number",
         Default=str(config.influx_retention_hours),
         MinValue=0,
-        MaxValue=876000,
+        MaxValue=MAX_RETENTION_HOURS,
     )
     return InfluxParameters(image, cpu, memory, org, bucket, retention)
 

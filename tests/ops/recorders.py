@@ -38,3 +38,9 @@ def put_image(aws, repository, tag):
         imageManifestMediaType=manifest["mediaType"],
         imageTag=tag,
     )
+
+
+def a_stack(aws, name):
+    """A deployed stack of that name in moto (a handle only: teardown needs one to delete)."""
+    body = '{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}'
+    aws.client("cloudformation").create_stack(StackName=name, TemplateBody=body)

@@ -8,33 +8,9 @@ import pytest
 
 from streamlines import deploy
 from streamlines.cli import main
-from templates_py.render import write_all
 
 from ..conftest import FOUNDATIONS, KEY
-from .recorders import Recorder, Saying, put_image
-
-
-@pytest.fixture
-def build(tmp_path, bodies):
-    write_all(bodies, tmp_path / "build")
-    return tmp_path / "build"
-
-
-@pytest.fixture
-def zips(monkeypatch, tmp_path):
-    """Built Lambda zips in a scratch tree (make lambdas' output), uploaded through moto."""
-    root = tmp_path / "tree"
-    for folder in (
-        "websocket_connection_handler",
-        "results_stream_pusher",
-        "influx_token_agent",
-        "influx_token_provider",
-    ):
-        dist = root / "lambdas" / folder / "dist"
-        dist.mkdir(parents=True)
-        (dist / f"{folder}.zip").write_bytes(f"zip of {folder}".encode())
-    return root
-
+from .recorders import Recorder, Saying, a_stack, put_image
 
 GRAFANA = "grafana/grafana-oss:12.1.1"
 
@@ -165,6 +141,7 @@ def test_full_goes_through_the_app_bucket_and_stops_on_a_failed_preflight(aws, f
 
 def test_teardown_deletes_the_profile_only_and_reports(aws, foundations):
     foundations()
+    a_stack(aws, "sl-lite")
     recorder, said = Recorder(), []
     assert deploy.teardown(aws, deploy.Names("sl", "lite"), False, "streamlines", said.append, recorder) == 0
     assert [c[:3] for c in recorder.commands] == [
@@ -191,6 +168,7 @@ def test_teardown_reports_residue_with_the_configured_project_tag(aws, monkeypat
         kinesis.add_tags_to_stream(
             StreamName=name, Tags={"Project": project, "Profile": "lite", "Name": "sl-lite-grafana-service"}
         )
+    a_stack(aws, "sl-lite")
     config = tmp_path / "build.toml"
     config.write_text('project = "marketwatch"\n')
     monkeypatch.setattr(deploy, "run_command", lambda command, say: None)
@@ -245,6 +223,7 @@ def test_deploy_sends_a_template_over_the_inline_limit_through_the_bucket(aws, f
 
 def test_teardown_with_foundations_runs_exactly_these_commands(aws, foundations):
     foundations()
+    a_stack(aws, "sl-lite")
     recorder, said = Recorder(), []
     deploy.teardown(aws, deploy.Names("sl", "lite"), True, "streamlines", said.append, recorder)
     region = ["--region", "us-east-1"]
@@ -269,6 +248,7 @@ def test_teardown_without_a_region_leaves_it_to_the_aws_cli(aws, monkeypatch):
             return aws.client(name)
 
     recorder = Recorder()
+    a_stack(aws, "sl-full")
     monkeypatch.setattr("streamlines.residue.profile_logical_ids", lambda profile: {"X"})
     deploy.teardown(NoRegion(), deploy.Names("sl", "full"), False, "streamlines", lambda line: None, recorder)
     assert recorder.commands[0] == ["aws", "cloudformation", "delete-stack", "--stack-name", "sl-full"]
@@ -437,6 +417,7 @@ def test_every_command_deploy_and_teardown_run_is_reported(aws, foundations, bui
     )
     assert any(line.startswith("$ docker pull") for line in said)
     said.clear()
+    a_stack(aws, "sl-lite")
     deploy.teardown(aws, deploy.Names("sl", "lite"), True, "streamlines", said.append, Saying())
     assert [line for line in said if line.startswith("$ ")] == [
         "$ aws cloudformation delete-stack --stack-name sl-lite --region us-east-1",
@@ -490,3 +471,22 @@ def test_upload_and_image_failures_are_the_deploys_error(aws, foundations, build
             aws, deploy.Names("sl", "lite"), build, {}, lambda line: None, Recorder(), root=zips, grafana_image=GRAFANA
         )
     assert str(failed.value) == "no docker"
+
+
+def test_teardown_of_a_stack_that_does_not_exist_deletes_nothing_and_says_so(aws, foundations, monkeypatch, capsys):
+    """A typo in --prefix must not read as a clean teardown: exit 1, one line, no command run."""
+    foundations()
+    ran = []
+    monkeypatch.setattr(deploy, "run_command", lambda command, say: ran.append(command))
+    assert main(["teardown", "--profile", "lite", "--prefix", "typo", "--region", "us-east-1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "stack typo-lite does not exist in us-east-1; nothing was deleted" in err
+    assert ran == []
+
+
+@pytest.mark.parametrize("profile", ["lite", "lite-pipeline", "full", "cloudfront"])
+def test_teardown_runs_for_every_profile_it_offers(aws, profile, capsys):
+    a_stack(aws, f"sl-{profile}")
+    recorder = Recorder()
+    assert deploy.teardown(aws, deploy.Names("sl", profile), False, "streamlines", lambda line: None, recorder) == 0
+    assert recorder.commands[0][:5] == ["aws", "cloudformation", "delete-stack", "--stack-name", f"sl-{profile}"]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from streamlines.images import is_docker_hub
-from templates_py.evaluate import evaluate, exists, resolve
+from templates_py.evaluate import broken_rules, evaluate, exists, resolve
 
 from ..walk import nodes
 
@@ -332,14 +332,7 @@ def exists_output(template: dict, values: dict[str, str], output: dict) -> bool:
 
 def rules_refuse(template: dict, values: dict[str, str]) -> list[str]:
     """The AssertDescriptions of the template's Rules that `values` break."""
-    broken = []
-    for rule in template.get("Rules", {}).values():
-        if "RuleCondition" in rule and not evaluate(rule["RuleCondition"], template, values):
-            continue
-        for assertion in rule["Assertions"]:
-            if not evaluate(assertion["Assert"], template, values):
-                broken.append(assertion["AssertDescription"])
-    return broken
+    return broken_rules(template, values)
 
 
 # --- images ------------------------------------------------------------------------------------------
