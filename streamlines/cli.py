@@ -153,9 +153,14 @@ def _deploy_values(
 
 def refused(profile: str, refusals: list[str], where: str) -> None:
     """Refuse what the template itself would refuse, before anything reaches AWS."""
+    if len(refusals) == 1:
+        raise ConfigError(f"{refusals[0].rstrip('.')} (the {profile} template refuses it; from {where}).")
     if refusals:
-        more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
-        raise ConfigError(f"{refusals[0].rstrip('.')} (the {profile} template refuses it; from {where}){more}.")
+        names = ", ".join(refusal.split("=")[0].split(" ")[0] for refusal in refusals)
+        raise ConfigError(
+            f"the {profile} template refuses {len(refusals)} values (from {where}): {names}; the first: "
+            f"{refusals[0].rstrip('.')}."
+        )
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -314,7 +319,7 @@ def _positive_int(text: str) -> int:
 
 def _symbol(text: str) -> str:
     # What the connection handler accepts (lambdas/websocket_connection_handler/subscriptions.py).
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9./:_-]{0,31}$", text):
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9./:_-]{0,31}", text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a symbol (1-32 letters, digits and . / : _ -)")
     return text
 

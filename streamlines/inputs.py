@@ -20,7 +20,7 @@ STACK = re.compile(patterns.STACK_NAME)
 
 
 def stack_name(text: str) -> str:
-    if not STACK.match(text):
+    if not STACK.fullmatch(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a stack name (a letter, then up to 127 letters, digits and hyphens)"
         )
@@ -28,7 +28,7 @@ def stack_name(text: str) -> str:
 
 
 def prefix(text: str) -> str:
-    if not PREFIX.match(text):
+    if not PREFIX.fullmatch(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a stack-name prefix (a letter, then up to 100 letters, digits and hyphens)"
         )
@@ -36,7 +36,7 @@ def prefix(text: str) -> str:
 
 
 def region(text: str) -> str:
-    if not REGION.match(text):
+    if not REGION.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an AWS region name such as us-east-1")
     return text
 

@@ -122,7 +122,7 @@ class BuildConfig:
     dashboard: TaskSize = field(default_factory=lambda: TaskSize(256, 512, "ARM64"))
 
     def validated(self) -> "BuildConfig":
-        if not _NAME.match(self.project):
+        if not _NAME.fullmatch(self.project):
             raise ConfigError(
                 f"project {self.project!r} must be 3-32 lowercase letters, digits or hyphens, starting with a letter."
             )
@@ -140,7 +140,7 @@ class BuildConfig:
                 f"...), not {self.log_retention_days!r}."
             )
         for name in ("influx_org", "influx_bucket"):
-            if not _NAME.match(getattr(self, name)):
+            if not _NAME.fullmatch(getattr(self, name)):
                 raise ConfigError(f"{name} {getattr(self, name)!r} must be 3-32 lowercase letters, digits or hyphens.")
         retention = self.influx_retention_hours
         if isinstance(retention, bool) or not isinstance(retention, int) or not 0 <= retention <= MAX_RETENTION_HOURS:
@@ -150,7 +150,7 @@ class BuildConfig:
             )
         for name in ("influxdb_image", "grafana_image"):
             image = getattr(self, name)
-            if not _IMAGE.match(image) or image.endswith(":latest"):
+            if not _IMAGE.fullmatch(image) or image.endswith(":latest"):
                 raise ConfigError(f"{name} {image!r} must be an image reference with a pinned tag (not 'latest').")
         if not self.influxdb_image.split(":")[-1].startswith("2."):
             raise ConfigError(
@@ -184,7 +184,7 @@ _CERTIFICATE = re.compile(patterns.CERTIFICATE_ARN)
 
 
 def _certificate_region(arn: str) -> str:
-    if not _CERTIFICATE.match(arn):
+    if not _CERTIFICATE.fullmatch(arn):
         raise ConfigError(f"{arn!r} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).")
     return arn.split(":")[3]
 

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from streamlines.cli import main
 
+from ..templates.branches import FULL_REQUIRED
+
 ROOT = Path(__file__).resolve().parents[2]
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -23,6 +25,8 @@ SHELL = ";|&$`<>()'\"\\*?!#~\n\t\r\x00\x1b"
 # character other than a letter, or a character outside letters, digits and hyphens.
 not_a_name = st.one_of(
     st.just(""),
+    # A trailing newline passes a `^...$` pattern under re.match: only fullmatch refuses it.
+    st.sampled_from(["stack\n", "sl-lite\n", "x\r\n"]),
     st.text(alphabet="abc-", min_size=129, max_size=300),
     st.from_regex(r"\A[0-9-][A-Za-z0-9-]{0,20}\Z"),
     st.builds(
@@ -298,3 +302,41 @@ def test_every_profile_residue_offers_runs(aws, capsys, profile):
 def test_every_profile_cost_offers_runs(capsys, profile):
     assert main(["cost", "--profile", profile]) == 0
     assert capsys.readouterr().out.startswith(f"{profile} profile")
+
+
+REQUIRED = {
+    "lite": {},
+    "lite-pipeline": {k: FULL_REQUIRED[k] for k in ("TopTickersApi", "IngestImageTag", "RipplesImageTag")},
+    "full": {k: v for k, v in FULL_REQUIRED.items() if not k.endswith("CodeKey")},
+    "cloudfront": {},
+}
+
+
+def with_params(profile: str) -> list[str]:
+    return [word for k, v in REQUIRED[profile].items() for word in ("--param", f"{k}={v}")]
+
+
+@pytest.mark.parametrize("profile", sorted(REQUIRED))
+def test_every_profile_preflight_offers_runs(aws, capsys, profile):
+    """Against an empty account each profile's preflight reports its checks, in lines, not a traceback."""
+    argv = ["preflight", "--profile", profile, "--stack", f"sl-{profile}", "--prefix", "sl", "--region", "us-east-1"]
+    code = main([*argv, *with_params(profile)])
+    out, err = capsys.readouterr()
+    assert code == (0 if profile == "cloudfront" else 1) and "Traceback" not in out + err
+    assert ("FAIL" in out) is (code == 1)
+
+
+def test_the_shipped_parameters_files_with_their_placeholders_are_refused_in_one_line(capsys):
+    """deploy/full.parameters leaves TopTickersApi and the image tags for the operator to fill."""
+    err = refused(capsys, ["preflight", "--profile", "full", "--stack", "s", "--region", "us-east-1"])
+    assert "the full template refuses" in err and "TopTickersApi" in err and "IngestImageTag" in err
+
+
+@pytest.mark.parametrize("profile", ["lite", "full"])
+def test_every_profile_mirror_images_offers_runs(aws, capsys, profile):
+    code = main(
+        ["mirror-images", "--profile", profile, "--prefix", "sl", "--region", "us-east-1", *with_params(profile)]
+    )
+    err = capsys.readouterr().err
+    # No foundations stack in the empty account: one sentence, exit 1.
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err

@@ -649,6 +649,148 @@ def arns_name_their_partition(template: dict, values: dict[str, str]) -> list[st
     return problems
 
 
+# --- wiring: every path a client takes, every grant an integration needs (issue 24) ---------------
+
+
+def _statements(resources: dict[str, dict], role: str) -> list[dict]:
+    return [
+        statement
+        for policy in resources[role]["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement.get("Effect") == "Allow"
+    ]
+
+
+def _allows(resources: dict[str, dict], role: str, action: str, target: Any, condition: Any = None) -> bool:
+    """Whether an Allow statement of the role's inline policies grants `action` on `target`
+    (and carries `condition`, when given)."""
+    for statement in _statements(resources, role):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if action in actions and json_key(target) in {json_key(t) for t in targets}:
+            if condition is None or json_key(statement.get("Condition")) == json_key(condition):
+                return True
+    return False
+
+
+def _role_of(arn: Any) -> str:
+    return arn["Fn::GetAtt"][0]
+
+
+def clients_reach_the_port_their_target_serves(template: dict, values: dict[str, str]) -> list[str]:
+    """For every service behind a load balancer, the rule admitting that ALB into the
+    service's group opens exactly the container port the target group sends to."""
+    resources = live(template, values)
+    problems = []
+    for logical_id, service, _ in _containers(resources):
+        for attachment in service["Properties"].get("LoadBalancers", []):
+            port = resolve(attachment["ContainerPort"], template, values)
+            balancers = [
+                lid
+                for lid, r in _of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+                if attachment["TargetGroupArn"]["Ref"]
+                in referenced(resources_routing_to(resources, lid), set(resources))
+            ]
+            for balancer in balancers:
+                balancer_group = _group(resources[balancer]["Properties"]["SecurityGroups"][0])
+                rules = _rules_into(resources, _service_group(service), balancer_group)
+                opened = {
+                    (
+                        resolve(resources[r]["Properties"]["FromPort"], template, values),
+                        resolve(resources[r]["Properties"]["ToPort"], template, values),
+                    )
+                    for r in rules
+                }
+                if (port, port) not in opened:
+                    problems.append(f"{logical_id}: {balancer} reaches ports {sorted(opened)}, the target is {port}")
+    return problems
+
+
+def resources_routing_to(resources: dict[str, dict], balancer: str) -> list[Any]:
+    """The actions of every listener (and listener rule) of `balancer`."""
+    actions: list[Any] = []
+    for lid, listener in _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener"):
+        if listener["Properties"]["LoadBalancerArn"] == {"Ref": balancer}:
+            actions.append(listener["Properties"].get("DefaultActions", []))
+            for _, rule in _of_type(resources, "AWS::ElasticLoadBalancingV2::ListenerRule"):
+                if rule["Properties"]["ListenerArn"] == {"Ref": lid}:
+                    actions.append(rule["Properties"].get("Actions", []))
+    return actions
+
+
+def roles_grant_what_their_integrations_need(template: dict, values: dict[str, str]) -> list[str]:
+    """Derived from the resources themselves: an event source mapping's on-failure
+    queue (sqs:SendMessage for the function's role); an EFS volume mounted
+    read-write (ClientMount and ClientWrite on that file system, under its access
+    point); every secret a container reads (GetSecretValue for the execution role);
+    every log group a container writes (PutLogEvents for the execution role)."""
+    resources = live(template, values)
+    problems = []
+    for lid, mapping in _of_type(resources, "AWS::Lambda::EventSourceMapping"):
+        destination = mapping["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if destination:
+            function = resources[mapping["Properties"]["FunctionName"]["Ref"]]
+            role = _role_of(function["Properties"]["Role"])
+            if not _allows(resources, role, "sqs:SendMessage", destination):
+                problems.append(f"{lid}: {role} may not send to its on-failure destination")
+    for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
+        properties = task["Properties"]
+        task_role, execution_role = _role_of(properties["TaskRoleArn"]), _role_of(properties["ExecutionRoleArn"])
+        volumes = {v["Name"]: v.get("EFSVolumeConfiguration") for v in properties.get("Volumes", [])}
+        for container in properties["ContainerDefinitions"]:
+            for mount in container.get("MountPoints", []):
+                efs = volumes.get(mount["SourceVolume"])
+                if not efs:
+                    continue
+                file_system = {
+                    "Fn::ImportValue": {
+                        "Fn::Sub": efs["FilesystemId"]["Fn::ImportValue"]["Fn::Sub"].replace("Id", "Arn")
+                    }
+                }
+                point = efs["AuthorizationConfig"]["AccessPointId"]["Fn::ImportValue"]["Fn::Sub"].replace("Id", "Arn")
+                condition = {"ArnEquals": {"elasticfilesystem:AccessPointArn": {"Fn::ImportValue": {"Fn::Sub": point}}}}
+                needed = ["elasticfilesystem:ClientMount"] + (
+                    [] if mount.get("ReadOnly") else ["elasticfilesystem:ClientWrite"]
+                )
+                for action in needed:
+                    if not _allows(resources, task_role, action, file_system, condition):
+                        problems.append(f"{lid}: {task_role} lacks {action} on its file system under its access point")
+            for secret in container.get("Secrets", []):
+                arn = secret["ValueFrom"]
+                arn = arn["Fn::Sub"][1]["SecretArn"] if isinstance(arn, dict) and "Fn::Sub" in arn else arn
+                if not _allows(resources, execution_role, "secretsmanager:GetSecretValue", arn):
+                    problems.append(f"{lid}: {execution_role} may not read the secret of {secret['Name']}")
+            group = container["LogConfiguration"]["Options"]["awslogs-group"]
+            if not _allows(resources, execution_role, "logs:PutLogEvents", {"Fn::GetAtt": [group["Ref"], "Arn"]}):
+                problems.append(f"{lid}: {execution_role} may not write its log group {group['Ref']}")
+    return problems
+
+
+def parameters_reach_what_they_govern(template: dict, values: dict[str, str]) -> list[str]:
+    """The log-retention parameter sets every log group's retention; AlarmEmail's
+    topic is every alarm's action when it is set; a service's task-size
+    parameters size its task definition."""
+    resources = live(template, values)
+    problems = []
+    params = template.get("Parameters", {})
+    if "LogRetentionDays" in params:
+        for lid, group in _of_type(resources, "AWS::Logs::LogGroup"):
+            if group["Properties"].get("RetentionInDays") != {"Ref": "LogRetentionDays"}:
+                problems.append(
+                    f"{lid} keeps its logs for {group['Properties'].get('RetentionInDays')!r}, not LogRetentionDays"
+                )
+    if "AlarmEmail" in params and values.get("AlarmEmail"):
+        for lid, alarm in _of_type(resources, "AWS::CloudWatch::Alarm"):
+            if alarm["Properties"].get("AlarmActions") != [{"Ref": "AlarmTopic"}]:
+                problems.append(f"{lid} does not notify AlarmEmail's topic")
+    for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
+        name = lid.removesuffix("TaskDefinition")
+        for field in ("Cpu", "Memory"):
+            if f"{name}{field}" in params and task["Properties"][field] != {"Ref": f"{name}{field}"}:
+                problems.append(f"{lid}.{field} is not {name}{field}")
+    return problems
+
+
 CHECKS = {
     "public addresses wait for the internet gateway": public_addresses_wait_for_the_gateway,
     "services wait for what their first task needs": services_wait_for_their_first_task,
@@ -665,4 +807,7 @@ CHECKS = {
     "every image is pullable by its execution role": images_pullable_by_their_role,
     "alarm actions come back on when active hours go off": alarm_actions_come_back_on,
     "ARNs name their partition": arns_name_their_partition,
+    "clients reach the port their target serves": clients_reach_the_port_their_target_serves,
+    "roles grant what their integrations need": roles_grant_what_their_integrations_need,
+    "parameters reach what they govern": parameters_reach_what_they_govern,
 }

@@ -318,3 +318,78 @@ def test_ingest_is_watched_by_what_it_writes(templates, stack):
         "breaching",
     )
     assert alarm["EvaluationPeriods"] * alarm["Period"] == 900
+
+
+def _planted(template: dict, plant) -> dict:
+    import copy
+
+    changed = copy.deepcopy(template)
+    plant(changed["Resources"])
+    return changed
+
+
+def _drop_action(resources: dict, role: str, action: str) -> None:
+    for policy in resources[role]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if isinstance(statement["Action"], list) and action in statement["Action"]:
+                statement["Action"] = [a for a in statement["Action"] if a != action]
+
+
+WIRING_FAULTS = {
+    # (stack, values, the fault, the check that must see it)
+    "a rule admitting the ALB on another port than the target's": (
+        "lite",
+        {**LITE_REQUIRED, "AllowedCidr": CIDR},
+        lambda r: r["GrafanaFromLoadBalancer"]["Properties"].update(FromPort=3001, ToPort=3001),
+        deploy_checks.clients_reach_the_port_their_target_serves,
+    ),
+    "a Lambda role without its on-failure destination": (
+        "full",
+        FULL_REQUIRED,
+        lambda r: _drop_action(r, "ResultsPusherRole", "sqs:SendMessage"),
+        deploy_checks.roles_grant_what_their_integrations_need,
+    ),
+    "an EFS client statement without the write action": (
+        "lite",
+        LITE_REQUIRED,
+        lambda r: _drop_action(r, "GrafanaTaskRole", "elasticfilesystem:ClientWrite"),
+        deploy_checks.roles_grant_what_their_integrations_need,
+    ),
+    "an execution role that cannot read a secret its container reads": (
+        "full",
+        FULL_REQUIRED,
+        lambda r: _drop_action(r, "BackendExecutionRole", "secretsmanager:GetSecretValue"),
+        deploy_checks.roles_grant_what_their_integrations_need,
+    ),
+    "an execution role that cannot write its log group": (
+        "lite",
+        LITE_REQUIRED,
+        lambda r: _drop_action(r, "InfluxDbExecutionRole", "logs:PutLogEvents"),
+        deploy_checks.roles_grant_what_their_integrations_need,
+    ),
+    "a log group whose retention ignores LogRetentionDays": (
+        "full",
+        FULL_REQUIRED,
+        lambda r: r["RipplesLogGroup"]["Properties"].update(RetentionInDays=30),
+        deploy_checks.parameters_reach_what_they_govern,
+    ),
+    "an alarm that does not notify AlarmEmail": (
+        "full",
+        {**FULL_REQUIRED, "AlarmEmail": "ops@example.com"},
+        lambda r: r["IngestNotWriting"]["Properties"].pop("AlarmActions"),
+        deploy_checks.parameters_reach_what_they_govern,
+    ),
+    "a task definition sized by a constant": (
+        "lite",
+        LITE_REQUIRED,
+        lambda r: r["InfluxDbTaskDefinition"]["Properties"].update(Cpu="512"),
+        deploy_checks.parameters_reach_what_they_govern,
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(WIRING_FAULTS))
+def test_each_wiring_check_fails_on_its_planted_fault(templates, fault):
+    stack, values, plant, check = WIRING_FAULTS[fault]
+    assert check(templates[stack], values) == []
+    assert check(_planted(templates[stack], plant), values), fault
