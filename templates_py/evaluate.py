@@ -75,7 +75,7 @@ def imported_exports(template: dict, stack_parameter: str) -> set[str]:
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            name = node.get("Fn::ImportValue", {})
+            name = node.get("Fn::ImportValue")
             text = name.get("Fn::Sub") if isinstance(name, dict) else None
             if isinstance(text, str) and text.startswith(prefix):
                 found.add(text[len(prefix) :])
@@ -106,13 +106,11 @@ def parameter_refusals(template: dict, values: dict[str, str]) -> list[str]:
         spec = parameters[name]
         allows = spec.get("ConstraintDescription")
         if spec.get("Type") == "Number":
-            try:
-                number = float(value)
-            except ValueError:
-                number = math.nan
-            if not re.fullmatch(r"-?\d+(\.\d+)?", value) or not math.isfinite(number):
+            # Digits only (no inf, nan or exponent), and a size a float holds.
+            if not re.fullmatch(r"-?\d+(\.\d+)?", value) or not math.isfinite(float(value)):
                 refusals.append(f"{name}={value!r} is not a number.")
                 continue
+            number = float(value)
             low, high = spec.get("MinValue"), spec.get("MaxValue")
             if (low is not None and number < float(low)) or (high is not None and number > float(high)):
                 refusals.append(f"{name}={value} is outside {low} to {high}.")

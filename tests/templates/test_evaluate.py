@@ -121,3 +121,89 @@ def test_the_rendered_stacks_import_what_exports_names(templates):
         names = imported_exports(templates[profile], "FoundationsStackName")
         assert names and names <= exported, profile
     assert imported_exports(templates["lite-pipeline"], "LiteStackName") <= set(templates["lite"]["Outputs"])
+
+
+PARAMETERS = {
+    "Parameters": {
+        "Count": {"Type": "Number", "MinValue": 1, "MaxValue": 64},
+        "Free": {"Type": "Number"},
+        "Mode": {"Type": "String", "AllowedValues": ["on", "off"]},
+        "Cidr": {"Type": "String", "AllowedPattern": r"^\d+\.\d+$", "ConstraintDescription": "two numbers, dotted."},
+        "Bare": {"Type": "String", "AllowedPattern": "^[a-z]+$"},
+        "Sized": {"Type": "String", "MinLength": 2, "MaxLength": 4},
+        "Short": {"Type": "String", "MaxLength": 3},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "values, refusals",
+    [
+        ({"Count": "1", "Free": "-7.5", "Mode": "on", "Cidr": "10.2", "Bare": "ab", "Sized": "ab", "Other": "x"}, []),
+        ({"Count": "64", "Sized": "abcd", "Short": ""}, []),
+        ({"Count": "lots"}, ["Count='lots' is not a number."]),
+        ({"Count": "nan"}, ["Count='nan' is not a number."]),
+        ({"Free": "1e999"}, ["Free='1e999' is not a number."]),
+        (
+            {"Free": "99999999999999999999999999999999999999" * 9},
+            ["Free=" + repr("99999999999999999999999999999999999999" * 9) + " is not a number."],
+        ),
+        ({"Count": "0"}, ["Count=0 is outside 1 to 64."]),
+        ({"Count": "65"}, ["Count=65 is outside 1 to 64."]),
+        ({"Count": "64.5"}, ["Count=64.5 is outside 1 to 64."]),
+        ({"Mode": "sideways"}, ["Mode='sideways' is not one of on, off."]),
+        ({"Cidr": "x"}, ["Cidr='x' is refused: two numbers, dotted."]),
+        ({"Bare": "A1"}, ["Bare='A1' is refused: it must match ^[a-z]+$"]),
+        ({"Bare": "ab\n"}, ["Bare='ab\\n' is refused: it must match ^[a-z]+$"]),
+        ({"Sized": "a"}, ["Sized must be 2 to 4 characters long."]),
+        ({"Sized": "abcde"}, ["Sized must be 2 to 4 characters long."]),
+        ({"Short": "abcd"}, ["Short must be 0 to 3 characters long."]),
+        ({"Mode": "x", "Count": "0"}, ["Mode='x' is not one of on, off.", "Count=0 is outside 1 to 64."]),
+        # Each refusal, then the next value is still checked.
+        ({"Other": "x", "Mode": "x"}, ["Mode='x' is not one of on, off."]),
+        ({"Count": "lots", "Mode": "x"}, ["Count='lots' is not a number.", "Mode='x' is not one of on, off."]),
+        ({"Count": "0", "Mode": "x"}, ["Count=0 is outside 1 to 64.", "Mode='x' is not one of on, off."]),
+        (
+            {"Cidr": "x", "Sized": "a"},
+            ["Cidr='x' is refused: two numbers, dotted.", "Sized must be 2 to 4 characters long."],
+        ),
+        ({"Sized": "a", "Mode": "x"}, ["Sized must be 2 to 4 characters long.", "Mode='x' is not one of on, off."]),
+    ],
+)
+def test_parameter_refusals_say_what_cloudformation_would_refuse(values, refusals):
+    from templates_py.evaluate import parameter_refusals
+
+    assert parameter_refusals(PARAMETERS, values) == refusals
+
+
+def test_a_template_without_parameters_refuses_nothing():
+    from templates_py.evaluate import parameter_refusals
+
+    assert parameter_refusals({"Resources": {}}, {"Anything": "x"}) == []
+
+
+def test_broken_rules_are_every_failed_assertion_of_the_rules_that_apply():
+    from templates_py.evaluate import broken_rules
+
+    template = {
+        "Parameters": {"A": {"Default": ""}, "B": {"Default": ""}, "C": {"Default": "x"}},
+        "Rules": {
+            "NotApplying": {
+                "RuleCondition": {"Fn::Equals": [{"Ref": "C"}, "y"]},
+                "Assertions": [{"Assert": {"Fn::Equals": [{"Ref": "A"}, "never"]}, "AssertDescription": "skipped"}],
+            },
+            "Applying": {
+                "RuleCondition": {"Fn::Equals": [{"Ref": "C"}, "x"]},
+                "Assertions": [
+                    {"Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "A"}, ""]}]}, "AssertDescription": "A is needed"},
+                    {"Assert": {"Fn::Equals": [{"Ref": "C"}, "x"]}, "AssertDescription": "holds"},
+                    {"Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "B"}, ""]}]}, "AssertDescription": "B is needed"},
+                ],
+            },
+            "Always": {"Assertions": [{"Assert": {"Fn::Equals": [{"Ref": "B"}, "b"]}, "AssertDescription": "B is b"}]},
+        },
+    }
+    assert broken_rules(template, {}) == ["A is needed", "B is needed", "B is b"]
+    assert broken_rules(template, {"A": "a", "B": "b"}) == []
+    assert broken_rules(template, {"C": "y", "B": "b"}) == ["skipped"]
+    assert broken_rules({"Resources": {}}, {}) == []
