@@ -149,7 +149,7 @@ def mirror(
         uri = export_value(cloudformation, f"{foundations}-{exports.repository_uri(item.repository)}")
         if uri is None:
             raise ImageError(
-                f"foundations stack {foundations} exports no EcrRepository{item.repository.capitalize()}Uri; deploy "
+                f"foundations stack {foundations} exports no {exports.repository_uri(item.repository)}; deploy "
                 "or update it first."
             )
         if not missing(ecr, repository_of(uri), item.tag):

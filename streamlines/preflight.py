@@ -403,7 +403,7 @@ class Preflight:
             return
         ecr = self.client("ecr")
         for mirror in images.mirrors(self.template, self.values, {}):
-            uri = self.foundation_export(f"EcrRepository{mirror.repository.capitalize()}Uri")
+            uri = self.foundation_export(exports.repository_uri(mirror.repository))
             if images.missing(ecr, images.repository_of(uri), mirror.tag):
                 yield Check(
                     f"image {mirror.repository}",

@@ -12,6 +12,7 @@ A test fails when a page differs from what this renders (run `make readme`).
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import tomllib
@@ -74,15 +75,9 @@ def services_table(root: Path) -> str:
 def cost_table(root: Path) -> str:
     import json
 
-    from templates_py.config import BuildConfig
-    from templates_py.render import render as render_templates
-
     from . import cost
 
-    templates = {
-        name.removesuffix(".json"): json.loads(body)
-        for name, body in render_templates("all", BuildConfig().validated()).items()
-    }
+    templates = {name.removesuffix(".json"): json.loads(body) for name, body in _rendered().items()}
     prices = cost.load_prices("us-east-1")
     lines = [
         f"| scenario (us-east-1 list prices of {prices['meta']['date']}, USD a month) | Fargate | network | other | "
@@ -94,7 +89,9 @@ def cost_table(root: Path) -> str:
     return "\n".join(lines)
 
 
-def _rendered(root: Path) -> dict[str, str]:
+@functools.cache
+def _rendered() -> dict[str, str]:
+    """Every template, rendered once for all the sections that read them."""
     from templates_py.config import BuildConfig
     from templates_py.render import render as render_templates
 
@@ -105,7 +102,7 @@ def sizes_table(root: Path) -> str:
     from templates_py.render import DEPLOY_BODY_LIMIT
 
     lines = ["| template | bytes | deployed |", "|---|---:|---|"]
-    for name, body in sorted(_rendered(root).items()):
+    for name, body in sorted(_rendered().items()):
         size = len(body.encode("utf-8"))
         how = "inline" if size <= DEPLOY_BODY_LIMIT else "through S3 (`--s3-bucket`)"
         lines.append(f"| `build/{name}` | {size:,} | {how} |")
@@ -117,7 +114,7 @@ def lite_cost(root: Path) -> str:
 
     from . import cost
 
-    templates = {name.removesuffix(".json"): json.loads(body) for name, body in _rendered(root).items()}
+    templates = {name.removesuffix(".json"): json.loads(body) for name, body in _rendered().items()}
     prices = cost.load_prices("us-east-1")
     totals = {title: total for title, _, _, _, total in cost.scenario_rows(templates, prices, cost.Assumptions())}
     return (

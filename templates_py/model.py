@@ -16,7 +16,7 @@ rendered template to its manifest.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 def kebab(logical_id: str) -> str:
@@ -42,10 +42,6 @@ class LambdaFunction:
     @property
     def code_key_parameter(self) -> str:
         return f"{self.name}CodeKey"
-
-    @property
-    def log_group_id(self) -> str:
-        return f"{self.name}LogGroup"
 
 
 CONNECTION_HANDLER = LambdaFunction("ConnectionHandler", "websocket_connection_handler", "connection_handler.handler")
@@ -101,10 +97,6 @@ class Service:
     def log_group_id(self) -> str:
         return f"{self.name}LogGroup"
 
-    @property
-    def alarm_id(self) -> str:
-        return f"{self.name}NotServing"
-
 
 INFLUXDB = Service("InfluxDb", "InfluxDB", port=8086, health_path="/health", single_writer=True, spot_tolerant=False)
 GRAFANA = Service("Grafana", "Grafana", port=3000, health_path="/api/health", single_writer=True)
@@ -124,7 +116,7 @@ class Manifest:
     profile: str
     services: tuple[Service, ...] = ()
     functions: tuple[LambdaFunction, ...] = ()
-    reads_from: tuple[str, ...] = field(default_factory=tuple)
+    reads_from: tuple[str, ...] = ()
 
     def service(self, name: str) -> Service:
         (found,) = [s for s in self.services if s.name == name]

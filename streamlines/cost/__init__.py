@@ -443,6 +443,15 @@ def assumptions_from(overrides: dict[str, float | None]) -> Assumptions:
     return assumptions
 
 
+def assumptions_line(assumptions: Assumptions) -> str:
+    """The assumptions a report was priced with, on one line."""
+    return "assumptions: " + "; ".join(
+        f"{Assumptions.DESCRIPTIONS[f.name]} = {getattr(assumptions, f.name)}"
+        for f in fields(Assumptions)
+        if getattr(assumptions, f.name) is not None
+    )
+
+
 def format_report(report: Report, title: str, prices: dict, assumptions: Assumptions) -> str:
     width = max(len(line.component) for line in report.lines) + 2
     out = [
@@ -465,14 +474,7 @@ def format_report(report: Report, title: str, prices: dict, assumptions: Assumpt
             f"Fargate Spot priced at {report.spot_discount * 100:.0f}% off the Fargate price: an assumption dated "
             f"{prices['meta']['date']} ({prices['fargate_spot']['source']})"
         )
-    out.append(
-        "assumptions: "
-        + "; ".join(
-            f"{Assumptions.DESCRIPTIONS[f.name]} = {getattr(assumptions, f.name)}"
-            for f in fields(Assumptions)
-            if getattr(assumptions, f.name) is not None
-        )
-    )
+    out.append(assumptions_line(assumptions))
     out.append(
         "usage-only (billed per request or GB, not included): "
         + ", ".join(sorted({u.split(" (")[1].rstrip(")") for u in report.usage_only}))
@@ -541,12 +543,5 @@ def compare(templates: dict[str, dict], prices: dict, assumptions: Assumptions) 
         "network = ALBs and their LCUs, NAT gateway, interface endpoints, public IPv4 addresses; other = Kinesis, "
         "EFS, secrets, logs, ECR, Cloud Map, alarms"
     )
-    out.append(
-        "assumptions: "
-        + "; ".join(
-            f"{Assumptions.DESCRIPTIONS[f.name]} = {getattr(assumptions, f.name)}"
-            for f in fields(Assumptions)
-            if getattr(assumptions, f.name) is not None
-        )
-    )
+    out.append(assumptions_line(assumptions))
     return "\n".join(out)

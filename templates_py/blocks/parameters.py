@@ -16,10 +16,10 @@ from troposphere import (
     Template,
 )
 
-from .. import patterns
+from .. import model, patterns
 
 # Logical ID of the parameter that names the foundations stack in every consumer.
-FOUNDATIONS_PARAMETER = "FoundationsStackName"
+FOUNDATIONS_PARAMETER = model.FOUNDATIONS_PARAMETER
 # Patterns the stacks' parameters share (templates_py/patterns.py says each once).
 NOT_PRIVATE_ECR_TEXT = patterns.NOT_PRIVATE_ECR_TEXT
 IMAGE_PATTERN = patterns.IMAGE

@@ -51,7 +51,7 @@ from ..config import BuildConfig
 
 PROFILE = "lite-pipeline"
 MANIFEST = model.manifest(PROFILE)
-LITE_PARAMETER = "LiteStackName"
+LITE_PARAMETER = model.LITE_PARAMETER
 
 
 def lite(name: str) -> Any:

@@ -9,6 +9,7 @@ docs/architecture.md ("Creation order").
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from functools import cache
@@ -359,12 +360,9 @@ def isolated_tasks_pull_from_own_ecr(template: dict, values: dict[str, str]) -> 
     for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
         for container in task["Properties"]["ContainerDefinitions"]:
             image = resolve(container["Image"], template, values)
-            imports = [
-                node["Fn::ImportValue"]["Fn::Sub"]
-                for node in nodes(image)
-                if isinstance(node, dict) and "Fn::ImportValue" in node
-            ]
-            if not any(re.match(r"^\$\{FoundationsStackName\}-EcrRepository[A-Za-z]+Uri$", name) for name in imports):
+            if not any(
+                re.match(r"^\$\{FoundationsStackName\}-EcrRepository[A-Za-z]+Uri$", name) for name in _imports(image)
+            ):
                 problems.append(f"{lid} pulls {image!r}, not from the foundations ECR")
     return problems
 
@@ -505,19 +503,6 @@ def placed_resources_wait_for_their_routes(template: dict, values: dict[str, str
 # --- images ------------------------------------------------------------------------------------------
 
 
-def _grants(resources: dict[str, dict], role: str) -> list[tuple[str, Any]]:
-    """(action, resource) pairs the role's inline policies allow."""
-    pairs = []
-    for policy in resources[role]["Properties"].get("Policies", []):
-        for statement in policy["PolicyDocument"]["Statement"]:
-            if statement.get("Effect") != "Allow":
-                continue
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            pairs += [(action, target) for action in actions for target in targets]
-    return pairs
-
-
 PRIVATE_ECR = re.compile(r"^[^/]*\.dkr[.-]ecr[.-]")
 
 
@@ -528,18 +513,12 @@ def images_pullable_by_their_role(template: dict, values: dict[str, str]) -> lis
     resources = live(template, values)
     problems = []
     for lid, task in _of_type(resources, "AWS::ECS::TaskDefinition"):
-        role = task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
-        pulls = {json_key(target) for action, target in _grants(resources, role) if action == "ecr:BatchGetImage"}
+        role = _role_of(task["Properties"]["ExecutionRoleArn"])
         for container in task["Properties"]["ContainerDefinitions"]:
             image = resolve(container["Image"], template, values)
-            imports = [
-                node["Fn::ImportValue"]["Fn::Sub"]
-                for node in nodes(image)
-                if isinstance(node, dict) and "Fn::ImportValue" in node
-            ]
-            for name in imports:
+            for name in _imports(image):
                 wanted = {"Fn::ImportValue": {"Fn::Sub": re.sub(r"Uri$", "Arn", name)}}
-                if json_key(wanted) not in pulls:
+                if not _allows(resources, role, "ecr:BatchGetImage", wanted):
                     problems.append(f"{lid} pulls from {name}, which its execution role may not pull from")
             if isinstance(image, str) and PRIVATE_ECR.match(image):
                 problems.append(f"{lid} pulls {image}, a private ECR repository its execution role may not pull from")
@@ -547,9 +526,16 @@ def images_pullable_by_their_role(template: dict, values: dict[str, str]) -> lis
 
 
 def json_key(value: Any) -> str:
-    import json
-
     return json.dumps(value, sort_keys=True)
+
+
+def _imports(value: Any) -> list[str]:
+    """The Fn::Sub names of every Fn::ImportValue inside `value`."""
+    return [
+        node["Fn::ImportValue"]["Fn::Sub"]
+        for node in nodes(value)
+        if isinstance(node, dict) and "Fn::ImportValue" in node
+    ]
 
 
 # Every shape of image reference an operator might give an image parameter:
