@@ -100,8 +100,9 @@ class Service:
 
 INFLUXDB = Service("InfluxDb", "InfluxDB", port=8086, health_path="/health", single_writer=True, spot_tolerant=False)
 GRAFANA = Service("Grafana", "Grafana", port=3000, health_path="/api/health", single_writer=True)
-# One websocket per market-data account on most plans: a second ingest during a
-# rolling deployment is refused, its feed stops and ingest exits (contracts/services.toml).
+# One connection per market-data endpoint on most plans: a second ingest during a
+# rolling deployment is refused (https://alpaca.markets/docs/streaming-market-data,
+# "Connection limit"), its feed stops and ingest exits (contracts/services.toml).
 INGEST = Service("Ingest", "Ingest", contract="ingest", single_writer=True)
 RIPPLES = Service("Ripples", "Ripples", contract="ripples")
 BACKEND = Service("Backend", "Backend", contract="backend", port="BackendPort", health_path="/health")

@@ -99,8 +99,9 @@ def ingest(parameters: IngestParameters, upstream: kinesis.Stream) -> ContainerS
 def ingest_not_writing(t: Template, alarms: Alarms, upstream: kinesis.Stream) -> Any:
     """`IngestNotWriting`: no record reached the upstream stream for 15 minutes.
     Ingest serves no health signal (contracts/services.toml); what it writes is
-    the signal. The crypto feed trades around the clock, so a quiet quarter of
-    an hour means ingest is down or its feeds stopped."""
+    the signal. Its crypto feed (ingest/app_config.json:9-14 at 878e855) trades
+    around the clock, so a quiet quarter of an hour means ingest is down or its
+    feeds stopped."""
     made = alarm(
         t,
         alarms,
