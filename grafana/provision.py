@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from streamlines.checks import Check
+
 from .dashboards import DATASOURCE_UID, FOLDER
 
 FOLDER_UID = "streamlines"
@@ -279,8 +281,8 @@ def datasource_health(api: Any) -> str:
 
 def verify(
     grafana_url: str, admin_password: str, dashboards: list[tuple[Path, dict]], timeout: float = REQUEST_TIMEOUT
-) -> list[tuple[str, bool, str]]:
-    """What `streamlines smoke` asks of a provisioned Grafana, as (check, ok, reason):
+) -> list[Check]:
+    """What `streamlines smoke` asks of a provisioned Grafana, as checks:
     /api/health, the datasource's own health check, every shipped dashboard present
     in its folder. Changes nothing."""
     from grafana_client import GrafanaApi
@@ -290,10 +292,12 @@ def verify(
     try:
         health = api.client.GET("/health")
     except Exception as error:  # connection refused, DNS, timeouts, 5xx
-        return [("grafana health", False, f"Grafana at {grafana_url} did not answer /api/health: {_short(error)}.")]
+        return [
+            Check("grafana health", False, f"Grafana at {grafana_url} did not answer /api/health: {_short(error)}.")
+        ]
     database = health.get("database") if isinstance(health, dict) else None
     checks = [
-        (
+        Check(
             "grafana health",
             database == "ok",
             f"/api/health: database {database or 'not reported'}, version "
@@ -306,7 +310,7 @@ def verify(
         if _status(error) != 404:
             raise
         checks.append(
-            (
+            Check(
                 "grafana datasource",
                 False,
                 f"Grafana has no {DATASOURCE_NAME!r} datasource: run streamlines grafana provision.",
@@ -319,7 +323,7 @@ def verify(
             if status == "OK"
             else f"the InfluxDB datasource's health check: {status}"
         )
-        checks.append(("grafana datasource", status == "OK", reason))
+        checks.append(Check("grafana datasource", status == "OK", reason))
     missing = []
     for _, dashboard in dashboards:
         try:
@@ -328,7 +332,7 @@ def verify(
             if _status(error) != 404:
                 return [
                     *checks,
-                    (
+                    Check(
                         "grafana dashboards",
                         False,
                         f"Grafana answered an error for dashboard {dashboard['uid']}: {_short(error)}.",
@@ -338,7 +342,7 @@ def verify(
         except GrafanaException as error:
             return [
                 *checks,
-                (
+                Check(
                     "grafana dashboards",
                     False,
                     f"Grafana answered an error for dashboard {dashboard['uid']}: {_short(error)}.",
@@ -348,14 +352,16 @@ def verify(
             missing.append(dashboard["title"])
     if missing:
         checks.append(
-            (
+            Check(
                 "grafana dashboards",
                 False,
                 f"missing from the {FOLDER_TITLE!r} folder: {', '.join(missing)} (run streamlines grafana provision)",
             )
         )
     else:
-        checks.append(("grafana dashboards", True, f"all {len(dashboards)} dashboards in the {FOLDER_TITLE!r} folder"))
+        checks.append(
+            Check("grafana dashboards", True, f"all {len(dashboards)} dashboards in the {FOLDER_TITLE!r} folder")
+        )
     return checks
 
 

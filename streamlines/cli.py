@@ -671,11 +671,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     output it wanted was written; exit 0 as `head` expects), an interrupt (130)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from .aws import StackError
+
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except (BotoCoreError, ClientError) as error:
         return fail(f"AWS: {_aws_error(error)}", 1)
+    except StackError as error:
+        return fail(str(error), 1)
     except BrokenPipeError:
         # https://docs.python.org/3/library/signal.html#note-on-sigpipe
         import os

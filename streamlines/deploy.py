@@ -22,7 +22,7 @@ from templates_py import exports
 from templates_py.render import DEPLOY_BODY_LIMIT
 
 from . import images, packaging
-from .aws import export_value
+from .aws import export_value, read_stack
 from .context import Names
 from .packaging import built_zip, code_key_parameters
 
@@ -56,13 +56,7 @@ def deploy_command(
 
 
 def stack_exists(session: Any, name: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    try:
-        status = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-    except ClientError:
-        return False
-    return status != "DELETE_COMPLETE"
+    return read_stack(session.client("cloudformation"), name) is not None
 
 
 def app_bucket(session: Any, foundations: str) -> str:

@@ -17,7 +17,8 @@ from templates_py.evaluate import imported_exports, parameter_values
 from templates_py.model import FOUNDATIONS_PARAMETER, LITE_PARAMETER
 
 from . import images
-from .aws import USABLE
+from .aws import Stack, read_stack
+from .checks import Check
 from .packaging import built_zip, code_key_parameters, content_key
 
 CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]+$")
@@ -37,23 +38,6 @@ APP_IMAGES = {
     "BackendImageTag": "backend",
     "DashboardImageTag": "dashboard",
 }
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    # A warning: worth reading, not a reason to stop.
-    warn: bool = False
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.ok, bool) or not isinstance(self.warn, bool) or not self.name or not self.detail:
-            raise TypeError(f"a check is a name, ok and warn as booleans, and a detail: {self!r}")
-
-    @property
-    def status(self) -> str:
-        return "FAIL" if not self.ok else "WARN" if self.warn else "PASS"
 
 
 def covers(pattern: str, name: str) -> bool:
@@ -108,14 +92,8 @@ class Preflight:
     def foundation_export(self, name: str) -> str | None:
         return self.exports().get(f"{self.foundations}-{name}")
 
-    def stack_outputs(self, name: str) -> dict[str, str] | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            stack = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
-        except ClientError:
-            return None
-        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    def read(self, name: str) -> Stack | None:
+        return read_stack(self.client("cloudformation"), name)
 
     def imported_names(self) -> list[str]:
         return sorted(imported_exports(self.template, FOUNDATIONS_PARAMETER))
@@ -142,8 +120,8 @@ class Preflight:
         if LITE_PARAMETER not in self.parameters:
             return
         lite = self.values[LITE_PARAMETER]
-        outputs = self.stack_outputs(lite)
-        if outputs is None:
+        found = self.read(lite)
+        if found is None:
             yield Check(
                 "lite stack",
                 False,
@@ -152,8 +130,8 @@ class Preflight:
             )
             return
         names = sorted(imported_exports(self.template, LITE_PARAMETER))
-        missing = [name for name in names if name not in outputs]
-        if missing or outputs.get("StackProfile") != "lite":
+        missing = [name for name in names if name not in found.outputs]
+        if missing or found.outputs.get("StackProfile") != "lite":
             yield Check(
                 "lite stack",
                 False,
@@ -192,25 +170,16 @@ class Preflight:
             return
         yield Check("allowed CIDR", True, cidr)
 
-    def existing_stack(self) -> dict | None:
-        """The stack of that name, if one is there (DescribeStacks by name never answers a deleted one)."""
-        from botocore.exceptions import ClientError
-
-        try:
-            return self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
-        except ClientError:
-            return None
-
     def check_existing_stack(self) -> Iterator[Check]:
         """An update must not rename what InfluxDB set up at first boot, nor find
         InfluxDB scaled to zero (the token issuer would poll it until it fails, and
         the rollback the same way: UPDATE_ROLLBACK_FAILED)."""
         if self.profile not in ("lite", "full"):
             return
-        stack = self.existing_stack()
+        stack = self.read(self.stack)
         if stack is None:
             return
-        current = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+        current = stack.parameters
         for name in ("InfluxDbOrg", "InfluxDbBucket"):
             if name in current and current[name] != self.values.get(name):
                 yield Check(
@@ -270,11 +239,8 @@ class Preflight:
             )
 
     def check_foundations(self) -> Iterator[Check]:
-        from botocore.exceptions import ClientError
-
-        try:
-            stack = self.client("cloudformation").describe_stacks(StackName=self.foundations)["Stacks"][0]
-        except ClientError:
+        stack = self.read(self.foundations)
+        if stack is None:
             yield Check(
                 "foundations stack",
                 False,
@@ -282,10 +248,10 @@ class Preflight:
                 "does).",
             )
             return False
-        if stack["StackStatus"] not in USABLE:
-            yield Check("foundations stack", False, f"{self.foundations} is {stack['StackStatus']}.")
+        if not stack.usable:
+            yield Check("foundations stack", False, f"{self.foundations} is {stack.status}.")
             return False
-        yield Check("foundations stack", True, f"{self.foundations} is {stack['StackStatus']}")
+        yield Check("foundations stack", True, f"{self.foundations} is {stack.status}")
         exports = self.exports()
         missing = [name for name in self.imported_names() if f"{self.foundations}-{name}" not in exports]
         if missing:
@@ -306,8 +272,8 @@ class Preflight:
             return
         file_system = self.foundation_export(exports.FILE_SYSTEM_ID)
         targets = self.client("efs").describe_mount_targets(FileSystemId=file_system)["MountTargets"]
-        outputs = self.stack_outputs(self.stack) or {}
-        own_vpc = outputs.get("VpcId")
+        own = self.read(self.stack)
+        own_vpc = own.outputs.get("VpcId") if own else None
         foreign = [t for t in targets if t.get("VpcId") != own_vpc]
         if foreign:
             where = ", ".join(sorted({f"{t['MountTargetId']} in {t.get('VpcId')}" for t in foreign}))
@@ -526,7 +492,7 @@ def run(
     preflight = Preflight(session, profile, stack, foundations, template, values)
     failures = 0
     for check in preflight.checks():
-        emit(f"{check.status}  {check.name}: {check.detail}")
-        failures += not check.ok
+        emit(check.line())
+        failures += check.ok is False
     emit(f"{failures} check{'s' if failures != 1 else ''} failed" if failures else "all checks passed")
     return 1 if failures else 0

@@ -31,26 +31,14 @@ from typing import Any, Callable
 
 from templates_py import exports, model
 
+from .aws import StackError, read_stack
+from .checks import Check, failed
+
 PLACEHOLDER = "PLACEHOLDER"
 COMPLETE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 AGENT = model.TOKEN_AGENT.function_id
 AGENT_SECONDS = 25
 PROFILES = ("lite", "lite-pipeline", "full")
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    # True: pass; False: fail; None: not checked from here (the reason says why and how).
-    ok: bool | None
-    reason: str
-
-    @property
-    def status(self) -> str:
-        return {True: "pass", False: "fail", None: "skip"}[self.ok]
-
-    def line(self) -> str:
-        return f"{self.status.upper():<4} {self.name}: {self.reason}"
 
 
 @dataclass
@@ -77,19 +65,16 @@ class _Stack:
     """One deployed stack: status, outputs and resources by logical id."""
 
     def __init__(self, cloudformation: Any, name: str):
-        from botocore.exceptions import ClientError
-
-        self.name = name
         try:
-            described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
-        except ClientError as error:
-            message = error.response["Error"].get("Message", str(error))
-            raise LookupError(
-                f"stack {name} not found." if "does not exist" in message else f"cannot read stack {name}: {message}"
-            ) from None
-        self.status = described["StackStatus"]  # always answered; the reason only sometimes
-        self.reason = described.get("StackStatusReason") or ""
-        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+            described = read_stack(cloudformation, name)
+        except StackError as error:
+            raise LookupError(str(error)) from None
+        if described is None:
+            raise LookupError(f"stack {name} not found.")
+        self.name = name
+        self.status = described.status
+        self.reason = described.reason
+        self.outputs = described.outputs
         self.resources: dict[str, tuple[str, str]] = {}
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name):
             for resource in page["StackResourceSummaries"]:
@@ -400,7 +385,7 @@ def _grafana(secrets: Any, stack: _Stack, foundations: _Stack, options: Options)
             )
         ]
     password = secrets.get_secret_value(SecretId=foundations.outputs["GrafanaAdminPasswordSecretArn"])["SecretString"]
-    return [Check(name, ok, reason) for name, ok, reason in verify(url, password, load_dashboards())]
+    return verify(url, password, load_dashboards())
 
 
 def decode(data: bytes | str) -> Any:
@@ -467,6 +452,5 @@ def _event_sources(lambda_client: Any, stack: _Stack) -> list[Check]:
 
 def report(checks: list[Check], as_json: bool) -> str:
     if as_json:
-        return json.dumps([{"check": c.name, "status": c.status, "reason": c.reason} for c in checks], indent=2)
-    failed = sum(1 for c in checks if c.ok is False)
-    return "\n".join([*(c.line() for c in checks), f"{len(checks)} checks, {failed} failed"])
+        return json.dumps([{"check": c.name, "status": c.status.lower(), "reason": c.detail} for c in checks], indent=2)
+    return "\n".join([*(c.line() for c in checks), f"{len(checks)} checks, {failed(checks)} failed"])

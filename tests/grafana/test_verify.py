@@ -7,6 +7,7 @@ import pytest
 
 from grafana.dashboards import FOLDER
 from grafana.provision import Target, load_dashboards, run, verify
+from streamlines.checks import Check
 
 from ..doubles.grafana import VERSION, GrafanaDouble
 
@@ -27,6 +28,13 @@ def provision(grafana):
     assert run(lambda: target, False, 2.0) == 0
 
 
+def verified(*args, **options):
+    """verify's checks as (name, ok, detail); every one a Check, the type smoke reports."""
+    checks = verify(*args, **options)
+    assert all(type(check) is Check for check in checks)
+    return [(check.name, check.ok, check.detail) for check in checks]
+
+
 def titles():
     return [dashboard["title"] for _, dashboard in load_dashboards(FOLDER)]
 
@@ -34,7 +42,7 @@ def titles():
 def test_a_provisioned_grafana_passes_all_three(grafana):
     provision(grafana)
     before = len(grafana.writes())
-    assert verify(grafana.url, PASSWORD, load_dashboards(FOLDER)) == [
+    assert verified(grafana.url, PASSWORD, load_dashboards(FOLDER)) == [
         ("grafana health", True, f"/api/health: database ok, version {VERSION}"),
         ("grafana datasource", True, "the InfluxDB datasource's health check passed"),
         ("grafana dashboards", True, f"all {len(titles())} dashboards in the 'Stream Lines' folder"),
@@ -44,7 +52,7 @@ def test_a_provisioned_grafana_passes_all_three(grafana):
 
 
 def test_an_empty_grafana_names_the_command_that_fills_it(grafana):
-    checks = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))
+    checks = verified(grafana.url, PASSWORD, load_dashboards(FOLDER))
     assert checks[1] == (
         "grafana datasource",
         False,
@@ -61,7 +69,7 @@ def test_a_dashboard_outside_the_folder_is_missing_from_it(grafana):
     provision(grafana)
     (_, first), *_ = load_dashboards(FOLDER)
     grafana.dashboards[first["uid"]]["folderUid"] = "general"
-    checks = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))
+    checks = verified(grafana.url, PASSWORD, load_dashboards(FOLDER))
     assert checks[2] == (
         "grafana dashboards",
         False,
@@ -72,7 +80,7 @@ def test_a_dashboard_outside_the_folder_is_missing_from_it(grafana):
 def test_a_datasource_that_cannot_reach_influxdb_fails_its_check(grafana):
     provision(grafana)
     grafana.valid_tokens.clear()
-    (name, ok, reason) = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[1]
+    (name, ok, reason) = verified(grafana.url, PASSWORD, load_dashboards(FOLDER))[1]
     assert (name, ok) == ("grafana datasource", False) and reason.startswith(
         "the InfluxDB datasource's health check: FAILED"
     )
@@ -80,11 +88,11 @@ def test_a_datasource_that_cannot_reach_influxdb_fails_its_check(grafana):
 
 def test_an_unhealthy_or_absent_grafana_is_one_failed_check(grafana):
     grafana.healthy = False
-    ((name, ok, reason),) = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))
+    ((name, ok, reason),) = verified(grafana.url, PASSWORD, load_dashboards(FOLDER))
     assert (name, ok) == ("grafana health", False) and reason.startswith(
         f"Grafana at {grafana.url} did not answer /api/health: "
     )
-    ((name, ok, reason),) = verify("http://127.0.0.1:9", PASSWORD, load_dashboards(FOLDER), timeout=1.0)
+    ((name, ok, reason),) = verified("http://127.0.0.1:9", PASSWORD, load_dashboards(FOLDER), timeout=1.0)
     assert (name, ok) == ("grafana health", False) and reason.startswith(
         "Grafana at http://127.0.0.1:9 did not answer /api/health: "
     )
@@ -92,7 +100,7 @@ def test_an_unhealthy_or_absent_grafana_is_one_failed_check(grafana):
 
 def test_health_without_a_database_field_or_version_says_so(grafana):
     grafana.health_body = {"commit": "abc"}
-    assert verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[0] == (
+    assert verified(grafana.url, PASSWORD, load_dashboards(FOLDER))[0] == (
         "grafana health",
         False,
         "/api/health: database not reported, version ?",
@@ -101,7 +109,7 @@ def test_health_without_a_database_field_or_version_says_so(grafana):
 
 def test_the_health_failure_carries_grafanas_answer(grafana):
     grafana.healthy = False
-    ((_, _, reason),) = verify(grafana.url, PASSWORD, load_dashboards(FOLDER))
+    ((_, _, reason),) = verified(grafana.url, PASSWORD, load_dashboards(FOLDER))
     assert "503" in reason and "None" not in reason and reason.endswith(".")
 
 
@@ -111,7 +119,7 @@ def dashboard_read_failure(grafana, status):
     provision(grafana)
     grafana.dashboard_read_status = status
     (_, first), *_ = load_dashboards(FOLDER)
-    return first, verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[2]
+    return first, verified(grafana.url, PASSWORD, load_dashboards(FOLDER))[2]
 
 
 def test_a_refused_dashboard_read_is_reported_with_its_uid(grafana):
@@ -133,7 +141,7 @@ def test_a_grafana_that_never_answers_is_given_up_on_at_the_timeout():
         silent.listen()
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         started = time.monotonic()
-        ((name, ok, reason),) = verify(url, PASSWORD, load_dashboards(FOLDER), timeout=0.5)
+        ((name, ok, reason),) = verified(url, PASSWORD, load_dashboards(FOLDER), timeout=0.5)
     assert (name, ok) == ("grafana health", False) and reason.startswith(
         f"Grafana at {url} did not answer /api/health: "
     )
@@ -216,7 +224,7 @@ def test_only_influxdb_references_are_rebound(node, bound):
 def test_a_health_answer_that_is_not_an_object_is_not_ok(grafana):
     """A proxy answering /api/health with something else than Grafana's object."""
     grafana.health_body = "ok"
-    assert verify(grafana.url, PASSWORD, load_dashboards(FOLDER))[0] == (
+    assert verified(grafana.url, PASSWORD, load_dashboards(FOLDER))[0] == (
         "grafana health",
         False,
         "/api/health: database not reported, version ?",

@@ -261,7 +261,7 @@ def world(aws, templates, influx, grafana_double, monkeypatch):
 
 
 def failures(checks):
-    return {check.name: check.reason for check in checks if check.ok is False}
+    return {check.name: check.detail for check in checks if check.ok is False}
 
 
 def names(checks):
@@ -298,10 +298,10 @@ def test_a_healthy_lite_stack_passes_every_check(lite, capsys):
         "grafana dashboards",
     ]
     assert all(check.ok for check in checks)
-    assert {check.reason for check in checks if check.name.endswith(" token")} == {"the secret holds an issued token"}
-    assert {check.reason for check in checks if check.name.startswith("targets ")} == {"1 of 1 healthy"}
+    assert {check.detail for check in checks if check.name.endswith(" token")} == {"the secret holds an issued token"}
+    assert {check.detail for check in checks if check.name.startswith("targets ")} == {"1 of 1 healthy"}
     assert (
-        checks[names(checks).index("token round trip")].reason
+        checks[names(checks).index("token round trip")].detail
         == "the write token wrote a scratch point, the read token read it back, and it was deleted"
     )
     # The round trip went through the agent with the two tokens, and left nothing behind.
@@ -315,7 +315,7 @@ def test_a_healthy_lite_stack_passes_every_check(lite, capsys):
     )
     assert main(["smoke", "--stack", "sl-lite", "--region", "us-east-1"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "PASS stack: CREATE_COMPLETE"
+    assert out.splitlines()[0] == "PASS  stack: CREATE_COMPLETE"
     assert out.splitlines()[-1] == f"{len(checks)} checks, 0 failed"
     assert all(token["token"] not in out for token in lite.tokens.values())
 
@@ -397,14 +397,14 @@ def test_grafana_without_an_alb_is_not_checked_but_says_how(world):
     world.deploy("lite", "sl-lite")
     checks = world.smoke("sl-lite")
     (grafana,) = [check for check in checks if check.name.startswith("grafana")]
-    assert grafana.ok is None and "--grafana-url http://localhost:3000" in grafana.reason
+    assert grafana.ok is None and "--grafana-url http://localhost:3000" in grafana.detail
     assert failures(checks) == {}
 
 
 def test_plain_http_to_a_remote_grafana_sends_no_password(world):
     world.deploy("lite", "sl-lite", GrafanaUrl="http://sl-lite-grafana-1.us-east-1.elb.amazonaws.com")
     (grafana,) = [check for check in world.smoke("sl-lite") if check.name.startswith("grafana")]
-    assert grafana.ok is None and "--allow-insecure-http" in grafana.reason
+    assert grafana.ok is None and "--allow-insecure-http" in grafana.detail
     # Nothing was sent to any Grafana: the local double saw no request either.
     assert world.grafana.requests == []
 
@@ -415,7 +415,7 @@ def test_allow_insecure_http_sends_the_checks_to_a_remote_plain_http_grafana(wor
     asked = []
     monkeypatch.setattr(
         "grafana.provision.verify",
-        lambda url, password, dashboards: asked.append((url, password)) or [("grafana health", True, "ok")],
+        lambda url, password, dashboards: asked.append((url, password)) or [smoke.Check("grafana health", True, "ok")],
     )
     (grafana,) = [
         check for check in world.smoke("sl-lite", allow_insecure_http=True) if check.name.startswith("grafana")
@@ -428,7 +428,7 @@ def test_allow_insecure_http_sends_the_checks_to_a_remote_plain_http_grafana(wor
 
 
 def test_a_stack_that_is_not_there_is_one_failed_check(world):
-    assert [(c.name, c.ok, c.reason) for c in world.smoke("sl-nothing")] == [
+    assert [(c.name, c.ok, c.detail) for c in world.smoke("sl-nothing")] == [
         ("stack", False, "stack sl-nothing not found.")
     ]
 
@@ -702,7 +702,7 @@ def test_a_healthy_full_stack_passes_every_check(full):
     checks = full.smoke("sl-full")
     assert failures(checks) == {}
     by_name = {c.name: c for c in checks}
-    assert by_name["websocket"].reason == "subscribed to AAPL and got the confirmation"
+    assert by_name["websocket"].detail == "subscribed to AAPL and got the confirmation"
     assert by_name["event source ResultsPusherEventSource"].ok is True
     assert sum(1 for c in checks if c.name.startswith("service ")) == sum(
         1 for r in full.templates["full"]["Resources"].values() if r["Type"] == "AWS::ECS::Service"
@@ -815,9 +815,9 @@ def test_the_report_counts_failures_and_skips_are_not_failures():
         smoke.Check("c", None, "not from here."),
     ]
     assert smoke.report(checks, False).splitlines() == [
-        "PASS a: fine",
-        "FAIL b: broken.",
-        "SKIP c: not from here.",
+        "PASS  a: fine",
+        "FAIL  b: broken.",
+        "SKIP  c: not from here.",
         "3 checks, 1 failed",
     ]
     # Indented, for a person reading it too.
@@ -923,7 +923,7 @@ def test_a_token_secret_without_a_token_fails_its_check(secret):
         ("read token", False),
         ("write token", True),
     ] and tokens == {"write": "t"}
-    assert read.reason.startswith("the secret holds the placeholder, not an issued token")
+    assert read.detail.startswith("the secret holds the placeholder, not an issued token")
 
 
 def test_a_stack_without_the_token_agent_says_so():
@@ -942,7 +942,7 @@ def test_a_stack_that_is_not_a_stream_lines_stack_is_named(world):
         ),
     )
     checks = world.smoke("other")
-    assert [(c.name, c.ok, c.reason) for c in checks] == [
+    assert [(c.name, c.ok, c.detail) for c in checks] == [
         ("stack", True, "CREATE_COMPLETE"),
         (
             "profile",
@@ -960,7 +960,7 @@ def test_a_pipeline_without_its_lite_stack_says_which_output_is_missing(world):
         ),
     )
     checks = world.smoke("pipe")
-    assert (checks[-1].name, checks[-1].ok, checks[-1].reason) == (
+    assert (checks[-1].name, checks[-1].ok, checks[-1].detail) == (
         "stacks",
         False,
         "stack pipe has no LiteStack output.",
@@ -1169,7 +1169,7 @@ def test_no_datapoints_is_no_records():
             return {}
 
     check = smoke._stream_records(CloudWatch(), "up", 10, datetime(2026, 11, 29, tzinfo=timezone.utc))
-    assert check.ok is False and check.reason.startswith("no record reached up in the last 10 minutes")
+    assert check.ok is False and check.detail.startswith("no record reached up in the last 10 minutes")
 
 
 def test_the_websocket_client_has_bounded_waits(monkeypatch):
