@@ -131,3 +131,16 @@ def foundations(aws, templates):
 
     deploy.outputs = outputs
     return deploy
+
+
+@pytest.fixture
+def grafana(httpserver, request):
+    """Grafana's double (tests/doubles/grafana.py) on a local port, admin password
+    doubles.grafana.PASSWORD. Its datasource health check passes with a token of the
+    test module's GRAFANA_TOKENS. Answering outside Grafana's API description fails the test."""
+    from tests.doubles.grafana import PASSWORD, GrafanaDouble
+
+    double = GrafanaDouble(PASSWORD, valid_tokens=set(getattr(request.module, "GRAFANA_TOKENS", ())))
+    double.url = double.install(httpserver)
+    yield double
+    assert double.violations == [], "the Grafana double answered outside Grafana's API description"

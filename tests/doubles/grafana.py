@@ -24,6 +24,8 @@ import re
 from werkzeug import Request, Response
 
 VERSION = "12.1.1"
+# The admin password every test gives Grafana (GF_SECURITY_ADMIN_PASSWORD in a real one).
+PASSWORD = "grafana-admin-password"
 
 
 def _json(status: int, body) -> Response:

@@ -4,26 +4,14 @@ Lambdas' `influx` fixture then fails the test)."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
 
+from tests.doubles import http
 from tests.doubles.influxdb import InfluxDouble, _json
 
 
 def call(url: str, method: str = "GET", token: str | None = "operator-token", body=None):
-    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
-    if token:
-        request.add_header("Authorization", f"Token {token}")
-    if body is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    return http.call(url, method, body, f"Token {token}" if token else None)
 
 
 @pytest.fixture

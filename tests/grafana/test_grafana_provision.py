@@ -13,11 +13,11 @@ from grafana.dashboards import DATASOURCE_UID, FOLDER
 from grafana.provision import run
 from streamlines.grafana_target import grafana_target
 
-from ..doubles.grafana import GrafanaDouble
+from ..doubles.grafana import PASSWORD
 
 REGION = "us-east-1"
 READ_TOKEN = "read-token-" + "x" * 70
-PASSWORD = "grafana-admin-password"
+GRAFANA_TOKENS = [READ_TOKEN]
 
 
 def stack_template(outputs: dict[str, str]) -> str:
@@ -27,14 +27,6 @@ def stack_template(outputs: dict[str, str]) -> str:
             "Outputs": {key: {"Value": value} for key, value in outputs.items()},
         }
     )
-
-
-@pytest.fixture
-def grafana(httpserver):
-    double = GrafanaDouble(PASSWORD, valid_tokens={READ_TOKEN})
-    double.url = double.install(httpserver)
-    yield double
-    assert double.violations == [], "the Grafana double answered outside Grafana's API description"
 
 
 @pytest.fixture

@@ -11,18 +11,10 @@ import pytest
 from grafana.dashboards import DATASOURCE_UID
 from grafana.provision import DATASOURCE_NAME, Target, desired_datasource, run, token_fingerprint
 
-from ..doubles.grafana import GrafanaDouble
+from ..doubles.grafana import PASSWORD
 
-PASSWORD = "grafana-admin-password"
 TOKENS = ["read-token-a-" + "a" * 60, "read-token-b-" + "b" * 60, "read-token-c-" + "c" * 60]
-
-
-@pytest.fixture
-def grafana(httpserver):
-    double = GrafanaDouble(PASSWORD, valid_tokens=set(TOKENS))
-    double.url = double.install(httpserver)
-    yield double
-    assert double.violations == []
+GRAFANA_TOKENS = TOKENS
 
 
 def target(grafana, token):

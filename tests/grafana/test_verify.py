@@ -9,18 +9,10 @@ from grafana.dashboards import FOLDER
 from grafana.provision import Target, load_dashboards, run, verify
 from streamlines.checks import Check
 
-from ..doubles.grafana import VERSION, GrafanaDouble
+from ..doubles.grafana import PASSWORD, VERSION
 
-PASSWORD = "grafana-admin-password"
 READ_TOKEN = "read-token-" + "y" * 70
-
-
-@pytest.fixture
-def grafana(httpserver):
-    double = GrafanaDouble(PASSWORD, valid_tokens={READ_TOKEN})
-    double.url = double.install(httpserver)
-    yield double
-    assert double.violations == []
+GRAFANA_TOKENS = [READ_TOKEN]
 
 
 def provision(grafana):

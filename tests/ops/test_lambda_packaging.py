@@ -11,7 +11,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import boto3
 import pytest
 
 from streamlines import packaging as package
@@ -142,25 +141,17 @@ def test_zip_imports_in_a_fresh_interpreter_with_only_boto3(name, tmp_path):
 
 
 @pytest.fixture
-def foundations_bucket(monkeypatch):
-    from moto import mock_aws
-
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="app-bucket")
-        template = (
-            '{"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},'
-            ' "Outputs": {"AppBucketName": {"Value": "app-bucket", "Export": {"Name": '
-            '"sl-foundations-AppBucketName"}}}}'
-        )
-        boto3.client("cloudformation").create_stack(StackName="sl-foundations", TemplateBody=template)
-        yield s3
+def foundations_bucket(aws):
+    """The app bucket, and a foundations stack that exports its name."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="app-bucket")
+    template = (
+        '{"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},'
+        ' "Outputs": {"AppBucketName": {"Value": "app-bucket", "Export": {"Name": '
+        '"sl-foundations-AppBucketName"}}}}'
+    )
+    aws.client("cloudformation").create_stack(StackName="sl-foundations", TemplateBody=template)
+    return s3
 
 
 @pytest.fixture

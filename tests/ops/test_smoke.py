@@ -20,13 +20,12 @@ from grafana.provision import run as provision_grafana
 from streamlines import smoke
 from streamlines.cli import main
 
-from ..doubles.grafana import GrafanaDouble
+from ..doubles.grafana import PASSWORD
 from ..doubles.influxdb import InfluxDouble
 from ..doubles.lambda_paths import add_lambda_paths
 
 add_lambda_paths()
 
-PASSWORD = "grafana-admin-password"
 CLUSTER = "sl-cluster"
 
 
@@ -241,18 +240,9 @@ def influx():
 
 
 @pytest.fixture
-def grafana_double(httpserver):
-    double = GrafanaDouble(PASSWORD)
-    double.url = double.install(httpserver)
-    yield double
-    assert double.violations == []
-
-
-@pytest.fixture
-def world(aws, templates, influx, grafana_double, monkeypatch):
-    grafana_double.valid_tokens = set()
-    made = World(aws, templates, influx, grafana_double, monkeypatch)
-    grafana_double.valid_tokens.add(made.tokens["read"]["token"])
+def world(aws, templates, influx, grafana, monkeypatch):
+    made = World(aws, templates, influx, grafana, monkeypatch)
+    grafana.valid_tokens.add(made.tokens["read"]["token"])
     # moto does not report LastProcessingResult; AWS does for a stream mapping.
     aws.events.register(
         "after-call.lambda.GetEventSourceMapping", lambda parsed, **_: parsed.setdefault("LastProcessingResult", "OK")
