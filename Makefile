@@ -117,12 +117,8 @@ teardown: $(INSTALLED) ## delete PROFILE's stack, then list what is left [CONFIG
 	@test -n "$(DEPLOY_PROFILE)" || { echo "make teardown needs PROFILE=lite, lite-pipeline, full or cloudfront" >&2; exit 2; }
 	$(BIN)/streamlines teardown --profile $(DEPLOY_PROFILE) --prefix $(call q,$(STACK_PREFIX)) $(REGION_OPTION) $(CONFIG_OPTION) --foundations $(call q,$(FOUNDATIONS)) --confirm $(call q,$(CONFIRM))
 
-diagram: templates ## cfn-lint's resource graph per template, build/<stack>.svg (through graphviz)
-	@command -v dot >/dev/null || { echo "make diagram needs graphviz's dot (Debian: apt-get install graphviz)" >&2; exit 2; }
-	@for template in $(OUT)/*.json; do \
-		$(BIN)/cfn-lint --build-graph -- $$template >/dev/null || true; \
-		dot -Tsvg $$template.dot -o $${template%.json}.svg && rm -f $$template.dot && echo "wrote $${template%.json}.svg"; \
-	done
+diagram: $(INSTALLED) ## draw each profile's architecture from the model into docs/architecture-<profile>.svg (the README shows them)
+	$(BIN)/streamlines diagram --out docs
 
 clean: ## remove build output and caches (keeps the virtualenvs)
 	rm -rf $(OUT) .pytest_cache lambdas/*/dist

@@ -74,6 +74,20 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagram(args: argparse.Namespace) -> int:
+    from . import diagram
+
+    if args.out.exists() and not args.out.is_dir():
+        return fail(f"--out {args.out} is a file, not a folder.")
+    try:
+        written = diagram.write(args.out)
+    except OSError as error:
+        return fail(f"cannot write the diagrams into {args.out}: {error.strerror}.", 1)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def _templates(ctx: Context) -> dict[str, dict]:
     return {name.removesuffix(".json"): json.loads(body) for name, body in render("all", ctx.config).items()}
 
@@ -457,6 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the checkov notes (Metadata.checkov) that deployable templates leave out",
     )
     templates.set_defaults(handler=cmd_templates)
+
+    drawing = commands.add_parser(
+        "diagram", help="draw each profile's architecture (services, streams, flows, subnets) as SVG"
+    )
+    drawing.add_argument("--out", type=Path, default=Path("docs"), help="output folder (default: docs/)")
+    drawing.set_defaults(handler=cmd_diagram)
 
     lambdas = commands.add_parser("lambdas", help="build or upload the Lambda zips declared in lambdas/functions.toml")
     lambda_commands = lambdas.add_subparsers(dest="lambdas_command", required=True, parser_class=_Parser)
