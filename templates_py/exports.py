@@ -6,6 +6,8 @@ misspelt on one side only; a test checks that every import has its export.
 
 from __future__ import annotations
 
+from . import model
+
 APP_BUCKET_NAME = "AppBucketName"
 APP_BUCKET_ARN = "AppBucketArn"
 FILE_SYSTEM_ID = "FileSystemId"
@@ -34,8 +36,11 @@ LITE_INFLUXDB_ORG = "InfluxDbOrg"
 LITE_INFLUXDB_BUCKET = "InfluxDbBucket"
 LITE_INFLUXDB_CLIENTS_GROUP = "InfluxDbLoadBalancerSecurityGroupId"
 
-# The images the platform runs; each has an ECR repository in foundations.
-REPOSITORIES = ("backend", "dashboard", "grafana", "influxdb", "ingest", "ripples")
+
+def repositories() -> tuple[str, ...]:
+    """The images the platform runs (every service of every manifest); each has an ECR
+    repository in foundations."""
+    return tuple(sorted({service.repository for m in model.MANIFESTS.values() for service in m.services}))
 
 
 def repository_uri(repository: str) -> str:

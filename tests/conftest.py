@@ -96,7 +96,7 @@ def foundations(aws, templates):
     s3, ecr, efs, secrets = (aws.client(name) for name in ("s3", "ecr", "efs", "secretsmanager"))
     s3.create_bucket(Bucket="sl-app-bucket")
     outputs = {exports.APP_BUCKET_NAME: "sl-app-bucket", exports.APP_BUCKET_ARN: "arn:aws:s3:::sl-app-bucket"}
-    for repository in exports.REPOSITORIES:
+    for repository in exports.repositories():
         created = ecr.create_repository(repositoryName=f"sl-{repository}")["repository"]
         outputs[exports.repository_uri(repository)] = created["repositoryUri"]
         outputs[exports.repository_arn(repository)] = created["repositoryArn"]

@@ -92,7 +92,7 @@ def build(config: BuildConfig) -> Template:
     )
 
     _app_bucket(t)
-    for repository in exports.REPOSITORIES:
+    for repository in exports.repositories():
         _repository(t, repository)
     _file_system(t)
     _connections_table(t)

@@ -25,7 +25,7 @@ namespace, the failed-deliveries queue.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from troposphere import (
     And,
@@ -85,6 +85,7 @@ from ..blocks.schedule import active_hours
 from ..blocks.tags import tag_everything
 from ..components import pipeline, web
 from ..components.influxdb import INFLUXDB_PORT, InfluxParameters, influxdb_parameters, influxdb_service
+from ..components.pipeline import ContainerSettings
 from ..components.results_pusher import results_pusher
 from ..components.streams import StreamParameters, stream, stream_parameters
 from ..components.token_issuer import TokenIssuer, influx_token_issuer
@@ -92,9 +93,14 @@ from ..components.websocket_api import WebSocketApi, websocket_api
 from ..config import BuildConfig
 
 PROFILE = "full"
-MANIFEST = model.manifest(PROFILE)
-# The application images (contracts/services.toml): an image tag and a task size each.
-APP_SERVICES = tuple(spec.name for spec in MANIFEST.services if spec.contract)
+
+
+def application_services() -> tuple[model.Service, ...]:
+    """The application images full runs (contracts/services.toml): an image tag, a task
+    size, container settings (SETTINGS) and a placement each."""
+    return tuple(spec for spec in model.manifest(PROFILE).services if spec.contract)
+
+
 EXEC_CONDITION = "EcsExecOn"
 # Where the backend is served when it has no domain name of its own.
 BACKEND_LISTENER_PORT = 8080
@@ -313,20 +319,26 @@ def _load_balancer(base: Base) -> Routes:
     return Routes(backend, dashboard, by_service)
 
 
+# What each application container gets (environment, secrets) and its task may do,
+# as contracts/services.toml says its image expects.
+SETTINGS: dict[str, Callable[[Base], ContainerSettings]] = {
+    model.INGEST.name: lambda base: pipeline.ingest(base.p.ingest, base.upstream),
+    model.RIPPLES.name: lambda base: pipeline.ripples(
+        base.upstream, base.downstream, base.influx_url, Ref(base.p.influx.org), Ref(base.p.influx.bucket)
+    ),
+    model.BACKEND.name: lambda base: web.backend(
+        Ref(base.p.backend_port), base.influx_url, Ref(base.p.influx.org), Ref(base.p.influx.bucket)
+    ),
+    model.DASHBOARD.name: lambda base: web.dashboard(Ref(base.p.dashboard_port)),
+}
+
+
 def _application_services(base: Base, issuer: TokenIssuer, routes: Routes) -> dict[str, FargateService]:
-    """The four application services, as contracts/services.toml says each image
+    """The application services, as contracts/services.toml says each image
     expects (tests/templates/test_service_contract.py holds each task definition to it)."""
-    p, network, influx = base.p, base.network, base.p.influx
+    p, network = base.p, base.network
     tokens = issuer.tokens.title
     web_port = {model.BACKEND.name: p.backend_port, model.DASHBOARD.name: p.dashboard_port}
-    settings = {
-        model.INGEST: pipeline.ingest(p.ingest, base.upstream),
-        model.RIPPLES: pipeline.ripples(
-            base.upstream, base.downstream, base.influx_url, Ref(influx.org), Ref(influx.bucket)
-        ),
-        model.BACKEND: web.backend(Ref(p.backend_port), base.influx_url, Ref(influx.org), Ref(influx.bucket)),
-        model.DASHBOARD: web.dashboard(Ref(p.dashboard_port)),
-    }
     placements = {
         # Ingest reads the market-data websocket on the internet: without a NAT
         # gateway it runs in a public subnet with a public IP (no inbound rule).
@@ -347,7 +359,8 @@ def _application_services(base: Base, issuer: TokenIssuer, routes: Routes) -> di
         },
     }
     made = {}
-    for spec, container_settings in settings.items():
+    for spec in application_services():
+        container_settings = SETTINGS[spec.name](base)
         chosen = p.services[spec.name]
         port = Ref(web_port[spec.name]) if spec.name in web_port else None
         made[spec.name] = fargate_service(
@@ -364,7 +377,7 @@ def _application_services(base: Base, issuer: TokenIssuer, routes: Routes) -> di
                 environment=container_settings.environment,
                 secrets=container_settings.secrets,
             ),
-            placement=placements[spec],
+            placement=placements[spec] if spec in placements else base.placement(spec),
             log_retention=base.retention,
             repository_arns=[import_value(exports.repository_arn(spec.repository))],
             task_statements=container_settings.statements,
@@ -412,14 +425,15 @@ def _monitoring(base: Base, services: dict[str, FargateService], routes: Routes,
     results pusher (with its event source), and the active-hours schedules."""
     t = base.t
     alarms = alarm_notifications(t)
-    for spec in MANIFEST.services:
+    specs = model.manifest(PROFILE).services
+    for spec in specs:
         service, balancer = services[spec.name], routes.by_service.get(spec.name)
         service_alarm(t, alarms, spec.description, service.service, Ref(base.cluster), balancer, scaled=True)
     stream_throttled(t, alarms, "UpstreamThrottled", base.upstream, "ingest")
     stream_throttled(t, alarms, "DownstreamThrottled", base.downstream, "ripples")
     pipeline.ingest_not_writing(t, alarms, base.upstream)
     results_pusher(t, base.downstream, websocket, base.retention, alarms)
-    active_hours(t, base.cluster, [services[spec.name].service for spec in MANIFEST.services], alarms)
+    active_hours(t, base.cluster, [services[spec.name].service for spec in specs], alarms)
 
 
 def _outputs(base: Base, routes: Routes, websocket: WebSocketApi) -> None:
@@ -468,7 +482,7 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         AllowedPattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$",
         ConstraintDescription="a DNS name such as streamlines.internal.",
     )
-    image_tags = {service: pipeline.image_tag_parameter(t, service) for service in APP_SERVICES}
+    image_tags = {spec.name: pipeline.image_tag_parameter(t, spec.name) for spec in application_services()}
     backend_port = add_parameter(
         t,
         "BackendPort",
@@ -557,7 +571,7 @@ def _parameters(t: Template, config: BuildConfig) -> FullParameters:
         "mirror-images).",
     )
     services = {}
-    for name in APP_SERVICES:
+    for name in image_tags:
         size = getattr(config, name.lower())
         cpu, memory = task_size_parameters(t, name, name.lower(), size.cpu, size.memory)
         services[name] = AppService(image_tags[name], TaskSize(cpu, memory))

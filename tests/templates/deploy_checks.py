@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 from streamlines.images import is_docker_hub
 from templates_py.evaluate import broken_rules, evaluate, exists, resolve
+from templates_py.stacks.foundations import SECRETS
 
 from ..walk import nodes
 
@@ -797,3 +798,68 @@ CHECKS = {
     "roles grant what their integrations need": roles_grant_what_their_integrations_need,
     "parameters reach what they govern": parameters_reach_what_they_govern,
 }
+
+
+def contract_container(resources: dict, service: str) -> dict:
+    (definition,) = resources[f"{service.capitalize()}TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    return definition
+
+
+def _secret_export(secret_logical_id: str) -> str:
+    return SECRETS[secret_logical_id][0]
+
+
+def implements_the_contract(template: dict, values: dict, service: str, contracts: dict | None = None) -> None:
+    """The service's task definition, ECS service and target group do what its entry in
+    contracts/services.toml (or `contracts`) says the image expects."""
+    resources = live(template, values)
+    entry = (contracts or contract())[service]
+    definition = contract_container(resources, service)
+
+    environment = {e["Name"]: e["Value"] for e in definition.get("Environment", [])}
+    declared = entry.get("environment", {})
+    required = {name for name, spec in declared.items() if not (isinstance(spec, dict) and spec.get("optional"))}
+    assert required <= set(environment) <= set(declared), (
+        f"{service}: sets {sorted(environment)}, the contract has {sorted(declared)}"
+    )
+    for name, spec in declared.items():
+        if isinstance(spec, dict) and "value" in spec:
+            assert environment[name] == spec["value"], name
+
+    secrets = {s["Name"]: s["ValueFrom"] for s in definition.get("Secrets", [])}
+    assert set(secrets) == set(entry.get("secrets", {})), service
+    for name, spec in entry.get("secrets", {}).items():
+        arn = {"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-" + _secret_export(spec["secret"])}}
+        assert secrets[name] == {"Fn::Sub": ["${SecretArn}:" + spec["key"] + "::", {"SecretArn": arn}]}, name
+    assert not set(secrets) & set(environment)
+
+    port = entry["port"]
+    mappings = [m["ContainerPort"] for m in definition.get("PortMappings", [])]
+    if port.get("none"):
+        assert mappings == [], service
+    else:
+        assert mappings == [{"Ref": port["parameter"]}]
+        assert template["Parameters"][port["parameter"]]["Default"] == str(port["default"])
+        assert environment[port["variable"]] == {"Ref": port["parameter"]}
+        assert environment.get(port["address"]["variable"], port["address"]["default"]) == port["address"]["value"]
+
+    health = entry["health"]
+    service_resource = resources[f"{service.capitalize()}Service"]
+    if health["kind"] == "alb":
+        (attachment,) = service_resource["Properties"]["LoadBalancers"]
+        group = resources[attachment["TargetGroupArn"]["Ref"]]["Properties"]
+        assert group["HealthCheckPath"] == health["path"] and group["Matcher"] == {"HttpCode": "200"}
+        assert group["Port"] == attachment["ContainerPort"] == {"Ref": port["parameter"]}
+    elif health["kind"] == "container":
+        command = " ".join(definition["HealthCheck"]["Command"])
+        assert f"127.0.0.1:{health['port']}{health['path']}" in command
+        assert "LoadBalancers" not in service_resource["Properties"]
+    else:
+        assert health["kind"] == "none" and health["watch"]
+        assert "HealthCheck" not in definition and "LoadBalancers" not in service_resource["Properties"]
+
+    deployment = service_resource["Properties"]["DeploymentConfiguration"]
+    single = entry.get("single_writer", {}).get("value", False)
+    assert (deployment["MaximumPercent"], deployment["MinimumHealthyPercent"]) == (
+        (100, 0) if single else (200, 100)
+    ), service

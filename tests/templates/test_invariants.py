@@ -201,8 +201,8 @@ def test_foundations_exports_every_name_consumers_may_use(templates):
         for key, value in vars(exports).items()
         if key.isupper() and isinstance(value, str) and not key.startswith("LITE_")
     }
-    names |= {exports.repository_uri(r) for r in exports.REPOSITORIES} | {
-        exports.repository_arn(r) for r in exports.REPOSITORIES
+    names |= {exports.repository_uri(r) for r in exports.repositories()} | {
+        exports.repository_arn(r) for r in exports.repositories()
     }
     assert names <= outputs, names - outputs
 

@@ -71,3 +71,10 @@ def test_services_behind_a_load_balancer_are_checked_on_the_models_health_path(t
         port = spec.port if isinstance(spec.port, int) else {"Ref": spec.port}
         assert attachment["ContainerPort"] == port, spec.name
     assert checked == {"lite": 2, "full": 2}[profile]
+
+
+def test_every_application_service_has_a_contract_entry_and_every_entry_a_service():
+    from .deploy_checks import contract
+
+    contracted = {s.contract for m in model.MANIFESTS.values() for s in m.services if s.contract}
+    assert contracted == set(contract())

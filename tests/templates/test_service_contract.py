@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from streamlines.packaging import lambda_specs
-from templates_py.stacks.foundations import SECRETS
 
 from . import deploy_checks
 from .branches import BRANCHES
@@ -22,15 +21,6 @@ SERVICES = CONTRACT["services"]
 FULL_BRANCHES = [values for values in BRANCHES["full"]]
 
 
-def container(resources: dict, service: str) -> dict:
-    (definition,) = resources[f"{service.capitalize()}TaskDefinition"]["Properties"]["ContainerDefinitions"]
-    return definition
-
-
-def secret_export(secret_logical_id: str) -> str:
-    return SECRETS[secret_logical_id][0]
-
-
 @pytest.mark.parametrize(
     "index",
     range(len(FULL_BRANCHES)),
@@ -38,7 +28,7 @@ def secret_export(secret_logical_id: str) -> str:
 )
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_task_definition_implements_the_contract(templates, service, index):
-    implements_the_contract(templates["full"], FULL_BRANCHES[index], service)
+    deploy_checks.implements_the_contract(templates["full"], FULL_BRANCHES[index], service)
 
 
 PIPELINE_BRANCHES = BRANCHES["lite-pipeline"]
@@ -47,65 +37,11 @@ PIPELINE_BRANCHES = BRANCHES["lite-pipeline"]
 @pytest.mark.parametrize("index", range(len(PIPELINE_BRANCHES)))
 @pytest.mark.parametrize("service", ["ingest", "ripples"])
 def test_the_lite_pipeline_implements_the_same_contract(templates, service, index):
-    implements_the_contract(templates["lite-pipeline"], PIPELINE_BRANCHES[index], service)
+    deploy_checks.implements_the_contract(templates["lite-pipeline"], PIPELINE_BRANCHES[index], service)
     assert {r["Type"] for r in templates["lite-pipeline"]["Resources"].values()} >= {
         "AWS::Kinesis::Stream",
         "AWS::ECS::Service",
     }
-
-
-def implements_the_contract(template: dict, values: dict, service: str) -> None:
-    resources = deploy_checks.live(template, values)
-    contract = SERVICES[service]
-    definition = container(resources, service)
-
-    environment = {e["Name"]: e["Value"] for e in definition.get("Environment", [])}
-    declared = contract.get("environment", {})
-    required = {name for name, spec in declared.items() if not (isinstance(spec, dict) and spec.get("optional"))}
-    assert required <= set(environment) <= set(declared), (
-        f"{service}: sets {sorted(environment)}, the contract has {sorted(declared)}"
-    )
-    for name, spec in declared.items():
-        if isinstance(spec, dict) and "value" in spec:
-            assert environment[name] == spec["value"], name
-
-    secrets = {s["Name"]: s["ValueFrom"] for s in definition.get("Secrets", [])}
-    assert set(secrets) == set(contract.get("secrets", {})), service
-    for name, spec in contract.get("secrets", {}).items():
-        arn = {"Fn::ImportValue": {"Fn::Sub": "${FoundationsStackName}-" + secret_export(spec["secret"])}}
-        assert secrets[name] == {"Fn::Sub": ["${SecretArn}:" + spec["key"] + "::", {"SecretArn": arn}]}, name
-    assert not set(secrets) & set(environment)
-
-    port = contract["port"]
-    mappings = [m["ContainerPort"] for m in definition.get("PortMappings", [])]
-    if port.get("none"):
-        assert mappings == [], service
-    else:
-        assert mappings == [{"Ref": port["parameter"]}]
-        assert template["Parameters"][port["parameter"]]["Default"] == str(port["default"])
-        assert environment[port["variable"]] == {"Ref": port["parameter"]}
-        assert environment.get(port["address"]["variable"], port["address"]["default"]) == port["address"]["value"]
-
-    health = contract["health"]
-    service_resource = resources[f"{service.capitalize()}Service"]
-    if health["kind"] == "alb":
-        (attachment,) = service_resource["Properties"]["LoadBalancers"]
-        group = resources[attachment["TargetGroupArn"]["Ref"]]["Properties"]
-        assert group["HealthCheckPath"] == health["path"] and group["Matcher"] == {"HttpCode": "200"}
-        assert group["Port"] == attachment["ContainerPort"] == {"Ref": port["parameter"]}
-    elif health["kind"] == "container":
-        command = " ".join(definition["HealthCheck"]["Command"])
-        assert f"127.0.0.1:{health['port']}{health['path']}" in command
-        assert "LoadBalancers" not in service_resource["Properties"]
-    else:
-        assert health["kind"] == "none" and health["watch"]
-        assert "HealthCheck" not in definition and "LoadBalancers" not in service_resource["Properties"]
-
-    deployment = service_resource["Properties"]["DeploymentConfiguration"]
-    single = contract.get("single_writer", {}).get("value", False)
-    assert (deployment["MaximumPercent"], deployment["MinimumHealthyPercent"]) == (
-        (100, 0) if single else (200, 100)
-    ), service
 
 
 def test_every_contract_secret_is_a_foundations_secret_with_that_key(templates):
