@@ -13,7 +13,7 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test format snapshots mutants prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision smoke cost deploy teardown diagram clean
+.PHONY: help venv templates lint checkov test format snapshots mutants template-faults prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision smoke cost deploy teardown diagram clean
 
 STACK_PREFIX ?= streamlines
 DEPLOY_PROFILE = $(filter lite lite-pipeline full cloudfront,$(PROFILE))
@@ -69,6 +69,9 @@ snapshots: $(INSTALLED) ## accept the current renders as the template snapshots 
 mutants: $(INSTALLED) ## mutation testing (mutmut) of the Lambdas, Grafana provisioning, operations and evaluator; killed/survived/timeout per module [GROUPS= ONLY= SAMPLE= RESUME=1 SURVIVORS=1]
 	$(BIN)/python -m pip install --quiet "mutmut>=3.2,<4"
 	$(BIN)/python -m tests.mutation.run $(GROUPS) $(if $(RESUME),--resume) $(if $(SURVIVORS),--survivors) $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(ONLY),--only $(foreach p,$(ONLY),'$(p)'))
+
+template-faults: $(INSTALLED) ## plant realistic faults in templates_py/ one at a time (scratch copy, snapshots regenerated) and report which test catches each [ONLY=]
+	$(BIN)/python -m tests.faults.run $(if $(ONLY),--only $(foreach p,$(ONLY),$(call q,$(p))))
 
 prove-invariants: $(INSTALLED) ## run the first-deploy checks over an older revision's templates (REV=, default the one before the fixes)
 	$(BIN)/python -m tests.templates.prove $(REV)

@@ -95,7 +95,9 @@ def package_files(package: str) -> dict[str, Path]:
     return files
 
 
-def build_zip(name: str, sources: list[Path], out: Path, packages: tuple[str, ...] = ()) -> Path:
+def members(sources: list[Path], packages: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Archive name -> file of one function: the vendored packages' files, then its
+    sources flat at the root. What the zip holds and what `stage` copies for SAM."""
     archive_names: dict[str, Path] = {}
     for package in packages:
         archive_names.update(package_files(package))
@@ -107,6 +109,26 @@ def build_zip(name: str, sources: list[Path], out: Path, packages: tuple[str, ..
         if source.name in archive_names:
             raise PackageError(f"two sources are named {source.name} ({archive_names[source.name]} and {source}).")
         archive_names[source.name] = source
+    return archive_names
+
+
+def stage(lambdas: Path, folder: str, destination: Path) -> list[str]:
+    """Copy what `folder`'s zip holds, as files, into `destination`: SAM's makefile
+    build (`build-<Name>Function` in lambdas/Makefile) runs this, so `sam build`
+    and `make lambdas` read the same declaration (lambdas/functions.toml)."""
+    specs = lambda_specs(lambdas)
+    if folder not in specs:
+        raise PackageError(f"{folder} is not declared in {lambdas / DECLARATIONS}.")
+    files = members(list(specs[folder].sources), specs[folder].packages)
+    for name, source in sorted(files.items()):
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    return sorted(files)
+
+
+def build_zip(name: str, sources: list[Path], out: Path, packages: tuple[str, ...] = ()) -> Path:
+    archive_names = members(sources, packages)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{name}.zip"
     handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".zip", dir=out)
@@ -158,3 +180,24 @@ def upload(zip_path: Path, stack: str, region: str | None) -> tuple[str, bool]:
         return key, True
     except (BotoCoreError, ClientError) as error:
         raise PackageError(f"upload failed: {error}".splitlines()[0]) from None
+
+
+def _stage_command(argv: list[str]) -> int:
+    """`python -m streamlines.packaging stage LAMBDAS FOLDER DESTINATION` (lambdas/Makefile)."""
+    import sys
+
+    if len(argv) != 4 or argv[0] != "stage":
+        print("usage: python -m streamlines.packaging stage LAMBDAS FOLDER DESTINATION", file=sys.stderr)
+        return 2
+    try:
+        stage(Path(argv[1]), argv[2], Path(argv[3]))
+    except PackageError as error:
+        print(f"streamlines: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_stage_command(sys.argv[1:]))

@@ -756,7 +756,7 @@ def roles_grant_what_their_integrations_need(template: dict, values: dict[str, s
 def parameters_reach_what_they_govern(template: dict, values: dict[str, str]) -> list[str]:
     """The log-retention parameter sets every log group's retention; AlarmEmail's
     topic is every alarm's action when it is set; a service's task-size
-    parameters size its task definition."""
+    parameters size its task definition; its image-tag parameter is its image's tag."""
     resources = live(template, values)
     problems = []
     params = template.get("Parameters", {})
@@ -775,6 +775,11 @@ def parameters_reach_what_they_govern(template: dict, values: dict[str, str]) ->
         for field in ("Cpu", "Memory"):
             if f"{name}{field}" in params and task["Properties"][field] != {"Ref": f"{name}{field}"}:
                 problems.append(f"{lid}.{field} is not {name}{field}")
+        if f"{name}ImageTag" in params:
+            images = [c.get("Image") for c in task["Properties"]["ContainerDefinitions"]]
+            tagged = [isinstance(i, dict) and i.get("Fn::Join", [None, [None]])[1][-1] for i in images]
+            if tagged != [{"Ref": f"{name}ImageTag"}] * len(images):
+                problems.append(f"{lid}'s image is not tagged {name}ImageTag")
     return problems
 
 

@@ -385,6 +385,14 @@ WIRING_FAULTS = {
         lambda r: r["InfluxDbTaskDefinition"]["Properties"].update(Cpu="512"),
         deploy_checks.parameters_reach_what_they_govern,
     ),
+    "an image whose tag is not its ImageTag parameter": (
+        "full",
+        FULL_REQUIRED,
+        lambda r: r["RipplesTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Image"]["Fn::Join"][
+            1
+        ].__setitem__(1, {"Ref": "IngestImageTag"}),
+        deploy_checks.parameters_reach_what_they_govern,
+    ),
 }
 
 
