@@ -5,15 +5,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
+SAM_VENV := .venv-sam
 OUT ?= build
 PROFILE ?= all
 
 INSTALLED := $(VENV)/.installed
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
+SAM_INSTALLED := $(SAM_VENV)/.installed
+# SAM CLI offline: no telemetry, no update check.
+export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv templates lint checkov test format snapshots mutants template-faults prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision smoke cost deploy teardown diagram clean
+.PHONY: help venv lock templates lint checkov test format sam sam-validate sam-build snapshots mutants template-faults prove-invariants bench-templates lambdas upload-lambdas mirror-images bench-lambdas readme dashboards provision smoke cost deploy teardown diagram clean
 
 STACK_PREFIX ?= streamlines
 DEPLOY_PROFILE = $(filter lite lite-pipeline full cloudfront,$(PROFILE))
@@ -28,17 +32,38 @@ CONFIG_OPTION = $(if $(CONFIG),--config $(call q,$(CONFIG)))
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-$(INSTALLED): pyproject.toml
+# grafana-client's HTTP library (niquests) brings urllib3-future, which by default
+# installs itself as `urllib3` and so replaces the urllib3 boto3 runs on. Built with
+# URLLIB3_NO_OVERRIDE it installs as urllib3_future only, which niquests uses
+# (https://github.com/jawah/urllib3.future, "Notes / Frequently Asked Questions").
+INSTALL = URLLIB3_NO_OVERRIDE=true $(1)/python -m pip install --quiet --no-binary urllib3-future
+
+$(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lambda-vendor]'
+	$(call INSTALL,$(BIN)) -c constraints.txt -e '.[test,lambda-vendor]'
 	touch $@
+
+lock: ## refresh constraints.txt: the newest versions pyproject.toml allows, resolved in a scratch virtualenv and frozen
+	rm -rf $(OUT)/lock-venv
+	$(PYTHON) -m venv $(OUT)/lock-venv
+	$(OUT)/lock-venv/bin/python -m pip install --quiet --upgrade pip
+	$(call INSTALL,$(OUT)/lock-venv/bin) -e '.[test,lambda-vendor]'
+	{ sed -n '/^#/p' constraints.txt; $(OUT)/lock-venv/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(OUT)/lock-venv
 
 $(CHECKOV_INSTALLED): requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+$(SAM_INSTALLED): requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
 	touch $@
 
 venv: $(INSTALLED) ## create the virtualenv with the project and its test tools
@@ -53,7 +78,7 @@ checkov: $(CHECKOV_INSTALLED) $(INSTALLED) ## run checkov (offline) on the templ
 
 lint: templates checkov ## cfn-lint and checkov on every rendered template
 
-test: $(INSTALLED) $(CHECKOV_INSTALLED) ## the whole test suite (CI runs exactly this): ruff, import contracts, then pytest
+test: $(INSTALLED) $(CHECKOV_INSTALLED) $(SAM_INSTALLED) ## the whole test suite (CI runs exactly this): ruff, import contracts, then pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -119,6 +144,18 @@ deploy: ## deploy PROFILE=lite|lite-pipeline|full|cloudfront [STACK_PREFIX=strea
 teardown: $(INSTALLED) ## delete PROFILE's stack, then list what is left [CONFIG=]; FOUNDATIONS=delete CONFIRM=<prefix>-foundations also deletes foundations
 	@test -n "$(DEPLOY_PROFILE)" || { echo "make teardown needs PROFILE=lite, lite-pipeline, full or cloudfront" >&2; exit 2; }
 	$(BIN)/streamlines teardown --profile $(DEPLOY_PROFILE) --prefix $(call q,$(STACK_PREFIX)) $(REGION_OPTION) $(CONFIG_OPTION) --foundations $(call q,$(FOUNDATIONS)) --confirm $(call q,$(CONFIRM))
+
+sam: $(INSTALLED) ## render lite and full as a SAM application into build/sam/ with samconfig.toml [APP_BUCKET=] [STACK_PREFIX=] [REGION=] [CONFIG=]
+	$(BIN)/streamlines sam --out $(call q,$(OUT)) --prefix $(call q,$(STACK_PREFIX)) $(REGION_OPTION) $(CONFIG_OPTION) $(if $(APP_BUCKET),--app-bucket $(call q,$(APP_BUCKET)))
+
+sam-validate: sam $(SAM_INSTALLED) ## sam validate --lint on every SAM render (offline)
+	@for template in $(OUT)/sam/*.json; do $(SAM_VENV)/bin/sam validate --lint -t $$template || exit 1; done
+
+sam-build: sam $(SAM_INSTALLED) ## sam build of every SAM render (offline, no Docker): build/sam/.aws-sam-<profile>/
+	@for template in $(OUT)/sam/*.json; do \
+		name=$$(basename $$template .json); \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(SAM_VENV)/bin/sam build -t $$template -b $(OUT)/sam/.aws-sam-$$name || exit 1; \
+	done
 
 diagram: $(INSTALLED) ## draw each profile's architecture from the model into docs/architecture-<profile>.svg (the README shows them)
 	$(BIN)/streamlines diagram --out docs

@@ -74,6 +74,21 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sam(args: argparse.Namespace) -> int:
+    from . import sam
+
+    ctx = context(args)
+    try:
+        written = sam.write(ctx, args.out, args.app_bucket)
+    except (ConfigError, OutputError, ValueError) as error:
+        return fail(str(error))
+    except OSError as error:
+        return fail(f"cannot read {error.filename}: {error.strerror}.")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_diagram(args: argparse.Namespace) -> int:
     from . import diagram
 
@@ -471,6 +486,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the checkov notes (Metadata.checkov) that deployable templates leave out",
     )
     templates.set_defaults(handler=cmd_templates)
+
+    sam_app = commands.add_parser(
+        "sam",
+        parents=[_common(prefix=True)],
+        help="render the stacks with Lambdas as a SAM application, and samconfig.toml, into <out>/sam/",
+    )
+    sam_app.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
+    sam_app.add_argument(
+        "--app-bucket",
+        type=inputs.bucket_name,
+        help="the foundations app bucket (its AppBucketName export) that sam deploy uploads to",
+    )
+    sam_app.set_defaults(handler=cmd_sam)
 
     drawing = commands.add_parser(
         "diagram", help="draw each profile's architecture (services, streams, flows, subnets) as SVG"

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 from templates_py import exports
 from templates_py.render import DEPLOY_BODY_LIMIT
 
-from . import images, packaging
+from . import events, images, packaging
 from .aws import export_value, read_stack
 from .context import Names
 from .packaging import built_zip, code_key_parameters
@@ -103,7 +103,8 @@ def deploy(
     if stack_exists(session, names.foundations):
         say(f"foundations stack {names.foundations} exists; not touching it")
     else:
-        runner(deploy_command(build / "foundations.json", names.foundations, region, {}, False, None), say)
+        with events.watching(session.client("cloudformation"), names.foundations, say):
+            runner(deploy_command(build / "foundations.json", names.foundations, region, {}, False, None), say)
     bucket = app_bucket(session, names.foundations)
 
     template_path = build / f"{names.profile}.json"
@@ -135,7 +136,8 @@ def deploy(
     if preflight.run(session, names.profile, names.stack, names.foundations, template, overrides, say) != 0:
         raise DeployError("preflight failed; fix the lines marked FAIL and deploy again.")
     too_big = template_path.stat().st_size > DEPLOY_BODY_LIMIT
-    runner(deploy_command(template_path, names.stack, region, overrides, True, bucket if too_big else None), say)
+    with events.watching(session.client("cloudformation"), names.stack, say):
+        runner(deploy_command(template_path, names.stack, region, overrides, True, bucket if too_big else None), say)
     if names.profile == "lite":
         say(f"next: make provision STACK={names.stack}, then make smoke STACK={names.stack}")
     else:

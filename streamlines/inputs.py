@@ -35,6 +35,19 @@ def prefix(text: str) -> str:
     return text
 
 
+# S3 bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens, a letter
+# or digit at each end (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def bucket_name(text: str) -> str:
+    if not BUCKET.fullmatch(text) or ".." in text:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)"
+        )
+    return text
+
+
 def region(text: str) -> str:
     if not REGION.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an AWS region name such as us-east-1")

@@ -23,6 +23,7 @@ in the Lambda invocation only.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import zlib
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class Options:
 
 # invoke(function name, payload) -> the function's answer (a dict)
 Invoke = Callable[[str, dict], dict]
-# connect(url) -> a connection with send(text), recv(timeout) and close()
+# connect(url) -> a context manager giving a connection with send(text) and recv(timeout)
 Connect = Callable[[str], Any]
 
 
@@ -401,11 +402,12 @@ def _websocket_connect(url: str) -> Any:
 
 
 def _websocket(connect: Connect, url: str, options: Options) -> Check:
-    try:
-        connection = connect(url)
-    except Exception as error:  # refused, DNS, TLS, handshake status
-        return Check("websocket", False, f"could not connect to {url}: {error}")
-    try:
+    # websockets 17.1 wants its connection as a context manager (connect() alone is deprecated).
+    with contextlib.ExitStack() as opened:
+        try:
+            connection = opened.enter_context(connect(url))
+        except Exception as error:  # refused, DNS, TLS, handshake status
+            return Check("websocket", False, f"could not connect to {url}: {error}")
         connection.send(json.dumps({"subscribeTo": [options.symbol]}))
         try:
             message = connection.recv(timeout=options.websocket_seconds)
@@ -419,8 +421,6 @@ def _websocket(connect: Connect, url: str, options: Options) -> Check:
             )
         except Exception as error:  # closed by the server
             return Check("websocket", False, f"{url} closed the connection after the subscription: {error}")
-    finally:
-        connection.close()
     try:
         answer = decode(message)
     except (ValueError, zlib.error, UnicodeDecodeError):

@@ -10,6 +10,7 @@ from typing import Callable
 
 from troposphere import Template
 
+from . import sam
 from .config import BuildConfig
 from .stacks import cloudfront, foundations, full, lite, lite_pipeline
 
@@ -66,6 +67,12 @@ def render(profile: str, config: BuildConfig, lint_notes: bool = False) -> dict[
     """File name -> template body, for every stack of `profile`; nothing is written.
     `lint_notes` keeps the checkov notes (for `make checkov`); deployable bodies have none."""
     return {f"{name}.json": to_json(build(config), lint_notes) for name, build in sorted(stacks_for(profile).items())}
+
+
+def render_sam(config: BuildConfig) -> dict[str, str]:
+    """File name -> SAM template body (templates_py/sam.py), for every stack with Lambdas."""
+    builders = stacks_for("all")
+    return {f"{profile}.json": to_json(sam.to_sam(builders[profile](config), profile)) for profile in sam.PROFILES}
 
 
 def write_all(bodies: dict[str, str], out: Path) -> list[Path]:

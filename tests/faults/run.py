@@ -189,6 +189,9 @@ def _scratch() -> Path:
         shutil.rmtree(SCRATCH)
     ignore = shutil.ignore_patterns(".venv*", ".git", "build", "mutants", "__pycache__", ".pytest_cache", "dist")
     shutil.copytree(ROOT, SCRATCH, ignore=ignore)
+    # checkov's own virtualenv (test_lint runs it), shared rather than copied.
+    if (ROOT / ".venv-checkov").is_dir():
+        (SCRATCH / ".venv-checkov").symlink_to(ROOT / ".venv-checkov")
     return SCRATCH
 
 

@@ -820,8 +820,16 @@ def test_the_report_counts_failures_and_skips_are_not_failures():
 
 
 class Connection:
+    """websockets' ClientConnection as smoke uses it: a context manager that closes on exit."""
+
     def __init__(self, answer=None, error=None):
         self.answer, self.error, self.sent, self.closed = answer, error, [], False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def send(self, text):
         self.sent.append(text)

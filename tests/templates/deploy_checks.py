@@ -666,7 +666,8 @@ def _role_of(arn: Any) -> str:
 
 def clients_reach_the_port_their_target_serves(template: dict, values: dict[str, str]) -> list[str]:
     """For every service behind a load balancer, the rule admitting that ALB into the
-    service's group opens exactly the container port the target group sends to."""
+    service's group opens exactly the container port the target group sends to; every
+    other client admitted into a service's group is admitted on its container port."""
     resources = live(template, values)
     problems = []
     for logical_id, service, _ in _containers(resources):
@@ -690,7 +691,27 @@ def clients_reach_the_port_their_target_serves(template: dict, values: dict[str,
                 }
                 if (port, port) not in opened:
                     problems.append(f"{logical_id}: {balancer} reaches ports {sorted(opened)}, the target is {port}")
+        # Every other client admitted into the service's group (a service, a Lambda)
+        # is admitted on a port the container listens on.
+        listening = {
+            resolve(mapping["ContainerPort"], template, values)
+            for definition in _task_definition(resources, service)["Properties"]["ContainerDefinitions"]
+            for mapping in definition.get("PortMappings", [])
+        }
+        for rule in _rules_into(resources, _service_group(service)):
+            properties = resources[rule]["Properties"]
+            if "SourceSecurityGroupId" not in properties:
+                continue
+            ports = {resolve(properties[key], template, values) for key in ("FromPort", "ToPort")}
+            if len(ports) != 1 or not ports <= listening:
+                problems.append(
+                    f"{rule} admits a client to {logical_id} on {sorted(ports)}; it listens on {sorted(listening)}"
+                )
     return problems
+
+
+def _task_definition(resources: dict[str, dict], service: dict) -> dict:
+    return resources[service["Properties"]["TaskDefinition"]["Ref"]]
 
 
 def resources_routing_to(resources: dict[str, dict], balancer: str) -> list[Any]:
@@ -783,6 +804,33 @@ def parameters_reach_what_they_govern(template: dict, values: dict[str, str]) ->
     return problems
 
 
+def _cron_refusal(expression: str) -> str | None:
+    """Why EventBridge Scheduler would refuse a cron expression, or None: six fields
+    (minutes hours day-of-month month day-of-week year), and one of day-of-month and
+    day-of-week a '?' ("You can't specify the Day-of-month and Day-of-week fields in the
+    same cron expression": https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html)."""
+    match = re.fullmatch(r"cron\((.*)\)", expression)
+    if not match:
+        return "is not cron(...)"
+    fields = match.group(1).split()
+    if len(fields) != 6:
+        return f"has {len(fields)} fields, not 6"
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return "must have exactly one of day-of-month and day-of-week as '?'"
+    return None
+
+
+def schedules_are_valid_cron(template: dict, values: dict[str, str]) -> list[str]:
+    """Every schedule's expression, as these values make it, is one Scheduler accepts."""
+    problems = []
+    for lid, schedule in _of_type(live(template, values), "AWS::Scheduler::Schedule"):
+        expression = resolve(schedule["Properties"]["ScheduleExpression"], template, values)
+        refusal = _cron_refusal(expression) if isinstance(expression, str) else "is not a string"
+        if refusal:
+            problems.append(f"{lid}: {expression!r} {refusal}")
+    return problems
+
+
 CHECKS = {
     "public addresses wait for the internet gateway": public_addresses_wait_for_the_gateway,
     "services wait for what their first task needs": services_wait_for_their_first_task,
@@ -802,6 +850,7 @@ CHECKS = {
     "clients reach the port their target serves": clients_reach_the_port_their_target_serves,
     "roles grant what their integrations need": roles_grant_what_their_integrations_need,
     "parameters reach what they govern": parameters_reach_what_they_govern,
+    "schedules are cron expressions Scheduler accepts": schedules_are_valid_cron,
 }
 
 

@@ -385,6 +385,18 @@ WIRING_FAULTS = {
         lambda r: r["InfluxDbTaskDefinition"]["Properties"].update(Cpu="512"),
         deploy_checks.parameters_reach_what_they_govern,
     ),
+    "a service admitted to InfluxDB on a port it does not listen on": (
+        "full",
+        FULL_REQUIRED,
+        lambda r: r["InfluxDbFromBackend"]["Properties"].update(FromPort=8087, ToPort=8087),
+        deploy_checks.clients_reach_the_port_their_target_serves,
+    ),
+    "a default schedule with both day fields set": (
+        "full",
+        {**FULL_REQUIRED, "ActiveHours": "scheduled"},
+        lambda r: r["BackendStartSchedule"]["Properties"].update(ScheduleExpression="cron(0 9 * * MON-FRI *)"),
+        deploy_checks.schedules_are_valid_cron,
+    ),
     "an image whose tag is not its ImageTag parameter": (
         "full",
         FULL_REQUIRED,
