@@ -69,10 +69,13 @@ def render(profile: str, config: BuildConfig, lint_notes: bool = False) -> dict[
     return {f"{name}.json": to_json(build(config), lint_notes) for name, build in sorted(stacks_for(profile).items())}
 
 
-def render_sam(config: BuildConfig) -> dict[str, str]:
-    """File name -> SAM template body (templates_py/sam.py), for every stack with Lambdas."""
+def render_sam(config: BuildConfig, code_uri: str = sam.CODE_URI) -> dict[str, str]:
+    """File name -> SAM template body (templates_py/sam.py), for every stack with Lambdas;
+    `code_uri` leads from the folder the templates are written to, to lambdas/."""
     builders = stacks_for("all")
-    return {f"{profile}.json": to_json(sam.to_sam(builders[profile](config), profile)) for profile in sam.PROFILES}
+    return {
+        f"{profile}.json": to_json(sam.to_sam(builders[profile](config), profile, code_uri)) for profile in sam.PROFILES
+    }
 
 
 def write_all(bodies: dict[str, str], out: Path) -> list[Path]:

@@ -24,7 +24,8 @@ from troposphere import Template, awslambda, serverless
 from .model import LambdaFunction, manifest
 
 TRANSFORM = "AWS::Serverless-2016-10-31"
-# From build/sam/<profile>.json to lambdas/ (SAM resolves CodeUri from the template's folder).
+# From build/sam/<profile>.json to lambdas/ (SAM resolves CodeUri from the template's
+# folder); `streamlines sam --out` passes the path from the folder it writes to.
 CODE_URI = "../../lambdas"
 # Profiles whose stacks hold Lambdas; the others have nothing for SAM to build.
 PROFILES = tuple(profile for profile in ("lite", "lite-pipeline", "full") if manifest(profile).functions)
@@ -50,14 +51,14 @@ def makefile() -> str:
     return MAKEFILE_HEADER + phony + "\n" + "\n".join(targets)
 
 
-def _serverless(function: awslambda.Function) -> serverless.Function:
+def _serverless(function: awslambda.Function, code_uri: str) -> serverless.Function:
     """The same function as SAM's: its properties but the S3 code, its tags as SAM's map."""
     properties = {key: value for key, value in function.properties.items() if key not in ("Code", "Tags")}
     tags = function.properties.get("Tags")
     if tags is not None:
         # SAM takes a map of tags (and adds its own lambda:createdBy=SAM).
         properties["Tags"] = {tag["Key"]: tag["Value"] for tag in tags.to_dict()}
-    sam = serverless.Function(function.title, CodeUri=CODE_URI, **properties)
+    sam = serverless.Function(function.title, CodeUri=code_uri, **properties)
     sam.resource["Metadata"] = {**function.resource.get("Metadata", {}), "BuildMethod": "makefile"}
     for attribute in ("Condition", "DependsOn", "DeletionPolicy", "UpdateReplacePolicy"):
         if attribute in function.resource:
@@ -65,11 +66,11 @@ def _serverless(function: awslambda.Function) -> serverless.Function:
     return sam
 
 
-def to_sam(template: Template, profile: str) -> Template:
+def to_sam(template: Template, profile: str, code_uri: str = CODE_URI) -> Template:
     """The SAM form of one profile's stack, in place: its functions become
     serverless functions, their code-key parameters go, the SAM transform is set."""
     template.set_transform(TRANSFORM)
     for function in manifest(profile).functions:
-        template.resources[function.function_id] = _serverless(template.resources[function.function_id])
+        template.resources[function.function_id] = _serverless(template.resources[function.function_id], code_uri)
         del template.parameters[function.code_key_parameter]
     return template

@@ -119,7 +119,15 @@ def test_samconfig_names_each_template_and_covers_its_required_parameters(tmp_pa
     for profile in sam.PROFILES:
         environment = config[profile]
         template = json.loads((folder / environment["build"]["parameters"]["template_file"]).read_text())
+        for function in model.manifest(profile).functions:
+            # Written outside build/, the code is still found from where the template is.
+            properties = template["Resources"][function.function_id]["Properties"]
+            assert (folder / properties["CodeUri"]).resolve() == LAMBDAS
+            properties["CodeUri"] = sam.CODE_URI
         assert template == sam_templates[profile]
+        local = environment["local_invoke"]["parameters"]
+        assert (folder / local["env_vars"]).resolve() == LAMBDAS / "env-vars.json"
+        assert local["parameter_overrides"] == environment["deploy"]["parameters"]["parameter_overrides"]
         deploy = environment["deploy"]["parameters"]
         stack = environment["global"]["parameters"]["stack_name"]
         assert (stack, deploy["s3_bucket"], deploy["s3_prefix"]) == (
@@ -151,3 +159,39 @@ def test_cfn_lint_is_clean_on_the_sam_render(config, profile):
     body = render_sam(config)[f"{profile}.json"]
     findings = lint(body, config=ManualArgs(regions=["us-east-1"]))
     assert [f"{m.rule.id} {m.message}" for m in findings] == []
+
+
+def _variables(function: dict) -> set[str]:
+    return set(function["Properties"].get("Environment", {}).get("Variables", {}))
+
+
+@pytest.mark.parametrize("profile", sam.PROFILES)
+def test_every_function_has_events_and_local_values_for_its_whole_environment(sam_templates, profile):
+    """`sam local invoke <Function> -e lambdas/<folder>/events/<name>.json --env-vars lambdas/env-vars.json`
+    works for every function: it has events, and the env-vars file gives every variable it reads
+    (Fn::ImportValue and GetAtt cannot resolve locally), no more."""
+    local = json.loads((LAMBDAS / "env-vars.json").read_text())
+    resources = sam_templates[profile]["Resources"]
+    for function in model.manifest(profile).functions:
+        assert sorted((LAMBDAS / function.folder / "events").glob("*.json")), f"{function.folder} has no events"
+        wanted = _variables(resources[function.function_id])
+        assert set(local.get(function.function_id, {})) == wanted, function.function_id
+    every = {f.function_id for p in sam.PROFILES for f in model.manifest(p).functions}
+    assert set(local) <= every, f"env-vars.json names functions no profile has: {set(local) - every}"
+
+
+@pytest.mark.parametrize("profile", sam.PROFILES)
+def test_the_custom_resource_events_carry_exactly_what_the_stack_sends(sam_templates, profile):
+    """CloudFormation sends the resource's properties (ServiceToken among them) as ResourceProperties."""
+    resources = sam_templates[profile]["Resources"]
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "Custom::InfluxTokens":
+            continue
+        provider = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+        folder = next(f.folder for f in model.manifest(profile).functions if f.function_id == provider)
+        for path in sorted((LAMBDAS / folder / "events").glob("*.json")):
+            request = json.loads(path.read_text())
+            assert request["LogicalResourceId"] == logical_id and request["ResourceType"] == resource["Type"]
+            for key in ("ResourceProperties", "OldResourceProperties"):
+                if key in request:
+                    assert set(request[key]) == set(resource["Properties"]), f"{path.name}: {key}"

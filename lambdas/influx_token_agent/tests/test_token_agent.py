@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 import token_agent
@@ -377,3 +378,37 @@ def test_a_creation_answered_with_anything_but_201_is_refused():
     assert (
         str(refused.value) == "InfluxDB did not answer 201 Created with a token when creating the read token (HTTP 200)"
     )
+
+
+LOCAL = {"http://host.docker.internal:8086": "url", "local-operator-token": "operator"}
+
+
+def test_the_sam_local_events_run_through_the_handler_in_order(influx, event):
+    """events/ holds what `sam local invoke -e` sends; run here against the double, with the
+    local InfluxDB's address and tokens replaced: ensure, then the two probes with its tokens."""
+    folder = "influx_token_agent"
+    names = sorted(path.name for path in (Path(__file__).parents[1] / "events").glob("*.json"))
+    assert names == ["ensure_tokens.json", "recent_points.json", "round_trip.json"]
+
+    def local(name, tokens=None):
+        body = event(folder, name)
+        assert body["action"] in ("ensure_tokens", *token_agent.PROBES)
+        replaced = {"url": influx.url, "operator": influx.operator_token}
+        body = {
+            key: replaced[LOCAL[value]] if isinstance(value, str) and value in LOCAL else value
+            for key, value in body.items()
+        }
+        for kind, token in (tokens or {}).items():
+            assert f"{kind}Token" in body
+            body[f"{kind}Token"] = token
+        return token_agent.handler(body, None)
+
+    ensured = local("ensure_tokens.json")
+    assert ensured["ok"] is True, ensured
+    assert {kind: value["created"] for kind, value in ensured["tokens"].items()} == {"read": True, "write": True}
+    tokens = {kind: value["token"] for kind, value in ensured["tokens"].items()}
+    written = local("round_trip.json", tokens)
+    assert written["ok"] is True, written
+    # The round trip deleted its scratch point, and the probe never counts scratch points.
+    recent = local("recent_points.json", {"read": tokens["read"]})
+    assert recent["ok"] is True and recent["series"] == 0, recent

@@ -392,3 +392,32 @@ def test_a_failed_agent_function_is_reported():
     )
     with stub, pytest.raises(token_provider.ProviderError, match="Failed \\(SubnetOutOfIPAddresses\\)"):
         token_provider.wait_until_active(client, AGENT, 60, FakeClock().sleep, FakeClock())
+
+
+def test_the_sam_local_events_run_through_the_handler_in_order(aws_side, influx, cloudformation, event):
+    """events/ holds CloudFormation's requests for `sam local invoke -e`; run here with this
+    deployment's ARNs, InfluxDB and response URL in place of the examples: create, update, delete."""
+    import token_provider
+
+    names = sorted(path.name for path in (Path(__file__).parents[1] / "events").glob("*.json"))
+    assert names == ["create.json", "delete.json", "update.json"]
+    here = {
+        "AgentFunctionArn": aws_side["agent"],
+        "InfluxUrl": influx.url,
+        **{f"{kind.capitalize()}TokenSecretArn": arn for kind, arn in aws_side["arns"].items()},
+    }
+    answers = []
+    for name in ("create.json", "update.json", "delete.json"):
+        request = event("influx_token_provider", name)
+        assert request["RequestType"] == name.removesuffix(".json").capitalize()
+        request["ResponseURL"] = cloudformation.url_for("/cloudformation-response")
+        for key in ("ResourceProperties", "OldResourceProperties"):
+            if key in request:
+                assert set(here) <= set(request[key]), f"{name}: {key} lacks {set(here) - set(request[key])}"
+                request[key].update(here)
+        token_provider.handler(request, Context(60))
+        answers.append(cloudformation.answers[-1]["body"])
+    assert [answer["Status"] for answer in answers] == ["SUCCESS"] * 3, [a.get("Reason") for a in answers]
+    assert {answer["PhysicalResourceId"] for answer in answers} == {"influx-tokens/streamlines/market-data"}
+    assert len(influx.created()) == 2
+    assert all(secret(aws_side, kind)["token"] != "PLACEHOLDER" for kind in ("read", "write"))
