@@ -256,13 +256,13 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     ctx = context(args)
     try:
         template = _templates(ctx)[args.profile]
-        values = _deploy_values(ctx, args.profile, args.parameters, args.param, template, with_local_keys=True)
+        values = _deploy_values(ctx, args.profile, args.parameters, args.param, template, with_local_keys=not args.sam)
     except (ConfigError, ValueError) as error:
         return fail(str(error))
     foundations = args.foundations_stack or values.get("FoundationsStackName") or ctx.names(args.profile).foundations
     values.setdefault("FoundationsStackName", foundations)
     try:
-        return preflight.run(ctx.session(), args.profile, args.stack, foundations, template, values, print)
+        return preflight.run(ctx.session(), args.profile, args.stack, foundations, template, values, print, args.sam)
     except (BotoCoreError, ClientError) as error:
         return fail(f"cannot check with AWS: {_aws_error(error)}", 1)
 
@@ -608,6 +608,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="a parameter value over the file's",
+    )
+    check.add_argument(
+        "--sam",
+        action="store_true",
+        help="the stack is deployed with sam deploy (streamlines sam): it uploads the code, so no code keys",
     )
     check.set_defaults(handler=cmd_preflight)
 

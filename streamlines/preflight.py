@@ -64,6 +64,8 @@ class Preflight:
     foundations: str
     template: dict
     values: dict[str, str]
+    # Deployed as the SAM application (streamlines sam): `sam deploy` uploads the code.
+    sam: bool = False
     clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -418,6 +420,18 @@ class Preflight:
         s3 = self.client("s3")
         from botocore.exceptions import ClientError
 
+        if self.sam:
+            if not code_key_parameters(self.profile):
+                return
+            # samconfig.toml sends sam deploy's uploads to the app bucket, under sam/<stack>.
+            try:
+                s3.head_bucket(Bucket=bucket)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                yield Check("SAM code bucket", False, f"s3://{bucket} cannot be reached ({code or error}).")
+                return
+            yield Check("SAM code bucket", True, f"sam deploy uploads the Lambda code to s3://{bucket}/sam/{self.stack}")
+            return
         for parameter, folder in sorted(code_key_parameters(self.profile).items()):
             key = self.values.get(parameter)
             if not key:
@@ -487,9 +501,10 @@ def run(
     template: dict,
     values: dict[str, str],
     emit: Callable[[str], None],
+    sam: bool = False,
 ) -> int:
     values = parameter_values(template, values)
-    preflight = Preflight(session, profile, stack, foundations, template, values)
+    preflight = Preflight(session, profile, stack, foundations, template, values, sam)
     failures = 0
     for check in preflight.checks():
         emit(check.line())

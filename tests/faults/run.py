@@ -189,9 +189,10 @@ def _scratch() -> Path:
         shutil.rmtree(SCRATCH)
     ignore = shutil.ignore_patterns(".venv*", ".git", "build", "mutants", "__pycache__", ".pytest_cache", "dist")
     shutil.copytree(ROOT, SCRATCH, ignore=ignore)
-    # checkov's own virtualenv (test_lint runs it), shared rather than copied.
-    if (ROOT / ".venv-checkov").is_dir():
-        (SCRATCH / ".venv-checkov").symlink_to(ROOT / ".venv-checkov")
+    # checkov's and SAM CLI's own virtualenvs (test_lint and test_sam_cli run them), shared rather than copied.
+    for venv in (".venv-checkov", ".venv-sam"):
+        if (ROOT / venv).is_dir():
+            (SCRATCH / venv).symlink_to(ROOT / venv)
     return SCRATCH
 
 

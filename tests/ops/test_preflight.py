@@ -883,3 +883,38 @@ def test_every_name_outside_the_zone_is_named(aws, templates, full_ready):
         {**full_ready, "BackendDomainName": "api.example.org", "DashboardDomainName": "dashboard.example.net"},
     )
     assert "FAIL  hosted zone: api.example.org, dashboard.example.net not in zone example.com." in lines
+
+
+def test_for_sam_the_code_keys_are_not_asked_for_but_the_bucket_sam_uploads_to_is_checked(aws, templates, mirrored):
+    """`sam deploy` uploads the code itself (to the app bucket, samconfig's s3_bucket): no code keys."""
+    values = {**LITE_GOOD, "FoundationsStackName": FOUNDATIONS}
+    lines = []
+    code = preflight.run(aws, "lite", "sl-lite", FOUNDATIONS, templates["lite"], values, lines.append, sam=True)
+    assert code == 0, lines
+    assert "PASS  SAM code bucket: sam deploy uploads the Lambda code to s3://sl-app-bucket/sam/sl-lite" in lines
+    assert not [line for line in lines if "lambda code" in line]
+    s3 = aws.client("s3")
+    for listed in s3.list_objects_v2(Bucket="sl-app-bucket").get("Contents", []):
+        s3.delete_object(Bucket="sl-app-bucket", Key=listed["Key"])
+    s3.delete_bucket(Bucket="sl-app-bucket")
+    lines.clear()
+    code = preflight.run(aws, "lite", "sl-lite", FOUNDATIONS, templates["lite"], values, lines.append, sam=True)
+    assert code == 1 and "FAIL  SAM code bucket: s3://sl-app-bucket cannot be reached (404)." in lines
+
+
+def test_without_sam_the_same_values_fail_for_want_of_the_code(aws, templates, mirrored):
+    values = {**LITE_GOOD, "FoundationsStackName": FOUNDATIONS}
+    lines = []
+    code = preflight.run(aws, "lite", "sl-lite", FOUNDATIONS, templates["lite"], values, lines.append)
+    assert code == 1 and len([line for line in lines if line.startswith("FAIL  lambda code")]) == 2
+
+
+def test_the_cli_takes_sam_and_then_wants_no_code_keys(aws, mirrored, capsys, tmp_path):
+    from streamlines.cli import main
+
+    empty = tmp_path / "lite.parameters"
+    empty.write_text(f"AllowedCidr={CIDR}\n")
+    argv = ["preflight", "--profile", "lite", "--stack", "sl-lite", "--prefix", "sl", "--region", REGION]
+    assert main([*argv, "--parameters", str(empty), "--sam"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS  SAM code bucket" in out and out.rstrip().endswith("all checks passed")

@@ -119,3 +119,23 @@ def test_every_page_the_readme_links_exists():
     for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README):
         if "://" not in target:
             assert (ROOT / target).exists(), target
+
+
+SAM_RUNS = commands("sam ")
+
+
+def test_the_sam_commands_shown_name_real_environments_functions_and_events():
+    """They run from build/sam (`make sam` writes it): every --config-env is a samconfig
+    environment, every invoked function is in that profile's SAM render, every -e file exists."""
+    from templates_py import model, sam
+
+    assert {c.split()[1] for c in SAM_RUNS} >= {"build", "deploy", "local"}
+    here = ROOT / "build" / "sam"
+    for command in SAM_RUNS:
+        words = shlex.split(command)
+        profile = words[words.index("--config-env") + 1] if "--config-env" in words else None
+        assert profile is None or profile in sam.PROFILES, command
+        if words[1:3] == ["local", "invoke"]:
+            functions = {f.function_id for f in model.manifest(profile).functions}
+            assert words[3] in functions, f"{words[3]} is not a function of {profile}: {command}"
+            assert (here / words[words.index("-e") + 1]).resolve().is_file(), command
