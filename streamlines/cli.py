@@ -21,7 +21,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from templates_py.config import ConfigError
 from templates_py.evaluate import parameter_refusals
@@ -468,11 +468,17 @@ def _common(config: bool = True, region: bool = True, prefix: bool = False) -> a
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .cost import Assumptions
-
     parser = _Parser(prog="streamlines", description="Stream Lines infrastructure: templates and operations.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _rendering_commands(commands)
+    _deploying_commands(commands)
+    _checking_commands(commands)
+    _grafana_commands(commands)
+    return parser
 
+
+def _rendering_commands(commands: Any) -> None:
+    """templates, sam, diagram, lambdas: what is built here, before AWS."""
     templates = commands.add_parser(
         "templates", parents=[_common(region=False)], help="render CloudFormation templates into a folder"
     )
@@ -523,6 +529,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     upload.set_defaults(handler=cmd_lambdas_upload)
 
+
+def _deploying_commands(commands: Any) -> None:
+    """deploy, teardown, mirror-images, preflight, residue: what changes or reads the account."""
     for name, handler, text in (
         ("deploy", cmd_deploy, "foundations if missing, Lambda upload, preflight, then the profile stack"),
         ("teardown", cmd_teardown, "delete a profile stack, then list what is left"),
@@ -624,6 +633,11 @@ def build_parser() -> argparse.ArgumentParser:
     leftovers.add_argument("--json", action="store_true", help="machine-readable output")
     leftovers.set_defaults(handler=cmd_residue)
 
+
+def _checking_commands(commands: Any) -> None:
+    """cost and smoke: what a deployment costs and whether it works."""
+    from .cost import Assumptions
+
     estimate = commands.add_parser(
         "cost", parents=[_common(region=False)], help="monthly list-price estimate of a profile, line by line"
     )
@@ -691,6 +705,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     smoke.set_defaults(handler=cmd_smoke)
 
+
+def _grafana_commands(commands: Any) -> None:
+    """grafana provision: the lite profile's Grafana."""
     grafana = commands.add_parser("grafana", help="configure the lite profile's Grafana")
     grafana_commands = grafana.add_subparsers(dest="grafana_command", required=True, parser_class=_Parser)
     provision = grafana_commands.add_parser(
@@ -715,7 +732,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     provision.add_argument("--dashboards", type=Path, default=None, help=argparse.SUPPRESS)
     provision.set_defaults(handler=cmd_grafana_provision)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -430,7 +430,9 @@ class Preflight:
                 code = error.response.get("Error", {}).get("Code", "")
                 yield Check("SAM code bucket", False, f"s3://{bucket} cannot be reached ({code or error}).")
                 return
-            yield Check("SAM code bucket", True, f"sam deploy uploads the Lambda code to s3://{bucket}/sam/{self.stack}")
+            yield Check(
+                "SAM code bucket", True, f"sam deploy uploads the Lambda code to s3://{bucket}/sam/{self.stack}"
+            )
             return
         for parameter, folder in sorted(code_key_parameters(self.profile).items()):
             key = self.values.get(parameter)

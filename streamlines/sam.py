@@ -81,10 +81,15 @@ def samconfig(ctx: Context, app_bucket: str | None, code_uri: str = sam.CODE_URI
 
 
 def write(ctx: Context, out: Path, app_bucket: str | None) -> list[Path]:
-    """The SAM templates and samconfig.toml into <out>/sam/, all or nothing."""
+    """The SAM templates and samconfig.toml into <out>/sam/, all or nothing; then
+    lambdas/Makefile, whose build targets `sam build` runs, if the model changed it."""
     folder = out / "sam"
     # SAM resolves CodeUri from the template's folder, the CLI's paths from where it runs (there too).
     code_uri = Path(os.path.relpath(ctx.lambdas.resolve(), folder.resolve())).as_posix()
     bodies = render_sam(ctx.config, code_uri)
     bodies["samconfig.toml"] = samconfig(ctx, app_bucket, code_uri)
-    return write_all(bodies, folder)
+    written = write_all(bodies, folder)
+    makefile = ctx.lambdas / "Makefile"
+    if not makefile.exists() or makefile.read_text(encoding="utf-8") != sam.makefile():
+        written += write_all({makefile.name: sam.makefile()}, ctx.lambdas)
+    return written

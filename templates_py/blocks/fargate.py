@@ -180,10 +180,34 @@ def fargate_service(
 ) -> FargateService:
     """A Fargate service called `name` (PascalCase, used as the logical ID prefix).
     ECS Exec is on, or on when `exec_condition` holds (its permissions with it)."""
-    container_name = name.lower()
     log_group = t.add_resource(deleted_with_stack(logs.LogGroup(f"{name}LogGroup", RetentionInDays=log_retention)))
     skip_checkov(log_group, CKV_AWS_158=LOG_KEY_REASON)
+    execution_role, task_role = _roles(t, name, container, log_group, repository_arns, task_statements, exec_condition)
+    task_definition = _task_definition(t, name, container, log_group, execution_role, task_role, description)
+    group = security_group(t, f"{name}SecurityGroup", network, f"{description} tasks")
+    service = _service(t, name, cluster, network, container, placement, task_definition, group, exec_condition)
+    return FargateService(
+        name=name,
+        service=service,
+        task_definition=task_definition,
+        security_group=group,
+        log_group=log_group,
+        task_role=task_role,
+        execution_role=execution_role,
+    )
 
+
+def _roles(
+    t: Template,
+    name: str,
+    container: Container,
+    log_group: logs.LogGroup,
+    repository_arns: Sequence[Any],
+    task_statements: Sequence[Statement],
+    exec_condition: str | None,
+) -> tuple[iam.Role, iam.Role]:
+    """The execution role (pull, secrets, logs) and the task role (what the container calls, EFS, ECS Exec)."""
+    container_name = name.lower()
     execution_statements = [policies.write_logs([policies.log_group_arn(log_group)])]
     if repository_arns:
         execution_statements += policies.ecr_pull(repository_arns)
@@ -217,7 +241,20 @@ def fargate_service(
                 PolicyDocument=policies.as_dict(policies.document(policies.ecs_exec())),
             )
         )
+    return execution_role, task_role
 
+
+def _task_definition(
+    t: Template,
+    name: str,
+    container: Container,
+    log_group: logs.LogGroup,
+    execution_role: iam.Role,
+    task_role: iam.Role,
+    description: str,
+) -> ecs.TaskDefinition:
+    """One essential container, its EFS volume if it has one, logs to its group."""
+    container_name = name.lower()
     volumes, mount_points = [], []
     if container.mount:
         volumes.append(
@@ -284,9 +321,22 @@ def fargate_service(
             task_definition,
             CKV_AWS_336=f"{description} writes outside its data volume (configuration, temporary files).",
         )
+    return task_definition
 
-    group = security_group(t, f"{name}SecurityGroup", network, f"{description} tasks")
 
+def _service(
+    t: Template,
+    name: str,
+    cluster: Any,
+    network: Network | ImportedNetwork,
+    container: Container,
+    placement: Placement,
+    task_definition: ecs.TaskDefinition,
+    group: ec2.SecurityGroup,
+    exec_condition: str | None,
+) -> ecs.Service:
+    """The service: its capacity, deployment, subnets, target group, and what it waits for."""
+    container_name = name.lower()
     service_properties: dict[str, Any] = dict(
         Cluster=cluster,
         CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=placement.capacity, Weight=1)],
@@ -340,12 +390,4 @@ def fargate_service(
         # Its tasks may run in private subnets: see Network.private_routes.
         wait_for(service, network.private_routes)
     t.add_resource(service)
-    return FargateService(
-        name=name,
-        service=service,
-        task_definition=task_definition,
-        security_group=group,
-        log_group=log_group,
-        task_role=task_role,
-        execution_role=execution_role,
-    )
+    return service

@@ -13,9 +13,11 @@ distribution ID (to invalidate after publishing) and the site URL.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
-from troposphere import And, Equals, GetAtt, If, Not, Ref, Sub, Template, cloudfront, route53, s3
+from troposphere import And, Equals, GetAtt, If, Not, Parameter, Ref, Sub, Template, cloudfront, route53, s3
 
 from ..blocks.buckets import bucket_policy, private_bucket
 from ..blocks.parameters import add_parameter, export_output, new_template, not_empty, require, skip_checkov
@@ -30,8 +32,38 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 US_EAST_1_CERTIFICATE = r"^$|^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$"
 
 
+class CloudFrontParameters(NamedTuple):
+    """The stack's interface: what an operator sets."""
+
+    alias: Parameter
+    certificate: Parameter
+    zone: Parameter
+    price_class: Parameter
+
+
 def build(config: BuildConfig) -> Template:
     t = new_template(__doc__)
+    parameters = _parameters(t, config)
+    bucket = _site_bucket(t)
+    distribution = _distribution(t, parameters, bucket)
+    _admit_only_the_distribution(t, bucket)
+    _alias_records(t, parameters, distribution)
+    export_output(t, "SiteBucketName", Ref(bucket), "Bucket to publish the dashboard's static files into.")
+    export_output(
+        t, "DistributionId", Ref(distribution), "CloudFront distribution ID (for invalidations after publishing)."
+    )
+    export_output(
+        t,
+        "SiteUrl",
+        If("HasAlias", Sub("https://${DomainName}"), Sub("https://${Distribution.DomainName}")),
+        "URL of the dashboard.",
+    )
+    tag_everything(t, config.project, PROFILE)
+    return t
+
+
+def _parameters(t: Template, config: BuildConfig) -> CloudFrontParameters:
+    """The parameters, the alias conditions, and the Rule that an alias needs a certificate."""
     alias = add_parameter(
         t,
         "DomainName",
@@ -76,7 +108,11 @@ def build(config: BuildConfig) -> Template:
         not_empty(alias),
         [(certificate, "DomainName needs CertificateArn, an ACM certificate in us-east-1 that covers it.")],
     )
+    return CloudFrontParameters(alias, certificate, zone, price_class)
 
+
+def _site_bucket(t: Template) -> s3.Bucket:
+    """Private, encrypted, versioned and retained: it holds the published dashboard."""
     bucket = private_bucket(
         t,
         "SiteBucket",
@@ -90,6 +126,11 @@ def build(config: BuildConfig) -> Template:
         bucket,
         CKV_AWS_18="Viewers reach the site through CloudFront only; S3 access logs would record CloudFront alone.",
     )
+    return bucket
+
+
+def _distribution(t: Template, p: CloudFrontParameters, bucket: s3.Bucket) -> cloudfront.Distribution:
+    """The distribution reading the bucket through origin access control, HTTPS to viewers."""
     access_control = t.add_resource(
         cloudfront.OriginAccessControl(
             "OriginAccessControl",
@@ -116,8 +157,8 @@ def build(config: BuildConfig) -> Template:
                 DefaultRootObject="index.html",
                 HttpVersion="http2and3",
                 IPV6Enabled=True,
-                PriceClass=Ref(price_class),
-                Aliases=If("HasAlias", [Ref(alias)], Ref("AWS::NoValue")),
+                PriceClass=Ref(p.price_class),
+                Aliases=If("HasAlias", [Ref(p.alias)], Ref("AWS::NoValue")),
                 Origins=[
                     cloudfront.Origin(
                         Id="site",
@@ -137,7 +178,7 @@ def build(config: BuildConfig) -> Template:
                 ViewerCertificate=If(
                     "HasAlias",
                     cloudfront.ViewerCertificate(
-                        AcmCertificateArn=Ref(certificate),
+                        AcmCertificateArn=Ref(p.certificate),
                         SslSupportMethod="sni-only",
                         MinimumProtocolVersion="TLSv1.2_2021",
                     ),
@@ -155,6 +196,10 @@ def build(config: BuildConfig) -> Template:
         CKV_AWS_310="One origin, the site bucket; there is nothing to fail over to.",
         CKV_AWS_374="The dashboard is public; geo restriction is not wanted.",
     )
+    return distribution
+
+
+def _admit_only_the_distribution(t: Template, bucket: s3.Bucket) -> None:
     bucket_policy(
         t,
         "SiteBucketPolicy",
@@ -175,6 +220,9 @@ def build(config: BuildConfig) -> Template:
             ),
         ),
     )
+
+
+def _alias_records(t: Template, p: CloudFrontParameters, distribution: cloudfront.Distribution) -> None:
     # The distribution serves IPv6 too (IPV6Enabled): an A and an AAAA alias, so
     # IPv6 clients reach it by name. The A record keeps its logical ID.
     for logical_id, record_type in (("AliasRecord", "A"), ("AliasRecordIpv6", "AAAA")):
@@ -182,8 +230,8 @@ def build(config: BuildConfig) -> Template:
             route53.RecordSetType(
                 logical_id,
                 Condition="HasAliasRecord",
-                HostedZoneId=Ref(zone),
-                Name=Ref(alias),
+                HostedZoneId=Ref(p.zone),
+                Name=Ref(p.alias),
                 Type=record_type,
                 AliasTarget=route53.AliasTarget(
                     DNSName=GetAtt(distribution, "DomainName"),
@@ -192,15 +240,3 @@ def build(config: BuildConfig) -> Template:
                 ),
             )
         )
-    export_output(t, "SiteBucketName", Ref(bucket), "Bucket to publish the dashboard's static files into.")
-    export_output(
-        t, "DistributionId", Ref(distribution), "CloudFront distribution ID (for invalidations after publishing)."
-    )
-    export_output(
-        t,
-        "SiteUrl",
-        If("HasAlias", Sub("https://${DomainName}"), Sub("https://${Distribution.DomainName}")),
-        "URL of the dashboard.",
-    )
-    tag_everything(t, config.project, PROFILE)
-    return t

@@ -23,9 +23,9 @@ Exports: the stream names.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from troposphere import GetAtt, Join, Ref, Select, Split, Template, ec2
+from troposphere import GetAtt, Join, Parameter, Ref, Select, Split, Template, ec2
 
 from .. import exports, model
 from ..blocks.alarms import alarm_notifications, service_alarm, stream_throttled
@@ -58,8 +58,48 @@ def lite(name: str) -> Any:
     return import_value(name, LITE_PARAMETER)
 
 
+class PipelineParameters(NamedTuple):
+    """The stack's interface beyond FoundationsStackName and LiteStackName."""
+
+    image_tags: dict[str, Parameter]
+    ingest: Any
+    capacity: Parameter
+    streams: Any
+    log_retention: Ref
+    sizes: dict[str, tuple[Parameter, Parameter]]
+
+
 def build(config: BuildConfig) -> Template:
     t = new_template(__doc__)
+    p = _parameters(t, config)
+    upstream = stream(t, "UpstreamStream", p.streams)
+    # Nothing reads the results in lite, but ripples requires a stream to write them to.
+    downstream = cheapest_stream(t, "DownstreamStream")
+    subnets = Split(",", lite(exports.LITE_PUBLIC_SUBNET_IDS))
+    network = ImportedNetwork(lite(exports.LITE_VPC_ID), [Select(index, subnets) for index in range(AZ_COUNT)])
+    ingest = _service(t, config, p, network, model.INGEST, pipeline.ingest(p.ingest, upstream))
+    ripples = _service(
+        t,
+        config,
+        p,
+        network,
+        model.RIPPLES,
+        pipeline.ripples(
+            upstream,
+            downstream,
+            lite(exports.LITE_INFLUXDB_URL),
+            lite(exports.LITE_INFLUXDB_ORG),
+            lite(exports.LITE_INFLUXDB_BUCKET),
+        ),
+    )
+    _admit_ripples_to_influxdb(t, ripples)
+    _alarms(t, ingest, ripples, upstream, downstream)
+    _outputs(t, upstream, downstream, ingest, ripples)
+    tag_everything(t, config.project, PROFILE)
+    return t
+
+
+def _parameters(t: Template, config: BuildConfig) -> PipelineParameters:
     foundations_parameter(t)
     add_parameter(
         t,
@@ -70,63 +110,65 @@ def build(config: BuildConfig) -> Template:
         ConstraintDescription="a CloudFormation stack name: letters, digits and hyphens, starting with a letter.",
     )
     specs = MANIFEST.services
-    tags = {spec.name: pipeline.image_tag_parameter(t, spec.name) for spec in specs}
-    ingest_parameters = pipeline.ingest_parameters(t)
-    capacity = capacity_parameter(t, "ingest and ripples")
-    streams = stream_parameters(t)
-    retention = Ref(log_retention_parameter(t, config.log_retention_days))
-    sizes = {
-        spec.name: task_size_parameters(
-            t, spec.name, spec.container, getattr(config, spec.container).cpu, getattr(config, spec.container).memory
-        )
-        for spec in specs
-    }
-
-    upstream = stream(t, "UpstreamStream", streams)
-    # Nothing reads the results in lite, but ripples requires a stream to write them to.
-    downstream = cheapest_stream(t, "DownstreamStream")
-    subnets = Split(",", lite(exports.LITE_PUBLIC_SUBNET_IDS))
-    network = ImportedNetwork(lite(exports.LITE_VPC_ID), [Select(index, subnets) for index in range(AZ_COUNT)])
-    influx_url = lite(exports.LITE_INFLUXDB_URL)
-
-    def service(spec: model.Service, settings: pipeline.ContainerSettings) -> Any:
-        cpu, memory = sizes[spec.name]
-        return fargate_service(
-            t,
-            spec.name,
-            cluster=lite(exports.LITE_CLUSTER_NAME),
-            network=network,
-            container=Container(
-                image=Join(":", [import_value(exports.repository_uri(spec.repository)), Ref(tags[spec.name])]),
-                port=None,
-                cpu=cpu,
-                memory=memory,
-                architecture=getattr(config, spec.container).architecture,
-                environment=settings.environment,
-                secrets=settings.secrets,
-            ),
-            # Public subnets without a NAT gateway: a public IP reaches ECR,
-            # Kinesis and Secrets Manager; the security group admits nothing.
-            placement=Placement(
-                subnets=network.public_subnet_ids,
-                assign_public_ip="ENABLED",
-                single_writer=spec.single_writer,
-                capacity=capacity,
-            ),
-            log_retention=retention,
-            repository_arns=[import_value(exports.repository_arn(spec.repository))],
-            task_statements=settings.statements,
-            description=spec.name,
-        )
-
-    ingest = service(model.INGEST, pipeline.ingest(ingest_parameters, upstream))
-    ripples = service(
-        model.RIPPLES,
-        pipeline.ripples(
-            upstream, downstream, influx_url, lite(exports.LITE_INFLUXDB_ORG), lite(exports.LITE_INFLUXDB_BUCKET)
-        ),
+    return PipelineParameters(
+        image_tags={spec.name: pipeline.image_tag_parameter(t, spec.name) for spec in specs},
+        ingest=pipeline.ingest_parameters(t),
+        capacity=capacity_parameter(t, "ingest and ripples"),
+        streams=stream_parameters(t),
+        log_retention=Ref(log_retention_parameter(t, config.log_retention_days)),
+        sizes={
+            spec.name: task_size_parameters(
+                t,
+                spec.name,
+                spec.container,
+                getattr(config, spec.container).cpu,
+                getattr(config, spec.container).memory,
+            )
+            for spec in specs
+        },
     )
-    # The one way in to lite's InfluxDB from this stack: ripples' writes.
+
+
+def _service(
+    t: Template,
+    config: BuildConfig,
+    p: PipelineParameters,
+    network: ImportedNetwork,
+    spec: model.Service,
+    settings: pipeline.ContainerSettings,
+) -> Any:
+    cpu, memory = p.sizes[spec.name]
+    return fargate_service(
+        t,
+        spec.name,
+        cluster=lite(exports.LITE_CLUSTER_NAME),
+        network=network,
+        container=Container(
+            image=Join(":", [import_value(exports.repository_uri(spec.repository)), Ref(p.image_tags[spec.name])]),
+            port=None,
+            cpu=cpu,
+            memory=memory,
+            architecture=getattr(config, spec.container).architecture,
+            environment=settings.environment,
+            secrets=settings.secrets,
+        ),
+        # Public subnets without a NAT gateway: a public IP reaches ECR,
+        # Kinesis and Secrets Manager; the security group admits nothing.
+        placement=Placement(
+            subnets=network.public_subnet_ids,
+            assign_public_ip="ENABLED",
+            single_writer=spec.single_writer,
+            capacity=p.capacity,
+        ),
+        log_retention=p.log_retention,
+        repository_arns=[import_value(exports.repository_arn(spec.repository))],
+        task_statements=settings.statements,
+        description=spec.name,
+    )
+
+
+def _admit_ripples_to_influxdb(t: Template, ripples: Any) -> None:
+    """The one way in to lite's InfluxDB from this stack: ripples' writes."""
     admit = t.add_resource(
         ec2.SecurityGroupIngress(
             "InfluxDbLoadBalancerFromRipples",
@@ -139,6 +181,9 @@ def build(config: BuildConfig) -> Template:
         )
     )
     wait_for(ripples.service, admit.title)
+
+
+def _alarms(t: Template, ingest: Any, ripples: Any, upstream: Any, downstream: Any) -> None:
     alarms = alarm_notifications(t)
     for label, made in ((model.INGEST.description, ingest), (model.RIPPLES.description, ripples)):
         service_alarm(t, alarms, label, made.service, lite(exports.LITE_CLUSTER_NAME))
@@ -147,6 +192,8 @@ def build(config: BuildConfig) -> Template:
     stream_throttled(t, alarms, "DownstreamThrottled", downstream, "ripples")
     pipeline.ingest_not_writing(t, alarms, upstream)
 
+
+def _outputs(t: Template, upstream: Any, downstream: Any, ingest: Any, ripples: Any) -> None:
     export_output(t, "StackProfile", PROFILE, "Profile of this stack.")
     export_output(
         t, "FoundationsStack", Ref(FOUNDATIONS_PARAMETER), "Name of the foundations stack this stack imports from."
@@ -161,5 +208,3 @@ def build(config: BuildConfig) -> Template:
     )
     export_output(t, "IngestServiceName", GetAtt(ingest.service, "Name"), "Ingest ECS service name.")
     export_output(t, "RipplesServiceName", GetAtt(ripples.service, "Name"), "Ripples ECS service name.")
-    tag_everything(t, config.project, PROFILE)
-    return t

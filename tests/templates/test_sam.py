@@ -195,3 +195,21 @@ def test_the_custom_resource_events_carry_exactly_what_the_stack_sends(sam_templ
             for key in ("ResourceProperties", "OldResourceProperties"):
                 if key in request:
                     assert set(request[key]) == set(resource["Properties"]), f"{path.name}: {key}"
+
+
+def test_make_sam_brings_a_stale_lambdas_makefile_up_to_date(tmp_path):
+    """A function added to the model gets its build target the next time `make sam` runs."""
+    import shutil
+
+    from streamlines import sam as sam_app
+    from streamlines.context import Context
+
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "deploy", root / "deploy")
+    (root / "lambdas").mkdir(parents=True)
+    (root / "lambdas" / "Makefile").write_text("# stale\n")
+    written = sam_app.write(Context(root=root), root / "build", None)
+    assert (root / "lambdas" / "Makefile").read_text(encoding="utf-8") == sam.makefile()
+    assert root / "lambdas" / "Makefile" in written
+    again = sam_app.write(Context(root=root), root / "build", None)
+    assert root / "lambdas" / "Makefile" not in again
