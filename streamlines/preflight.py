@@ -114,7 +114,7 @@ class Preflight:
         yield from self.check_hosted_zone()
         yield from self.check_access_logs()
         yield from self.check_images()
-        yield from self.check_lambda_code()
+        yield from self.check_sam_bucket() if self.sam else self.check_lambda_code()
         yield from self.check_secrets()
 
     def check_lite_stack(self) -> Iterator[Check]:
@@ -415,25 +415,26 @@ class Preflight:
             else:
                 yield Check(f"image {service}", True, f"{uri}:{tag}")
 
+    def check_sam_bucket(self) -> Iterator[Check]:
+        """samconfig.toml sends sam deploy's uploads to the app bucket, under sam/<stack>."""
+        from botocore.exceptions import ClientError
+
+        if not code_key_parameters(self.profile):
+            return
+        bucket = self.foundation_export(exports.APP_BUCKET_NAME)
+        try:
+            self.client("s3").head_bucket(Bucket=bucket)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            yield Check("SAM code bucket", False, f"s3://{bucket} cannot be reached ({code or error}).")
+            return
+        yield Check("SAM code bucket", True, f"sam deploy uploads the Lambda code to s3://{bucket}/sam/{self.stack}")
+
     def check_lambda_code(self) -> Iterator[Check]:
         bucket = self.foundation_export(exports.APP_BUCKET_NAME)
         s3 = self.client("s3")
         from botocore.exceptions import ClientError
 
-        if self.sam:
-            if not code_key_parameters(self.profile):
-                return
-            # samconfig.toml sends sam deploy's uploads to the app bucket, under sam/<stack>.
-            try:
-                s3.head_bucket(Bucket=bucket)
-            except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "")
-                yield Check("SAM code bucket", False, f"s3://{bucket} cannot be reached ({code or error}).")
-                return
-            yield Check(
-                "SAM code bucket", True, f"sam deploy uploads the Lambda code to s3://{bucket}/sam/{self.stack}"
-            )
-            return
         for parameter, folder in sorted(code_key_parameters(self.profile).items()):
             key = self.values.get(parameter)
             if not key:

@@ -7,10 +7,11 @@ and <out>/sam/samconfig.toml with one environment per profile, so that
 
 deploys the same stack `make deploy PROFILE=lite` does (after foundations, the
 image mirror and preflight), and `sam local invoke <Function> -e <event>` runs a
-function in Docker with lambdas/env-vars.json for its environment. Each environment names the stack, its template, the
-app bucket under a `sam/<stack>` prefix (never SAM's managed bucket, which would
-sit outside the project's tags and the residue report), the capabilities, the
-project's tags and the parameter overrides of deploy/<profile>.parameters.
+function in Docker with lambdas/env-vars.json for its environment. Each
+environment names the stack, its template, the app bucket under a `sam/<stack>`
+prefix (never SAM's managed bucket, which would sit outside the project's tags
+and the residue report), the capabilities, the project's tags and the parameter
+overrides of deploy/<profile>.parameters.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def write(ctx: Context, out: Path, app_bucket: str | None) -> list[Path]:
     bodies = render_sam(ctx.config, code_uri)
     bodies["samconfig.toml"] = samconfig(ctx, app_bucket, code_uri)
     written = write_all(bodies, folder)
-    makefile = ctx.lambdas / "Makefile"
-    if not makefile.exists() or makefile.read_text(encoding="utf-8") != sam.makefile():
-        written += write_all({makefile.name: sam.makefile()}, ctx.lambdas)
+    makefile, wanted = ctx.lambdas / "Makefile", sam.makefile()
+    if not makefile.exists() or makefile.read_text(encoding="utf-8") != wanted:
+        written += write_all({makefile.name: wanted}, ctx.lambdas)
     return written

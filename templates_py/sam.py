@@ -24,8 +24,9 @@ from troposphere import Template, awslambda, serverless
 from .model import LambdaFunction, manifest
 
 TRANSFORM = "AWS::Serverless-2016-10-31"
-# From build/sam/<profile>.json to lambdas/ (SAM resolves CodeUri from the template's
-# folder); `streamlines sam --out` passes the path from the folder it writes to.
+# From build/sam/<profile>.json to lambdas/: SAM resolves CodeUri from the template's
+# folder, as `sam build` shows in tests/templates/test_sam_cli.py (SAM CLI 1.170 run on
+# renders in build/sam); `streamlines sam --out` passes the path from the folder it writes to.
 CODE_URI = "../../lambdas"
 # Profiles whose stacks hold Lambdas; the others have nothing for SAM to build.
 PROFILES = tuple(profile for profile in ("lite", "lite-pipeline", "full") if manifest(profile).functions)

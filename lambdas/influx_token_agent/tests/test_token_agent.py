@@ -380,9 +380,6 @@ def test_a_creation_answered_with_anything_but_201_is_refused():
     )
 
 
-LOCAL = {"http://host.docker.internal:8086": "url", "local-operator-token": "operator"}
-
-
 def test_the_sam_local_events_run_through_the_handler_in_order(influx, event):
     """events/ holds what `sam local invoke -e` sends; run here against the double, with the
     local InfluxDB's address and tokens replaced: ensure, then the two probes with its tokens."""
@@ -390,14 +387,13 @@ def test_the_sam_local_events_run_through_the_handler_in_order(influx, event):
     names = sorted(path.name for path in (Path(__file__).parents[1] / "events").glob("*.json"))
     assert names == ["ensure_tokens.json", "recent_points.json", "round_trip.json"]
 
+    # The events' local InfluxDB (docs/deploying.md), and the double standing in for it.
+    here = {"http://host.docker.internal:8086": influx.url, "local-operator-token": influx.operator_token}
+
     def local(name, tokens=None):
         body = event(folder, name)
         assert body["action"] in ("ensure_tokens", *token_agent.PROBES)
-        replaced = {"url": influx.url, "operator": influx.operator_token}
-        body = {
-            key: replaced[LOCAL[value]] if isinstance(value, str) and value in LOCAL else value
-            for key, value in body.items()
-        }
+        body = {key: here.get(value, value) if isinstance(value, str) else value for key, value in body.items()}
         for kind, token in (tokens or {}).items():
             assert f"{kind}Token" in body
             body[f"{kind}Token"] = token
